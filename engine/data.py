@@ -1,0 +1,174 @@
+"""Data sets that ship with the code, deterministic train/val/test splits, and standardisation.
+
+Toys (2-D, binary): moons, circles, xor, spiral, gaussians — generated from `DataSpec.seed`.
+digits: scikit-learn's bundled `load_digits` (1797 8x8 images, 10 classes).
+autompg: the Auto MPG table in `assets/data/auto_mpg.csv` (regression; see its README).
+
+Inputs are standardised with statistics of the training rows only (weighted by the k-fold /
+bootstrap sample weights), so validation and test rows never leak into the scaling.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import DataSpec
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+AUTOMPG_FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year",
+                    "origin_usa", "origin_europe", "origin_japan")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One data set cut into train / val / test. `X_*` are standardised, `raw_*` are not."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    w_train: np.ndarray  # per-row training weight: 1, 0 (held-out fold) or a bootstrap count
+    w_val: np.ndarray  # per-row validation weight (k-fold: 1 on the held-out fold only)
+    raw_train: np.ndarray
+    raw_val: np.ndarray
+    raw_test: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    task: str  # binary | multiclass | regression
+    n_classes: int  # 2 for binary, 10 for digits, 0 for regression
+    feature_names: tuple
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes if self.task == "multiclass" else 1
+
+    def standardise(self, raw: np.ndarray) -> np.ndarray:
+        return ((np.asarray(raw, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def extent(self, pad: float = 0.15) -> tuple:
+        """(xmin, xmax, ymin, ymax) of all raw points, padded: the window of decision surfaces."""
+        allx = np.concatenate([self.raw_train, self.raw_val, self.raw_test])
+        lo, hi = allx.min(0), allx.max(0)
+        span = hi - lo
+        lo, hi = lo - pad * span, hi + pad * span
+        return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+# ---------------------------------------------------------------- generators
+
+
+def _toy(name: str, n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    half = n // 2
+    y = np.r_[np.zeros(half), np.ones(n - half)]
+    if name == "moons":  # two interleaving half circles
+        t = rng.uniform(0, np.pi, n)
+        X = np.where(y[:, None] == 0, np.c_[np.cos(t), np.sin(t)], np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
+        X = X + rng.normal(0, noise, X.shape)
+    elif name == "circles":  # a disc inside a ring (radius 0.5 and 1)
+        t = rng.uniform(0, 2 * np.pi, n)
+        r = np.where(y == 0, 1.0, 0.5)
+        X = np.c_[r * np.cos(t), r * np.sin(t)] + rng.normal(0, noise * 0.5, (n, 2))
+    elif name == "xor":  # label is the sign of x*y
+        X = rng.uniform(-1, 1, (n, 2))
+        X[:, 1] = np.abs(X[:, 1]) * np.where(y == 1, np.sign(X[:, 0]), -np.sign(X[:, 0]))
+        X = X + rng.normal(0, noise * 0.5, X.shape)
+    elif name == "spiral":  # two interleaved arms, 1.5 turns each
+        t = np.sqrt(rng.uniform(0.02, 1, n))
+        ang = 3 * np.pi * t + np.pi * y
+        X = np.c_[t * np.cos(ang), t * np.sin(ang)] + rng.normal(0, noise * 0.15, (n, 2))
+    elif name == "gaussians":  # two blobs whose spread grows with noise
+        centers = np.array([[-1.0, -1.0], [1.0, 1.0]])
+        X = centers[y.astype(int)] + rng.normal(0, 0.3 + 2.5 * noise, (n, 2))
+    else:  # pragma: no cover - DataSpec validates names
+        raise ValueError(name)
+    order = rng.permutation(n)  # so the split does not depend on class order
+    return X[order].astype(np.float64), y[order]
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.data.astype(np.float64), d.target.astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _autompg() -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    df = pd.read_csv(ASSETS / "data" / "auto_mpg.csv")
+    cols = ["cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year"]
+    X = df[cols].to_numpy(np.float64)
+    onehot = np.stack([(df["origin"] == o).to_numpy(np.float64) for o in ("USA", "Europe", "Japan")], 1)
+    return np.c_[X, onehot], df["mpg"].to_numpy(np.float64)
+
+
+def raw_data(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """All rows of the data set (before splitting) and the feature names."""
+    rng = np.random.default_rng(spec.seed)
+    if spec.name == "digits":
+        X, y = _digits()
+        names = tuple(f"px{i}" for i in range(64))
+    elif spec.name == "autompg":
+        X, y = _autompg()
+        names = AUTOMPG_FEATURES
+    else:
+        X, y = _toy(spec.name, spec.n, spec.noise, rng)
+        return X, y, ("x1", "x2")
+    if 0 < spec.n < len(X):
+        keep = np.sort(rng.choice(len(X), spec.n, replace=False))
+        X, y = X[keep], y[keep]
+    return X, y, names
+
+
+@lru_cache(maxsize=64)
+def load(spec: DataSpec) -> Split:
+    """The deterministic split of `spec` (cached: same spec, same arrays)."""
+    X, y, names = raw_data(spec)
+    n = len(X)
+    rng = np.random.default_rng([spec.seed, 1])  # a stream of its own, independent of generation
+    order = rng.permutation(n)
+    n_test = int(round(n * spec.test_frac))
+    n_val = int(round(n * spec.val_frac))
+    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    if spec.kfold:  # pool train+val; the held-out fold is marked by weights, not by moving rows
+        pool = np.sort(np.r_[train, val])
+        folds = np.array_split(np.random.default_rng([spec.seed, 2]).permutation(len(pool)), spec.kfold)
+        held = np.zeros(len(pool), bool)
+        held[folds[spec.fold]] = True
+        train = val = pool
+        w_train, w_val = (~held).astype(np.float32), held.astype(np.float32)
+    else:
+        w_train, w_val = np.ones(len(train), np.float32), np.ones(len(val), np.float32)
+    if spec.bootstrap >= 0:  # resample the training rows with replacement: weights are counts
+        boot = np.random.default_rng([spec.seed, 3, spec.bootstrap])
+        live = np.flatnonzero(w_train > 0)
+        counts = np.bincount(boot.choice(live, len(live), replace=True), minlength=len(train))
+        w_train = counts.astype(np.float32)
+    wt = w_train.astype(np.float64)[:, None]
+    mean = (X[train] * wt).sum(0) / wt.sum()
+    std = np.sqrt(((X[train] - mean) ** 2 * wt).sum(0) / wt.sum())
+    std = np.where(std < 1e-8, 1.0, std)  # constant columns (blank digit pixels) stay as they are
+
+    task = spec.task
+    ydt = np.int64 if task == "multiclass" else np.float32
+    z = lambda idx: ((X[idx] - mean) / std).astype(np.float32)  # noqa: E731
+    arrays = dict(
+        X_train=z(train), y_train=y[train].astype(ydt), X_val=z(val), y_val=y[val].astype(ydt),
+        X_test=z(test), y_test=y[test].astype(ydt), w_train=w_train, w_val=w_val,
+        raw_train=X[train], raw_val=X[val], raw_test=X[test], mean=mean, std=std,
+    )
+    for a in arrays.values():
+        a.setflags(write=False)
+    n_classes = {"binary": 2, "multiclass": 10, "regression": 0}[task]
+    return Split(**arrays, task=task, n_classes=n_classes, feature_names=names)

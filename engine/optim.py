@@ -1,0 +1,113 @@
+"""Optimizers and learning-rate schedules on stacked parameters, equal to `torch.optim` step by step.
+
+The engine keeps all runs of a sweep in one (runs, n_params) tensor, so each run can have its own
+learning rate and weight decay: `lr` is a (runs, 1) tensor. The update rules follow torch.optim's
+documented algorithms (SGD with momentum/Nesterov, Adagrad, RMSprop, Adam, AdamW, Adamax; Duchi et
+al. 2011, Tieleman & Hinton 2012, Kingma & Ba 2015, Loshchilov & Hutter 2019), and
+tests/engine/test_optim.py checks them against torch.optim on the same gradients.
+
+Schedules (`lr_table`) are closed forms of the update index t = 0, 1, ...; each matches a torch
+scheduler: ExponentialLR, LambdaLR (inverse time), StepLR, CyclicLR (triangular) and
+CosineAnnealingWarmRestarts (Smith 2017; Loshchilov & Hutter 2017).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .config import OptimSpec
+
+
+def lr_table(spec: OptimSpec, steps: int) -> np.ndarray:
+    """Learning rate used by each update t = 0 .. steps-1."""
+    t = np.arange(steps, dtype=np.float64)
+    lr = spec.lr
+    if spec.schedule == "constant":
+        out = np.full(steps, lr)
+    elif spec.schedule == "exponential":
+        out = lr * spec.decay_rate ** (t / spec.decay_steps)
+    elif spec.schedule == "inverse_time":
+        out = lr / (1 + spec.decay_rate * t / spec.decay_steps)
+    elif spec.schedule == "step":
+        out = lr * spec.gamma ** np.floor(t / spec.step_size)
+    elif spec.schedule == "cyclic":  # triangular policy between lr and lr * max_lr_factor
+        ss = spec.step_size
+        cycle = np.floor(1 + t / (2 * ss))
+        x = np.abs(t / ss - 2 * cycle + 1)
+        out = lr + (lr * spec.max_lr_factor - lr) * np.maximum(0, 1 - x)
+    elif spec.schedule == "cosine_restarts":
+        eta_min = lr * spec.min_lr_factor
+        out = np.empty(steps)
+        start, period = 0, spec.t0
+        for i in range(steps):
+            while i - start >= period:
+                start += period
+                period *= spec.t_mult
+            out[i] = eta_min + (lr - eta_min) * (1 + math.cos(math.pi * (i - start) / period)) / 2
+    else:  # pragma: no cover - validated by OptimSpec
+        raise ValueError(spec.schedule)
+    return out
+
+
+class StackedOptimizer:
+    """One optimizer for a (runs, P) parameter tensor, updated in place with per-run lr.
+
+    step(params, grad, lr, active) applies one update; rows with active=False are left unchanged.
+    All runs share the optimizer kind and its constants (betas, momentum, eps); lr and weight decay
+    may differ per run.
+    """
+
+    def __init__(self, spec: OptimSpec, params: torch.Tensor, weight_decay: torch.Tensor | None = None):
+        self.spec = spec
+        self.t = 0
+        z = lambda: torch.zeros_like(params)  # noqa: E731
+        self.buf = z() if spec.name in ("sgd", "rmsprop") and spec.momentum > 0 else None
+        self.m = z() if spec.name in ("adam", "adamw", "adamax") else None
+        self.v = z() if spec.name in ("adam", "adamw", "adagrad", "rmsprop", "adamax") else None
+        wd = torch.full((params.shape[0], 1), spec.weight_decay, dtype=params.dtype, device=params.device)
+        self.wd = wd if weight_decay is None else weight_decay
+
+    @torch.no_grad()
+    def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, active: torch.Tensor | None = None):
+        s = self.spec
+        self.t += 1
+        t = self.t
+        if s.name == "sgd":
+            if self.buf is not None:
+                if t == 1:
+                    self.buf.copy_(g)
+                else:
+                    self.buf.mul_(s.momentum).add_(g)
+                d = g + s.momentum * self.buf if s.nesterov else self.buf
+            else:
+                d = g
+            upd = lr * d
+        elif s.name == "adagrad":
+            self.v.addcmul_(g, g)
+            upd = lr * g / (self.v.sqrt() + s.eps)
+        elif s.name == "rmsprop":
+            self.v.mul_(s.alpha).addcmul_(g, g, value=1 - s.alpha)
+            d = g / (self.v.sqrt() + s.eps)
+            if self.buf is not None:
+                self.buf.mul_(s.momentum).add_(d)
+                d = self.buf
+            upd = lr * d
+        elif s.name in ("adam", "adamw"):
+            self.m.lerp_(g, 1 - s.beta1)
+            self.v.mul_(s.beta2).addcmul_(g, g, value=1 - s.beta2)
+            bc1 = 1 - s.beta1 ** t
+            bc2 = 1 - s.beta2 ** t
+            upd = (lr / bc1) * self.m / (self.v.sqrt() / math.sqrt(bc2) + s.eps)
+            if s.name == "adamw":  # decoupled decay: p <- p (1 - lr wd) before the Adam step
+                upd = upd + lr * self.wd * p
+        elif s.name == "adamax":
+            self.m.lerp_(g, 1 - s.beta1)
+            torch.maximum(self.v * s.beta2, g.abs() + s.eps, out=self.v)
+            upd = (lr / (1 - s.beta1 ** t)) * self.m / self.v
+        else:  # pragma: no cover - validated by OptimSpec
+            raise ValueError(s.name)
+        if active is not None:
+            upd = torch.where(active[:, None], upd, torch.zeros((), dtype=upd.dtype, device=upd.device))
+        p.sub_(upd)

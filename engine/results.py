@@ -1,0 +1,44 @@
+"""What a run returns: plain data, no tensors.
+
+history: one row per recorded step — step, lr, train/val loss, train/val metric (accuracy or R^2),
+  and per layer l (1-based): grad_norm_l and weight_norm_l (weights of layer l, the output layer
+  last), act_mean_l, act_std_l and dead_l (fraction of units that output 0 on every probe input)
+  for hidden layers, prelu_slope_l (mean learned slope) for PReLU nets.
+final: {train,val,test}_{loss,metric} after training (best weights when early stopping restores).
+snapshots: (n_snapshots, grid, grid) class-1 probabilities on meta["extent"], or None.
+meta: device, wall_time (of the stacked pass), group_size, cache_hit, diverged_at (step or None),
+  stopped_at (early stopping), steps, n_params, metric, task, loss, snapshot_steps, extent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import Experiment
+
+
+@dataclass
+class Result:
+    config: Experiment
+    history: pd.DataFrame
+    final: dict
+    snapshots: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        return self.meta.get("diverged_at") is not None
+
+    def layer_columns(self, prefix: str) -> list[str]:
+        """History columns `prefix_1, prefix_2, ...` in layer order."""
+        cols = [c for c in self.history.columns if c.startswith(prefix + "_") and c[len(prefix) + 1:].isdigit()]
+        return sorted(cols, key=lambda c: int(c.rsplit("_", 1)[1]))
+
+    def long(self, prefix: str) -> pd.DataFrame:
+        """Per-layer columns as a long table: step, layer, value (for charts)."""
+        cols = self.layer_columns(prefix)
+        df = self.history[["step"] + cols].melt("step", var_name="layer", value_name=prefix)
+        df["layer"] = df["layer"].str.rsplit("_", n=1).str[1].astype(int)
+        return df
