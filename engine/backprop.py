@@ -1,0 +1,147 @@
+"""Hand-written backpropagation for the stacked MLP: the engine's fast path.
+
+For a stack of small MLPs, autograd's per-node bookkeeping costs more than the arithmetic, so
+without batch norm the trainer computes the training objective and its gradient here: the delta
+rule of the lectures, layer by layer,
+
+    delta_L = dLoss/dz_L,   dW_l = h_{l-1}^T delta_l,   db_l = sum_batch delta_l,
+    delta_{l-1} = (delta_l W_l^T) * f'(z_{l-1})
+
+with each activation's derivative in closed form. tests/engine/test_backprop.py checks every
+activation, loss and regulariser against autograd; batch-norm nets use autograd instead.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from . import activations as A
+from .model import Net
+
+
+def _dact(name: str, z, h, param, slope, rr):
+    if name == "sigmoid":
+        return h * (1 - h)
+    if name == "tanh":
+        return 1 - h * h
+    if name == "relu":
+        return (z > 0).to(z.dtype)
+    if name == "leaky_relu":
+        return torch.where(z > 0, torch.ones_like(z), param.expand_as(z))
+    if name == "prelu":
+        return torch.where(z > 0, torch.ones_like(z), slope.expand_as(z))
+    if name == "rrelu":
+        return torch.where(z >= 0, torch.ones_like(z), rr)
+    if name == "elu":
+        return torch.where(z > 0, torch.ones_like(z), h + param)
+    if name == "relu6":
+        return ((z >= 0) & (z <= 6)).to(z.dtype)
+    if name == "gelu":
+        return 0.5 * (1 + torch.erf(z / math.sqrt(2))) + z * torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    if name == "silu":
+        s = torch.sigmoid(z)
+        return s * (1 + z * (1 - s))
+    if name == "softplus":
+        return torch.sigmoid(z)
+    if name == "identity":
+        return torch.ones_like(z)
+    raise ValueError(name)
+
+
+def _dloss(loss: str, z, y, w, smoothing, n_classes):
+    """d(weighted mean loss)/dz and the per-run data loss."""
+    den = w.sum(1, keepdim=True)  # (R, 1)
+    scale = (w / den)[..., None]  # (R, B, 1)
+    if loss == "bce":
+        zz = z[..., 0]
+        t = y * (1 - smoothing) + (1 - y) * smoothing
+        val = F.softplus(zz) - t * zz
+        g = (torch.sigmoid(zz) - t)[..., None]
+    elif loss == "softmax_ce":
+        onehot = F.one_hot(y, n_classes).to(z.dtype)
+        s = smoothing[..., None]
+        t = onehot * (1 - s) + (1 - onehot) * s / (n_classes - 1)
+        logp = F.log_softmax(z, -1)
+        val = -(t * logp).sum(-1)
+        g = logp.exp() - t
+    elif loss == "mse" and n_classes == 0:
+        d = z[..., 0] - y
+        val, g = d * d, (2 * d)[..., None]
+    elif loss == "mse" and n_classes == 2:
+        p = torch.sigmoid(z[..., 0])
+        d = p - y
+        val, g = d * d, (2 * d * p * (1 - p))[..., None]
+    elif loss == "mse":
+        p = F.softmax(z, -1)
+        d = p - F.one_hot(y, n_classes).to(z.dtype)
+        val = (d * d).sum(-1)
+        dd = 2 * d
+        g = p * (dd - (p * dd).sum(-1, keepdim=True))
+    elif loss == "mae":
+        d = z[..., 0] - y
+        val, g = d.abs(), torch.sign(d)[..., None]
+    else:
+        raise ValueError(loss)
+    return (val * w).sum(1) / den[:, 0], g * scale
+
+
+def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l1, l2, wmask, noise,
+                       use_l1: bool, use_l2: bool):
+    """Training-mode objective (R,) and its gradient (R, P) for a net without batch norm."""
+    L, spec = net.layout, net.spec
+    act = spec.activation
+    grad = torch.empty_like(flat)
+    hs, zs, acts, masks, rrs = [X], [], [], [], []
+    h = X
+    for i in range(L.n_layers):
+        z = torch.baddbmm(L.view(flat, net.bs[i]), h, L.view(flat, net.Ws[i]))
+        if i == L.n_layers - 1:
+            out = z
+            break
+        zs.append(z)
+        slope = L.view(flat, L.get("slope", i)) if act == "prelu" else None
+        rr = None
+        if act == "rrelu":
+            rr = spec.rrelu_lower + (spec.rrelu_upper - spec.rrelu_lower) * noise(z.shape)
+            h = torch.where(z >= 0, z, z * rr)
+        else:
+            h = A.apply(act, z, param=net.act_param, slope=slope, training=True)
+        rrs.append(rr)
+        acts.append(h)
+        if net.use_dropout:
+            m = (noise(h.shape) >= net.dropout) / (1 - net.dropout)
+            masks.append(m)
+            h = h * m
+        hs.append(h)
+    data_loss, delta = _dloss(loss, out, y, w, smoothing, n_classes)
+    for i in range(L.n_layers - 1, -1, -1):
+        hin = hs[i]
+        L.view(grad, net.Ws[i]).copy_(torch.bmm(hin.transpose(1, 2), delta))
+        L.view(grad, net.bs[i]).copy_(delta.sum(1, keepdim=True))
+        if i == 0:
+            break
+        dh = torch.bmm(delta, L.view(flat, net.Ws[i]).transpose(1, 2))  # grad wrt layer i's input
+        if net.use_dropout:
+            dh = dh * masks[i - 1]
+        z = zs[i - 1]
+        if act == "crelu":
+            half = z.shape[-1]
+            delta = dh[..., :half] * (z > 0) - dh[..., half:] * (z < 0)
+            continue
+        if act == "prelu":
+            slope_p = L.get("slope", i - 1)
+            L.view(grad, slope_p).copy_((dh * torch.where(z > 0, torch.zeros_like(z), z)).sum(1, keepdim=True))
+            slope = L.view(flat, slope_p)
+        else:
+            slope = None
+        delta = dh * _dact(act, z, acts[i - 1], net.act_param, slope, rrs[i - 1])
+    obj = data_loss
+    if use_l1:
+        obj = obj + l1 * (flat.abs() * wmask).sum(1)
+        grad += l1[:, None] * torch.sign(flat) * wmask
+    if use_l2:
+        obj = obj + l2 * (flat.square() * wmask).sum(1)
+        grad += 2 * l2[:, None] * flat * wmask
+    return obj, grad
