@@ -1,0 +1,54 @@
+"""The course outline: which lesson modules exist, in which section, in course order.
+
+This list is the single place that decides what the app shows. To add a lesson, write
+`lessons/<module>.py` exposing `LESSON: Lesson`, a three-line page `pages/lesson_<module>.py`
+(copy one that exists) and one line here. A line whose module does not exist yet is skipped, so
+the app never shows a placeholder.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from lessons.walkthrough import Lesson
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (section in the sidebar, module under lessons/), in course order.
+COURSE: tuple[tuple[str, str], ...] = (
+    ("Activations", "vanishing"),
+    ("Activations", "relu_family"),
+    ("Losses and optimisation", "losses"),
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    section: str
+    module: str
+    lesson: Lesson
+
+    @property
+    def page(self) -> str:
+        """The page script, relative to the repository root (where app.py lives)."""
+        return f"pages/lesson_{self.module}.py"
+
+
+def _exists(module: str) -> bool:
+    return importlib.util.find_spec(f"lessons.{module}") is not None
+
+
+def entries(course=COURSE) -> list[Entry]:
+    """The lessons that exist, in course order. A module that is missing is left out."""
+    out = []
+    for section, module in course:
+        if _exists(module):
+            lesson = importlib.import_module(f"lessons.{module}").LESSON
+            out.append(Entry(section, module, lesson))
+    return out
+
+
+def lessons() -> list[Lesson]:
+    return [e.lesson for e in entries()]

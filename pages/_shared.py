@@ -1,0 +1,463 @@
+"""Shared UI for every page: sidebar, mode switch, deep links and the lesson walkthrough renderer.
+
+Not a page itself: app.py lists its pages explicitly. The renderer turns a `lessons.walkthrough`
+Lesson into Streamlit calls in one of two modes:
+
+- Self-paced: all steps on one scrolling page, with a progress bar and a contents list.
+- Present: one step at a time in large type, with previous / next buttons and a step picker.
+
+Deep links. The URL carries `mode=present`, `step=N` (1-based) and the non-default control values
+of that step (`?step=3&depth=8`). A URL that differs from the one this session last wrote came from
+outside (a pasted link, a bookmark, the back button) and is applied once, validated by
+`Control.parse`; everything it got wrong is listed in one short notice and replaced by defaults.
+After that the widgets lead and the URL follows, so the address bar is always a link that
+reproduces the view.
+
+Demos run through `st.cache_resource` keyed on (lesson id, step id, sorted control values); the
+progress callback is left out of the key and, for heavy steps, drives an `st.progress` bar.
+"""
+from __future__ import annotations
+
+import contextvars
+import time
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from engine.device import device_info
+from lessons import theme  # noqa: F401 - registers and enables the course's Altair theme
+from lessons.walkthrough import (
+    Chart,
+    Code,
+    Columns,
+    Latex,
+    Lesson,
+    Markdown,
+    Metric,
+    Note,
+    Table,
+    no_progress,
+)
+
+MODES = ("Self-paced", "Present")
+MODE_KEY = "mode"
+_LAST_URL = "_ui.last_url"  # the query parameters this session wrote last
+_URL_IS_NEW = "_ui.url_is_new"  # this run's URL came from outside: apply it
+_NOTICES = "_ui.notices"  # what this run's URL got wrong
+_KEPT = "_ui.kept"  # widget values that outlive their widget (Present mode shows one step)
+DEMO_CACHE_ENTRIES = 64
+
+PRESENT_CSS = """<style>
+[data-testid="stMainBlockContainer"] {max-width: 1500px; padding-top: 2.5rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {font-size: 1.45rem; line-height: 1.55;}
+[data-testid="stMainBlockContainer"] h1 {font-size: 2.1rem;}
+[data-testid="stMainBlockContainer"] h2 {font-size: 2.7rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.3rem !important;}
+[data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
+</style>"""
+
+
+# ---------------------------------------------------------------- session helpers
+
+
+def _kept() -> dict:
+    return st.session_state.setdefault(_KEPT, {})
+
+
+def _keep(key: str, default) -> None:
+    """Before a widget is drawn: give it its remembered value (or the default)."""
+    if key not in st.session_state:
+        st.session_state[key] = _kept().get(key, default)
+
+
+def _set(key: str, value) -> None:
+    """Set a widget's value from code (a deep link or a preset) before it is drawn."""
+    _kept()[key] = value
+    st.session_state[key] = value
+
+
+def notice(text: str) -> None:
+    st.session_state.setdefault(_NOTICES, []).append(text)
+
+
+def show_notices() -> None:
+    items = st.session_state.get(_NOTICES) or []
+    if items:
+        st.warning("Ignored in the link: " + "; ".join(items) + ". Showing the defaults instead.",
+                   icon=":material/link_off:")
+    st.session_state[_NOTICES] = []
+
+
+def mode() -> str:
+    return st.session_state.get(MODE_KEY, MODES[0])
+
+
+def write_url(params: dict) -> None:
+    """Make the address bar show `params` (plus the mode) and remember it as ours."""
+    want = ({"mode": "present"} if mode() == "Present" else {}) | params
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+    st.session_state[_LAST_URL] = want
+
+
+def _parse_mode(raw: str):
+    s = str(raw).strip().lower().replace("_", "-")
+    return {"present": "Present", "self-paced": "Self-paced", "selfpaced": "Self-paced",
+            "self": "Self-paced"}.get(s)
+
+
+# ---------------------------------------------------------------- sidebar and plain pages
+
+
+def sidebar() -> None:
+    """Start a run: read the URL, draw the mode switch and the device badge. Call once per run."""
+    st.session_state[_URL_IS_NEW] = st.query_params.to_dict() != st.session_state.get(_LAST_URL)
+    st.session_state[_NOTICES] = []
+    if st.session_state[_URL_IS_NEW] and "mode" in st.query_params:
+        raw = st.query_params["mode"]
+        chosen = _parse_mode(raw)
+        if chosen is None:
+            notice(f"mode={raw!r} is not 'present' or 'self-paced'")
+        st.session_state[MODE_KEY] = chosen or MODES[0]
+    st.session_state.setdefault(MODE_KEY, MODES[0])
+    with st.sidebar:
+        st.radio("Mode", MODES, key=MODE_KEY, horizontal=True,
+                 help="Self-paced: every step on one page. Present: one step at a time, large type, "
+                      "for a projector. The URL remembers the mode and the step: copy it as a lecture plan.")
+        info = device_info()
+        colour = "green" if info["device"] in ("cuda", "mps") else "gray"
+        st.markdown(f":{colour}-badge[:material/memory: {info['device'].upper()}] {info['name']}  \n"
+                    f"PyTorch {info['torch']}")
+
+
+def plain_page() -> None:
+    """For pages without steps (Home, References): flag unknown parameters, keep only the mode."""
+    if st.session_state.get(_URL_IS_NEW):
+        for k in st.query_params:
+            if k != "mode":
+                notice(f"{k}= means nothing on this page")
+    show_notices()
+    write_url({})
+
+
+# ---------------------------------------------------------------- deep links
+
+
+def _wkey(lesson: Lesson, step, name: str) -> str:
+    return f"{lesson.id}.{step.id}.{name}"
+
+
+def _step_key(lesson: Lesson) -> str:
+    return f"{lesson.id}.__step"
+
+
+def _apply_url(lesson: Lesson) -> bool:
+    """Apply a URL that came from outside. Returns True when it named a step."""
+    qp = st.query_params.to_dict()
+    n = len(lesson.steps)
+    idx = None
+    if "step" in qp:
+        raw = qp["step"]
+        try:
+            idx = int(str(raw).strip()) - 1
+        except ValueError:
+            idx = None
+        if idx is None or not 0 <= idx < n:
+            notice(f"step={raw!r} is not a step of this lesson (1 to {n})")
+            idx = 0
+        st.session_state[_step_key(lesson)] = idx
+    here = idx if idx is not None else (st.session_state.get(_step_key(lesson)) or 0)
+    step = lesson.steps[here]
+    names = {c.name for c in step.controls}
+    if idx is not None or names & set(qp):  # the link describes a view: unlisted controls are defaults
+        st.session_state[_step_key(lesson)] = here
+        for c in step.controls:
+            value, why = c.parse(qp[c.name]) if c.name in qp else (c.default, None)
+            if why:
+                notice(why)
+            _set(_wkey(lesson, step, c.name), value)
+    for k in qp:
+        if k not in names | {"mode", "step"}:
+            notice(f"{k}= is not a setting of step {here + 1}")
+    return idx is not None
+
+
+def _sync_url(lesson: Lesson) -> None:
+    idx = st.session_state.get(_step_key(lesson))
+    if idx is None and mode() == "Present":
+        idx = 0
+    params = {}
+    if idx is not None:
+        step = lesson.steps[idx]
+        params["step"] = str(idx + 1)
+        for c in step.controls:
+            value = _kept().get(_wkey(lesson, step, c.name), c.default)
+            if value != c.default:
+                params[c.name] = c.to_query(value)
+    write_url(params)
+
+
+# ---------------------------------------------------------------- the walkthrough
+
+
+def render_lesson(lesson: Lesson) -> None:
+    """Draw a lesson in the current mode. Call after `sidebar()`."""
+    linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) else False
+    present = mode() == "Present"
+    if present:
+        st.html(PRESENT_CSS)
+    st.title(f"Lesson {lesson.number}: {lesson.title}")
+    show_notices()
+    if present:
+        _present(lesson)
+    else:
+        _self_paced(lesson, linked)
+    _sync_url(lesson)
+
+
+def _go(lesson: Lesson, idx: int) -> None:
+    idx = max(0, min(len(lesson.steps) - 1, idx))
+    st.session_state[_step_key(lesson)] = idx
+    st.session_state[f"{lesson.id}.__picker"] = idx
+
+
+def _picked(lesson: Lesson) -> None:
+    _go(lesson, st.session_state[f"{lesson.id}.__picker"])
+
+
+def _step_buttons(lesson: Lesson, idx: int, where: str):
+    """Previous / next buttons around a middle column, which is returned."""
+    n = len(lesson.steps)
+    prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
+    prev_col.button("Previous step", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
+                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch")
+    next_col.button("Next step", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
+                    icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
+                    width="stretch")
+    return mid
+
+
+def _present(lesson: Lesson) -> None:
+    n = len(lesson.steps)
+    idx = st.session_state.get(_step_key(lesson)) or 0
+    st.session_state[_step_key(lesson)] = idx
+    st.session_state[f"{lesson.id}.__picker"] = idx
+    mid = _step_buttons(lesson, idx, "top")
+    mid.selectbox("Step", range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
+                  format_func=lambda i: f"Step {i + 1} of {n}: {lesson.steps[i].title}",
+                  label_visibility="collapsed")
+    st.progress((idx + 1) / n)
+    _step(lesson, idx)
+    st.divider()
+    _step_buttons(lesson, idx, "bottom")
+
+
+def _self_paced(lesson: Lesson, linked: bool) -> None:
+    n = len(lesson.steps)
+    keys = [f"{lesson.id}.{s.id}.__done" for s in lesson.steps]
+    done = sum(bool(st.session_state.get(k, _kept().get(k))) for k in keys)
+    st.progress(done / n, text=f"{done} of {n} steps done")
+    if lesson.intro:
+        st.markdown(lesson.intro)
+    with st.expander("Contents", expanded=False):
+        st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" for i, s in enumerate(lesson.steps)))
+    idx = st.session_state.get(_step_key(lesson))
+    if linked and idx:
+        st.info(f"This link opens step {idx + 1}: [{lesson.steps[idx].title}](#step-{idx + 1}).",
+                icon=":material/link:")
+    for i, step in enumerate(lesson.steps):
+        _step(lesson, i)
+        key = f"{lesson.id}.{step.id}.__done"
+        _keep(key, False)
+        _kept()[key] = st.checkbox("I have worked through this step", key=key)
+        st.divider()
+
+
+def _step(lesson: Lesson, i: int) -> None:
+    step = lesson.steps[i]
+    st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
+    if step.narrative:
+        st.markdown(step.narrative)
+    for eq in step.equations:
+        st.latex(eq)
+    if step.demo is not None or step.controls:
+        _demo(lesson, i)
+    if step.notice:
+        with st.container(border=True):
+            st.markdown(f"**:material/visibility: What to notice**\n\n{step.notice}")
+    for j, q in enumerate(step.checks()):
+        _question(lesson, i, j, q)
+
+
+@st.fragment
+def _demo(lesson: Lesson, i: int) -> None:
+    """Controls, presets and outputs of one step; moving a control reruns only this."""
+    step = lesson.steps[i]
+    keys = {c.name: _wkey(lesson, step, c.name) for c in step.controls}
+    before = {name: _kept().get(k, step.control(name).default) for name, k in keys.items()}
+    if step.controls:
+        left, right = st.columns([1, 2.6], gap="large")
+        with left:
+            for j, (label, values) in enumerate(step.presets):
+                st.button(label, key=f"{_wkey(lesson, step, '__preset')}{j}", on_click=_preset,
+                          args=(lesson, i, values), icon=":material/tune:", width="stretch")
+            values = {c.name: _control(c, keys[c.name]) for c in step.controls}
+    else:
+        right, values = st.container(), {}
+    if values != before or st.session_state.pop(f"{lesson.id}.__moved", None) == i:
+        # the learner is working on this step: the link follows it
+        st.session_state[_step_key(lesson)] = i
+        _sync_url(lesson)
+    with right:
+        try:
+            outputs = _run_demo(lesson, step, values)
+            render_outputs(outputs)
+        except Exception as e:  # noqa: BLE001 - a failing demo must not take the page down
+            msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            st.error(f"This demo could not run ({type(e).__name__}{': ' + msg if msg else ''}). "
+                     "Try other settings or reset them.", icon=":material/error:")
+
+
+def _preset(lesson: Lesson, i: int, values: dict) -> None:
+    step = lesson.steps[i]
+    for name, raw in values.items():
+        value, _ = step.control(name).parse(raw)
+        _set(_wkey(lesson, step, name), value)
+    st.session_state[_step_key(lesson)] = i
+    st.session_state[f"{lesson.id}.__moved"] = i
+
+
+def _control(c, key: str):
+    _keep(key, c.default)
+    help_ = c.help or None
+    if c.kind == "slider":
+        num = int if isinstance(c.default, int) and not isinstance(c.default, bool) else float
+        kw = {"step": num(c.step)} if c.step is not None else {}
+        if c.format:
+            kw["format"] = c.format
+        value = st.slider(c.label, min_value=num(c.min), max_value=num(c.max), key=key, help=help_, **kw)
+    elif c.kind == "log_slider":
+        value = st.select_slider(c.label, options=list(c.options), key=key, help=help_, format_func=_num)
+    elif c.kind == "select" and len(c.options) <= 4:
+        value = st.radio(c.label, list(c.options), key=key, help=help_, horizontal=True, format_func=str)
+    elif c.kind == "select":
+        value = st.selectbox(c.label, list(c.options), key=key, help=help_, format_func=str)
+    elif c.kind == "toggle":
+        value = st.toggle(c.label, key=key, help=help_)
+    else:
+        raise ValueError(f"unknown control kind {c.kind!r}")
+    _kept()[key] = value
+    return value
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+@st.fragment
+def _question(lesson: Lesson, i: int, j: int, q) -> None:
+    key = f"{_wkey(lesson, lesson.steps[i], '__check')}{j}"
+    if _kept().get(key) is not None:
+        _keep(key, None)
+    with st.container(border=True):
+        choice = st.radio(f"**Check:** {q.prompt}", range(len(q.options)), index=None, key=key,
+                          format_func=lambda k: str(q.options[k]))
+        _kept()[key] = choice
+        if choice is not None:
+            why = q.explanations[choice] if choice < len(q.explanations) else ""
+            if choice == q.answer:
+                st.success(f"**Right.** {why}", icon=":material/check_circle:")
+            else:
+                st.error(f"**Not quite.** {why}", icon=":material/cancel:")
+
+
+# ---------------------------------------------------------------- demos and their outputs
+
+
+@st.cache_resource(max_entries=DEMO_CACHE_ENTRIES, show_spinner=False)
+def _cached_demo(lesson_id: str, step_id: str, params: tuple, _step, _progress) -> list:
+    return list(_step.demo(dict(params), _progress) or [])
+
+
+class _Bar:
+    """A progress callback drawing an st.progress bar, created on the first report."""
+
+    def __init__(self):
+        self.slot = st.empty()
+        # Draw in the context of the page, not of the cached call, so Streamlit does not record
+        # the bar as part of the cached result (it would be replayed on every cache hit).
+        self.ctx = contextvars.copy_context()
+        self.last = -1.0
+
+    def __call__(self, fraction: float, text: str = "") -> None:
+        now = time.monotonic()
+        if fraction < 1 and now - self.last < 0.1:
+            return
+        self.last = now
+        frac = min(1.0, max(0.0, float(fraction)))
+        self.ctx.run(self.slot.progress, frac, text=text or f"Training... {frac:.0%}")
+
+    def clear(self) -> None:
+        self.ctx.run(self.slot.empty)
+
+
+def _run_demo(lesson: Lesson, step, values: dict) -> list:
+    if step.demo is None:
+        return []
+    params = tuple(sorted(values.items()))
+    if not step.heavy:
+        return _cached_demo(lesson.id, step.id, params, step, no_progress)
+    bar = _Bar()
+    try:
+        return _cached_demo(lesson.id, step.id, params, step, bar)
+    finally:
+        bar.clear()
+
+
+def render_outputs(outputs: list) -> None:
+    """Map a demo's outputs to Streamlit; consecutive metrics share one row."""
+    row: list = []
+    for out in list(outputs) + [None]:
+        if isinstance(out, Metric):
+            row.append(out)
+            continue
+        if row:
+            for col, m in zip(st.columns(len(row)), row, strict=True):
+                col.metric(m.label, m.value, delta=m.delta, help=m.help or None)
+            row = []
+        if out is not None:
+            _render(out)
+
+
+def _render(out) -> None:
+    if isinstance(out, alt.TopLevelMixin):
+        out = Chart(out)
+    elif isinstance(out, pd.DataFrame):
+        out = Table(out)
+    elif isinstance(out, str):
+        out = Markdown(out)
+    if isinstance(out, Chart):
+        st.altair_chart(out.chart, width="stretch", theme=None)
+        if out.caption:
+            st.caption(out.caption)
+    elif isinstance(out, Table):
+        st.dataframe(out.df, width="stretch")
+        if out.caption:
+            st.caption(out.caption)
+    elif isinstance(out, Note):
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(out.kind, st.info)(out.text)
+    elif isinstance(out, Markdown):
+        st.markdown(out.text)
+    elif isinstance(out, Latex):
+        st.latex(out.text)
+    elif isinstance(out, Code):
+        st.code(out.source, language=out.language)
+    elif isinstance(out, Columns):
+        for col, items in zip(st.columns(len(out.cols)), out.cols, strict=True):
+            with col:
+                render_outputs(items if isinstance(items, (list, tuple)) else [items])
+    else:
+        st.write(out)

@@ -1,0 +1,21 @@
+"""References: the papers and books behind the lessons, and which lessons use them."""
+import streamlit as st
+
+from lessons import registry
+from lessons.references import REFERENCES, TOPIC_NAMES, cited_by
+
+st.title("References")
+st.markdown("The papers and the book behind the lessons, with what we take from each and where.")
+
+entries = {e.lesson.id: e for e in registry.entries()}
+for ref in REFERENCES:
+    with st.container(border=True):
+        st.markdown(f"{ref.citation} [Link]({ref.url})")
+        st.markdown(f":gray[{ref.why}]")
+        live = {lesson.id for lesson in cited_by(ref, [e.lesson for e in entries.values()])}
+        for lid in live:
+            e = entries[lid]
+            st.page_link(e.page, label=f"Lesson {e.lesson.number}: {e.lesson.title}", icon=":material/school:")
+        planned = [TOPIC_NAMES.get(t, t) for t in ref.topics if t not in live]
+        if planned:
+            st.caption("Topics: " + " · ".join(planned))
