@@ -1,0 +1,78 @@
+"""The real app in headless Chromium: every page loads, its script finishes, its charts draw and
+no exception shows; Present mode steps forward with the "Next step" button."""
+import re
+
+import pytest
+
+from lessons import registry
+
+ENTRIES = registry.entries()
+TIMEOUT = 60_000
+FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def settle(page):
+    """Wait until the script has finished and every chart has drawn."""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=TIMEOUT)
+    page.wait_for_selector(FINISHED, timeout=TIMEOUT)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
+    for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
+        chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
+
+
+def visit(page, url, png):
+    page.goto(url, wait_until="domcontentloaded")
+    settle(page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(png), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {url}"
+
+
+def name(path):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path) or "home"
+
+
+PATHS = ["", "references", "references?step=2&mode=bogus"] + [
+    p for e in ENTRIES for p in (e.lesson.id, f"{e.lesson.id}?mode=present&step=2")]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_app_page_loads(page, app_url, shots, path):
+    visit(page, f"{app_url}/{path}", shots / f"app-{name(path)}.png")
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("PyTorch").count() == 1
+
+
+@pytest.mark.parametrize("path", ["", "?mode=present&step=2&points=8", "?step=nine&points=x"])
+def test_sample_lesson_loads(page, sample_url, shots, path):
+    visit(page, f"{sample_url}/{path}", shots / f"sample-{name(path)}.png")
+    if "step=2" in path:
+        assert page.locator("h2", has_text="2. A live curve").count() == 1
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1
+
+
+def step_through(page, base, path, steps, shots, tag):
+    """Open a lesson, switch to Present mode in the sidebar, click "Next step", check the title."""
+    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+    settle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Present", exact=True).click()
+    page.locator("h2", has_text=f"1. {steps[0].title}").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.get_by_role("button", name="Next step").first.click()
+    page.locator("h2", has_text=f"2. {steps[1].title}").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.screenshot(path=str(shots / f"{tag}-present-step2.png"), full_page=True)
+    assert "mode=present" in page.url and "step=2" in page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_present_mode_next_step_sample(page, sample_url, shots):
+    from tests.sample_lesson import LESSON
+
+    step_through(page, sample_url, "", LESSON.steps, shots, "sample")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.module for e in ENTRIES])
+def test_present_mode_next_step_lessons(page, app_url, shots, entry):
+    if len(entry.lesson.steps) < 2:
+        pytest.skip("a one-step lesson has no next step")
+    step_through(page, app_url, entry.lesson.id, entry.lesson.steps, shots, f"app-{entry.lesson.id}")

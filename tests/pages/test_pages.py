@@ -1,0 +1,213 @@
+"""Every page under AppTest: the real app and its registered lessons, and the renderer on a sample
+lesson (modes, stepping, deep links valid and malformed, widgets moved, a failing demo)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lessons import registry
+from tests.sample_lesson import LESSON as SAMPLE
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+SAMPLE_APP = str(ROOT / "tests" / "sample_app.py")
+TIMEOUT = 30
+ENTRIES = registry.entries()
+
+
+def run(path=APP, query=None, page=None, mode=None):
+    at = AppTest.from_file(path, default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(page)
+    if query is not None:
+        at.query_params.clear()
+        at.query_params.update(query)
+    if mode:
+        at.sidebar.radio(key="mode").set_value(mode)
+    return at.run()
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at):
+    return [h.value for h in at.header] + [t.value for t in at.title]
+
+
+def warnings(at):
+    """The notice about a link's bad parameters (a demo's own warnings are not counted)."""
+    return [w.value for w in at.warning if w.value.startswith("Ignored in the link")]
+
+
+# ---------------------------------------------------------------- the real app
+
+
+def test_home_and_references():
+    at = ok(run())
+    assert "Deep learning, step by step" in texts(at)
+    sidebar = " ".join(str(getattr(c, "value", "")) for c in at.sidebar.children.values())
+    assert "PyTorch" in sidebar and ("CPU" in sidebar or "CUDA" in sidebar or "MPS" in sidebar)
+    at.switch_page("pages/papers.py")
+    ok(at.run())
+    assert "References" in texts(at)
+    assert any("Glorot" in m.value for m in at.markdown)
+
+
+def test_every_lesson_has_a_page_script():
+    for e in ENTRIES:
+        assert (ROOT / e.page).is_file(), f"{e.module}: add {e.page} (copy an existing lesson page)"
+
+
+def test_no_url_path_equals_a_page_file_name():
+    # Streamlit treats a folder named pages/ as old-style pages on a session's first run: a URL that
+    # matches a file name there would run that file without app.py (no sidebar, no set_page_config).
+    at = ok(run())
+    stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
+    paths = {info.get("url_pathname") for info in at._registered_pages.values()}
+    assert paths and not stems & paths
+
+
+def test_unknown_params_on_plain_page_give_one_notice():
+    at = ok(run(query={"mode": "loud", "step": "3"}))
+    assert len(warnings(at)) == 1
+    assert "mode='loud'" in warnings(at)[0] and "step=" in warnings(at)[0]
+    assert at.query_params == {}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.module for e in ENTRIES])
+@pytest.mark.parametrize("mode", ["Self-paced", "Present"])
+def test_registered_lesson_renders(entry, mode):
+    at = ok(run(page=entry.page, mode=mode))
+    first = f"1. {entry.lesson.steps[0].title}"
+    assert first in texts(at)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.module for e in ENTRIES])
+def test_registered_lesson_deep_links(entry):
+    n = len(entry.lesson.steps)
+    at = ok(run(page=entry.page, query={"mode": "present", "step": str(n)}))
+    assert f"{n}. {entry.lesson.steps[-1].title}" in texts(at)
+    at = ok(run(page=entry.page, query={"mode": "present", "step": "x"}))
+    assert f"1. {entry.lesson.steps[0].title}" in texts(at) and len(warnings(at)) == 1
+
+
+# ---------------------------------------------------------------- the renderer, on the sample lesson
+
+
+def title(i):
+    return f"{i}. {SAMPLE.steps[i - 1].title}"
+
+
+def test_self_paced_shows_every_step_and_survives_a_failing_demo():
+    at = ok(run(SAMPLE_APP))
+    assert [title(i) for i in (1, 2, 3)] == [h.value for h in at.header]
+    assert any("could not run (RuntimeError" in e.value for e in at.error)
+    assert len(at.get("vega_lite_chart")) == 1
+    assert [m.label for m in at.metric] == ["Points", "Gain"]
+    assert at.query_params == {}
+
+
+def test_present_mode_steps_forward_and_back():
+    at = ok(run(SAMPLE_APP, mode="Present"))
+    assert [h.value for h in at.header] == [title(1)]
+    assert at.query_params == {"mode": "present", "step": "1"}
+    ok(at.button(key="sample_lesson.__next_top").click().run())
+    assert [h.value for h in at.header] == [title(2)]
+    assert at.query_params["step"] == "2"
+    ok(at.button(key="sample_lesson.__next_bottom").click().run())
+    assert [h.value for h in at.header] == [title(3)]
+    assert at.button(key="sample_lesson.__next_top").disabled
+    ok(at.button(key="sample_lesson.__prev_top").click().run())
+    assert [h.value for h in at.header] == [title(2)]
+    ok(at.selectbox(key="sample_lesson.__picker").set_value(0).run())
+    assert [h.value for h in at.header] == [title(1)]
+    ok(at.sidebar.radio(key="mode").set_value("Self-paced").run())
+    assert len(at.header) == 3 and "mode" not in at.query_params
+
+
+@pytest.mark.parametrize("query, step, notice", [
+    ({"mode": "present", "step": "2"}, 2, None),
+    ({"mode": "present", "step": " 3 "}, 3, None),
+    ({"mode": "present", "step": "abc"}, 1, "step='abc'"),
+    ({"mode": "present", "step": "0"}, 1, "step='0'"),
+    ({"mode": "present", "step": "99"}, 1, "step='99'"),
+    ({"mode": "present", "step": "2.5"}, 1, "step='2.5'"),
+    ({"mode": "PRESENT", "step": "2"}, 2, None),
+    ({"mode": "present", "step": "2", "points": "7", "activation": "tanh", "log": "1"}, 2, None),
+    ({"mode": "present", "step": "2", "points": "many"}, 2, "points='many'"),
+    ({"mode": "present", "step": "2", "points": "500"}, 2, "points='500'"),
+    ({"mode": "present", "step": "2", "points": "3.5"}, 2, "points='3.5'"),
+    ({"mode": "present", "step": "2", "activation": "swish"}, 2, "activation='swish'"),
+    ({"mode": "present", "step": "2", "lr": "0.5"}, 2, "lr='0.5'"),
+    ({"mode": "present", "step": "2", "log": "maybe"}, 2, "log='maybe'"),
+    ({"mode": "present", "step": "2", "bogus": "1"}, 2, "bogus="),
+    ({"mode": "present", "step": "1", "points": "7"}, 1, "points="),
+])
+def test_present_deep_links(query, step, notice):
+    at = ok(run(SAMPLE_APP, query=query))
+    assert [h.value for h in at.header] == [title(step)]
+    if notice:
+        assert len(warnings(at)) == 1 and notice in warnings(at)[0]
+    else:
+        assert not warnings(at)
+    assert at.query_params.get("step") == str(step)
+
+
+def test_deep_link_sets_controls_and_the_url_keeps_them():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "2", "points": "7", "activation": "tanh",
+                                   "lr": "0.1", "log": "true"}))
+    assert at.slider(key="sample_lesson.curve.points").value == 7
+    assert at.radio(key="sample_lesson.curve.activation").value == "tanh"
+    assert at.select_slider(key="sample_lesson.curve.lr").value == 0.1
+    assert at.toggle(key="sample_lesson.curve.log").value is True
+    assert at.metric[0].value == "7"
+    assert at.query_params == {"mode": "present", "step": "2", "points": "7", "activation": "tanh",
+                               "lr": "0.1", "log": "1"}
+    # a later run with the URL we wrote is not a new link: no notice, same view
+    ok(at.run())
+    assert not warnings(at) and at.slider(key="sample_lesson.curve.points").value == 7
+
+
+def test_bad_mode_falls_back_to_self_paced():
+    at = ok(run(SAMPLE_APP, query={"mode": "loud", "step": "2"}))
+    assert len(at.header) == 3 and len(warnings(at)) == 1 and "mode='loud'" in warnings(at)[0]
+    assert at.query_params == {"step": "2"}
+
+
+def test_moving_controls_updates_url_and_output():
+    at = ok(run(SAMPLE_APP))
+    ok(at.slider(key="sample_lesson.curve.points").set_value(9).run())
+    assert at.metric[0].value == "9"
+    assert at.query_params == {"step": "2", "points": "9"}
+    ok(at.slider(key="sample_lesson.curve.points").set_value(5).run())
+    assert at.query_params == {"step": "2"}
+    ok(at.button(key="sample_lesson.curve.__preset0").click().run())
+    assert at.radio(key="sample_lesson.curve.activation").value == "tanh"
+    assert at.query_params == {"step": "2", "gain": "1.8", "activation": "tanh"}
+
+
+def test_values_survive_stepping_in_present_mode():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "2"}))
+    ok(at.slider(key="sample_lesson.curve.points").set_value(12).run())
+    ok(at.button(key="sample_lesson.__next_top").click().run())
+    ok(at.button(key="sample_lesson.__prev_top").click().run())
+    assert at.slider(key="sample_lesson.curve.points").value == 12
+    assert at.query_params["points"] == "12"
+
+
+def test_check_question_feedback():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "1"}))
+    q = at.radio(key="sample_lesson.intro.__check0")
+    ok(q.set_value(1).run())
+    assert any("Not quite" in e.value for e in at.error)
+    ok(at.radio(key="sample_lesson.intro.__check0").set_value(0).run())
+    assert any("Right" in s.value for s in at.success)
+
+
+def test_progress_counts_done_steps():
+    at = ok(run(SAMPLE_APP))
+    ok(at.checkbox(key="sample_lesson.intro.__done").check().run())
+    assert "1 of 3 steps done" in str(at.get("progress")[0].proto)
