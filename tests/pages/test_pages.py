@@ -13,6 +13,8 @@ APP = str(ROOT / "app.py")
 SAMPLE_APP = str(ROOT / "tests" / "sample_app.py")
 TIMEOUT = 30
 ENTRIES = registry.entries()
+LESSON_PARAMS = [pytest.param(e, id=e.module) for e in ENTRIES] or [
+    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lesson is registered yet"))]
 
 
 def run(path=APP, query=None, page=None, mode=None):
@@ -77,7 +79,7 @@ def test_unknown_params_on_plain_page_give_one_notice():
     assert at.query_params == {}
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.module for e in ENTRIES])
+@pytest.mark.parametrize("entry", LESSON_PARAMS)
 @pytest.mark.parametrize("mode", ["Self-paced", "Present"])
 def test_registered_lesson_renders(entry, mode):
     at = ok(run(page=entry.page, mode=mode))
@@ -85,13 +87,32 @@ def test_registered_lesson_renders(entry, mode):
     assert first in texts(at)
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.module for e in ENTRIES])
+@pytest.mark.parametrize("entry", LESSON_PARAMS)
+def test_registered_lesson_present_steps_forward_and_back(entry):
+    steps = entry.lesson.steps
+    at = ok(run(page=entry.page, query={"mode": "present"}))
+    for i in range(1, len(steps)):
+        ok(at.button(key=f"{entry.lesson.id}.__next_top").click().run())
+        assert [h.value for h in at.header][:1] == [f"{i + 1}. {steps[i].title}"]
+        assert at.query_params["step"] == str(i + 1)
+    if len(steps) > 1:
+        ok(at.button(key=f"{entry.lesson.id}.__prev_top").click().run())
+        assert f"{len(steps) - 1}. {steps[-2].title}" in texts(at)
+
+
+@pytest.mark.parametrize("entry", LESSON_PARAMS)
 def test_registered_lesson_deep_links(entry):
-    n = len(entry.lesson.steps)
+    lesson, n = entry.lesson, len(entry.lesson.steps)
     at = ok(run(page=entry.page, query={"mode": "present", "step": str(n)}))
-    assert f"{n}. {entry.lesson.steps[-1].title}" in texts(at)
-    at = ok(run(page=entry.page, query={"mode": "present", "step": "x"}))
-    assert f"1. {entry.lesson.steps[0].title}" in texts(at) and len(warnings(at)) == 1
+    assert f"{n}. {lesson.steps[-1].title}" in texts(at) and not warnings(at)
+    for bad in ("x", "0", str(n + 1)):
+        at = ok(run(page=entry.page, query={"mode": "present", "step": bad}))
+        assert f"1. {lesson.steps[0].title}" in texts(at) and len(warnings(at)) == 1
+    for i, step in enumerate(lesson.steps):
+        for c in step.controls[:2]:  # malformed values fall back to the (precomputed) defaults
+            at = ok(run(page=entry.page, query={"mode": "present", "step": str(i + 1), c.name: "not-a-value"}))
+            assert f"{i + 1}. {step.title}" in texts(at)
+            assert len(warnings(at)) == 1 and c.name in warnings(at)[0]
 
 
 # ---------------------------------------------------------------- the renderer, on the sample lesson

@@ -1,0 +1,81 @@
+"""Regenerate the README's screenshots: start the app, open pages in headless Debian Chromium, and
+write assets/screenshots/*.png once each page has finished rendering.
+
+usage: python tools/screenshots.py [OUT_DIR]
+Needs requirements-dev.txt and /usr/bin/chromium (apt-get install -y chromium); never run
+`playwright install`. Every registered lesson is shot in Self-paced mode and at step 2 in Present mode.
+"""
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lessons import registry  # noqa: E402
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(180):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def shoot(page, url: str, png: Path) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+    for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
+        chart.locator("canvas, svg").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(png))
+    print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png, flush=True)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = ["", "references"]
+    for e in registry.entries():
+        paths += [e.lesson.id, f"{e.lesson.id}?mode=present&step=2"]
+    port = free_port()
+    proc = start(port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for path in paths:
+                name = re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-") or "home"
+                shoot(page, f"http://127.0.0.1:{port}/{path}", out / f"{name}.png")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
