@@ -6,8 +6,21 @@
 
 No Streamlit, no Altair, nothing from lessons/: it runs in a notebook, a CLI or on a GPU box.
 """
-from .config import (ACTIVATIONS, DATASETS, INITS, LOSSES, OPTIMIZERS, SCHEDULES, TOY_DATASETS, DataSpec,
-                     Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec)
+from .config import (
+                     ACTIVATIONS,
+                     DATASETS,
+                     INITS,
+                     LOSSES,
+                     OPTIMIZERS,
+                     SCHEDULES,
+                     TOY_DATASETS,
+                     DataSpec,
+                     Experiment,
+                     ModelSpec,
+                     OptimSpec,
+                     RegSpec,
+                     TrainSpec,
+)
 from .device import device_info, pick_device
 from .results import Result
 from .sweep import run, run_many

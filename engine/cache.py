@@ -89,7 +89,8 @@ class Cache:
         jpath = folder / f"{key}.json"
         try:
             doc = json.loads(jpath.read_text())
-            if doc.get("version") != RESULT_FORMAT_VERSION or doc.get("key") != key or doc.get("config") != json.loads(exp.to_json()):
+            same = doc.get("key") == key and doc.get("config") == json.loads(exp.to_json())
+            if doc.get("version") != RESULT_FORMAT_VERSION or not same:
                 return None
             npath = folder / f"{key}.{doc['sha256'][:8]}.npz"
             blob = npath.read_bytes()

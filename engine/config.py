@@ -92,7 +92,8 @@ class ModelSpec:
         _need(self.activation in ACTIVATIONS, "model.activation", f"one of {ACTIVATIONS}", self.activation)
         _need(_finite(self.act_param) and 0 <= self.act_param <= 10, "model.act_param", "a number in [0, 10]",
               self.act_param)
-        _need(_finite(self.rrelu_lower) and _finite(self.rrelu_upper) and 0 <= self.rrelu_lower <= self.rrelu_upper <= 1,
+        lo, hi = self.rrelu_lower, self.rrelu_upper
+        _need(_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1,
               "model.rrelu_lower/rrelu_upper", "0 <= lower <= upper <= 1", (self.rrelu_lower, self.rrelu_upper))
         _need(_finite(self.prelu_init) and 0 <= self.prelu_init <= 1, "model.prelu_init", "a number in [0, 1]",
               self.prelu_init)

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 
 from . import data as D
+from .backprop import objective_and_grad
 from .config import Experiment
 from .losses import metric, per_sample, weighted_mean
-from .backprop import objective_and_grad
 from .model import Layout, Net, init_row
 from .optim import StackedOptimizer, lr_table
 from .results import Result

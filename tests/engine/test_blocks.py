@@ -93,7 +93,8 @@ def test_inverted_dropout_preserves_expected_activation():
 
 @pytest.mark.parametrize("init,std", [
     ("he_normal", lambda fi, fo: math.sqrt(2 / fi)), ("he_uniform", lambda fi, fo: math.sqrt(2 / fi)),
-    ("xavier_normal", lambda fi, fo: math.sqrt(2 / (fi + fo))), ("xavier_uniform", lambda fi, fo: math.sqrt(2 / (fi + fo))),
+    ("xavier_normal", lambda fi, fo: math.sqrt(2 / (fi + fo))),
+    ("xavier_uniform", lambda fi, fo: math.sqrt(2 / (fi + fo))),
     ("normal", lambda fi, fo: 0.01)])
 def test_initialisation_standard_deviations(init, std):
     spec = ModelSpec(hidden=(300, 200), activation="relu", init=init)
