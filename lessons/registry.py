@@ -32,19 +32,24 @@ class Entry:
 
     @property
     def page(self) -> str:
-        """The page script, relative to the repository root (where app.py lives)."""
-        return f"pages/lesson_{self.module}.py"
+        return page_script(self.module)
 
 
-def _exists(module: str) -> bool:
-    return importlib.util.find_spec(f"lessons.{module}") is not None
+def page_script(module: str) -> str:
+    """A lesson's page script, relative to the repository root (where app.py lives)."""
+    return f"pages/lesson_{module}.py"
+
+
+def written(course=COURSE) -> list[tuple[str, str]]:
+    """The (section, module) lines whose lesson module exists."""
+    return [(s, m) for s, m in course if importlib.util.find_spec(f"lessons.{m}") is not None]
 
 
 def entries(course=COURSE) -> list[Entry]:
-    """The lessons that exist, in course order. A module that is missing is left out."""
+    """The lessons that exist (module and page script), in course order; the rest are left out."""
     out = []
-    for section, module in course:
-        if _exists(module):
+    for section, module in written(course):
+        if (ROOT / page_script(module)).is_file():
             lesson = importlib.import_module(f"lessons.{module}").LESSON
             out.append(Entry(section, module, lesson))
     return out
