@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 RESULT_FORMAT_VERSION = 1  # bump when results change meaning; old cache entries are then recomputed
 
-DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "digits", "autompg")
-TOY_DATASETS = DATASETS[:5]
+DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg")
+TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "rrelu", "crelu", "elu", "relu6",
                "gelu", "silu", "softplus", "identity")
 INITS = ("auto", "torch_default", "zeros", "normal", "xavier_uniform", "xavier_normal",
@@ -36,7 +36,7 @@ def _finite(x) -> bool:
 
 @dataclass(frozen=True)
 class DataSpec:
-    name: str = "moons"  # one of DATASETS; toys are 2-D binary, digits 10-class, autompg regression
+    name: str = "moons"  # one of DATASETS; 2-D toys are binary (blobs3: 3 classes), digits 10, autompg regression
     n: int = 300  # points generated for toy sets; digits/autompg: 0 = all rows, else a seeded subsample
     noise: float = 0.2  # toy sets only: input noise (moons/circles/xor/spiral) or blob spread (gaussians)
     train_frac: float = 0.6  # the three fractions must sum to 1
@@ -68,7 +68,7 @@ class DataSpec:
 
     @property
     def task(self) -> str:
-        return {"digits": "multiclass", "autompg": "regression"}.get(self.name, "binary")
+        return {"digits": "multiclass", "blobs3": "multiclass", "autompg": "regression"}.get(self.name, "binary")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Data sets that ship with the code, deterministic train/val/test splits, and standardisation.
 
-Toys (2-D, binary): moons, circles, xor, spiral, gaussians — generated from `DataSpec.seed`.
+Toys (2-D): moons, circles, xor, spiral, gaussians (binary) and blobs3 (three classes), generated
+from `DataSpec.seed`.
 digits: scikit-learn's bundled `load_digits` (1797 8x8 images, 10 classes).
 autompg: the Auto MPG table in `assets/data/auto_mpg.csv` (regression; see its README).
 
@@ -88,6 +89,10 @@ def _toy(name: str, n: int, noise: float, rng: np.random.Generator) -> tuple[np.
     elif name == "gaussians":  # two blobs whose spread grows with noise
         centers = np.array([[-1.0, -1.0], [1.0, 1.0]])
         X = centers[y.astype(int)] + rng.normal(0, 0.3 + 2.5 * noise, (n, 2))
+    elif name == "blobs3":  # three blobs on a triangle: a 2-D, three-class set for softmax
+        y = np.arange(n) % 3
+        centers = np.array([[0.0, 1.2], [-1.1, -0.7], [1.1, -0.7]])
+        X = centers[y] + rng.normal(0, 0.3 + 2.5 * noise, (n, 2))
     else:  # pragma: no cover - DataSpec validates names
         raise ValueError(name)
     order = rng.permutation(n)  # so the split does not depend on class order
@@ -170,5 +175,5 @@ def load(spec: DataSpec) -> Split:
     )
     for a in arrays.values():
         a.setflags(write=False)
-    n_classes = {"binary": 2, "multiclass": 10, "regression": 0}[task]
+    n_classes = {"binary": 2, "multiclass": int(y.max()) + 1, "regression": 0}[task]
     return Split(**arrays, task=task, n_classes=n_classes, feature_names=names)

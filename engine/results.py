@@ -5,7 +5,8 @@ history: one row per recorded step — step, lr, train/val loss, train/val metri
   last), act_mean_l, act_std_l and dead_l (fraction of units that output 0 on every probe input)
   for hidden layers, prelu_slope_l (mean learned slope) for PReLU nets.
 final: {train,val,test}_{loss,metric} after training (best weights when early stopping restores).
-snapshots: (n_snapshots, grid, grid) class-1 probabilities on meta["extent"], or None.
+snapshots: (n_snapshots, grid, grid) on meta["extent"]: P(class 1) for binary data, the predicted
+  class for multiclass 2-D data (blobs3); None when not asked for.
 meta: device, wall_time (of the stacked pass), group_size, cache_hit, diverged_at (step or None),
   stopped_at (early stopping), steps, n_params, metric, task, loss, snapshot_steps, extent.
 """

@@ -166,7 +166,7 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
         if snap_steps and t in snap_steps:
             with torch.no_grad():
                 z = net.forward(flat, grid, training=False)
-                p = torch.sigmoid(z[..., 0]) if n_classes == 2 else z[..., 0]
+                p = torch.sigmoid(z[..., 0]) if n_classes == 2 else z.argmax(-1).float()
                 snaps.append(p.view(R, G, G).to(torch.float16))
         g = None
         if t < steps:

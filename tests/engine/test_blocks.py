@@ -113,7 +113,7 @@ def test_zero_init_is_all_zero_weights():
     assert float(init_row(Layout(spec, 2, 1), spec, 0).abs().sum()) == 0
 
 
-@pytest.mark.parametrize("name", ["moons", "circles", "xor", "spiral", "gaussians", "digits", "autompg"])
+@pytest.mark.parametrize("name", ["moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg"])
 def test_data_deterministic_and_standardised_on_training_rows_only(name):
     spec = DataSpec(name, n=0 if name in ("digits", "autompg") else 300, seed=4)
     D.load.cache_clear()
@@ -155,3 +155,12 @@ def test_snapshots_of_the_decision_surface():
     assert r.snapshots.shape == (3, 20, 20)
     assert ((r.snapshots >= 0) & (r.snapshots <= 1)).all()
     assert r.meta["snapshot_steps"] == [0, 25, 50] and len(r.meta["extent"]) == 4
+
+
+def test_three_class_blobs_snapshot_predicted_classes():
+    from engine import run
+    e = Experiment(data=DataSpec("blobs3", n=300), model=ModelSpec(hidden=()),
+                   train=TrainSpec(steps=200, snapshot_steps=(200,), grid=12))
+    r = run(e, cache=False)
+    assert D.load(e.data).n_classes == 3 and r.final["test_metric"] > 0.7
+    assert set(np.unique(r.snapshots)) <= {0.0, 1.0, 2.0}
