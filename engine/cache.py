@@ -57,6 +57,8 @@ def _encode(res: Result) -> tuple[bytes, dict]:
     arrays = {f"h__{c}": res.history[c].to_numpy() for c in res.history.columns}
     if res.snapshots is not None:
         arrays["snapshots"] = np.asarray(res.snapshots, dtype=np.float16)
+    if res.params is not None:
+        arrays["params"] = np.asarray(res.params, dtype=np.float32)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     blob = buf.getvalue()
@@ -71,8 +73,9 @@ def _decode(doc: dict, blob: bytes, exp: Experiment) -> Result:
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         hist = pd.DataFrame({c: z[f"h__{c}"] for c in doc["columns"]})
         snaps = z["snapshots"].astype(np.float32) if "snapshots" in z.files else None
+        params = z["params"] if "params" in z.files else None
     meta = dict(doc["meta"], cache_hit=True)
-    return Result(config=exp, history=hist, final=dict(doc["final"]), snapshots=snaps, meta=meta)
+    return Result(config=exp, history=hist, final=dict(doc["final"]), snapshots=snaps, meta=meta, params=params)
 
 
 class Cache:

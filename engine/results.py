@@ -7,6 +7,7 @@ history: one row per recorded step — step, lr, train/val loss, train/val metri
 final: {train,val,test}_{loss,metric} after training (best weights when early stopping restores).
 snapshots: (n_snapshots, grid, grid) on meta["extent"]: P(class 1) for binary data, the predicted
   class for multiclass 2-D data (blobs3); None when not asked for.
+params: the final parameters as one flat float32 vector (`weights()` unpacks it per layer).
 meta: device, wall_time (of the stacked pass), group_size, cache_hit, diverged_at (step or None),
   stopped_at (early stopping), steps, n_params, metric, task, loss, snapshot_steps, extent.
 """
@@ -27,6 +28,22 @@ class Result:
     final: dict
     snapshots: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    params: np.ndarray | None = None
+
+    def weights(self) -> list[dict]:
+        """Per layer (hidden layers, then the output layer): {"W": (in, out), "b": (out,), ...}."""
+        if self.params is None:
+            return []
+        from . import data as D
+        from .model import Layout
+
+        s = D.load(self.config.data)
+        lay = Layout(self.config.model, s.n_features, s.n_outputs)
+        out = [dict() for _ in range(lay.n_layers)]
+        for p in lay.pieces:
+            v = self.params[p.offset: p.offset + p.size].reshape(p.shape)
+            out[p.layer][p.kind] = v if p.kind == "W" else v.reshape(-1)
+        return out
 
     @property
     def diverged(self) -> bool:

@@ -252,6 +252,7 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
             names.append(f"prelu_slope_{i + 1}")
     bad_at = first_bad.cpu().tolist()
     snap_arr = torch.stack(snaps, 1).float().cpu().numpy() if snaps else None  # (R, S, G, G)
+    params = flat.detach().float().cpu().numpy()  # (R, P), after restoring the best weights
     wall = time.perf_counter() - t0
     out = []
     for r, e in enumerate(exps):
@@ -273,5 +274,6 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
             "extent": list(extents[r]) if extents else None,
         }
         out.append(Result(config=e, history=hist, final=final,
-                          snapshots=None if snap_arr is None else snap_arr[r], meta=meta))
+                          snapshots=None if snap_arr is None else snap_arr[r], meta=meta,
+                          params=None if diverged else params[r].copy()))
     return out

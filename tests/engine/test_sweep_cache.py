@@ -214,3 +214,21 @@ def test_precompute_fills_a_folder_and_prunes(tmp_path):
     assert st["removed_files"] == 4
     c = Cache(local_dir=tmp_path / "nothing", shipped_dir=tmp_path)
     assert c.get(exps[0]) is not None and c.get(exps[1]) is None
+
+
+def test_final_weights_reproduce_the_predictions(tmp_path):
+    import torch as T
+
+    from engine import data as D
+    e = BASE.replace(train=dict(batch_size=0, steps=30), model=dict(activation="identity", hidden=(5, 4)))
+    c = Cache(local_dir=tmp_path, shipped_dir=None)
+    r = run(e, cache=c)
+    layers = run(e, cache=c).weights()  # through the cache
+    assert [ly["W"].shape for ly in layers] == [(2, 5), (5, 4), (4, 1)]
+    s = D.load(e.data)
+    h = s.X_test
+    for ly in layers:
+        h = h @ ly["W"] + ly["b"]
+    acc = float(((h[:, 0] > 0) == (s.y_test > 0.5)).mean())
+    assert acc == pytest.approx(r.final["test_metric"], abs=1e-6)
+    assert T.is_tensor(r.params) is False
