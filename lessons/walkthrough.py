@@ -1,0 +1,253 @@
+"""The contract between a lesson and the page that renders it.
+
+A lesson is an ordered tuple of `Step`s. A step declares its controls (with defaults and ranges),
+a demo callable, and text. The demo receives the validated control values and returns a list of
+*outputs* (charts, tables, metrics, notes) as plain Python objects; `pages/` turns them into
+Streamlit calls. Nothing here imports Streamlit, so a lesson runs in a notebook as well:
+
+    outs = lessons.vanishing.LESSON.step("chain").demo({"depth": 10, ...})
+
+Controls know how to parse a raw URL query value (`Control.parse`), so deep links such as
+`?step=3&depth=8` are validated in one place; a bad value falls back to the default with a reason.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+# ---------------------------------------------------------------- controls
+
+
+@dataclass(frozen=True)
+class Control:
+    """One widget of a step's demo, bound to the URL query parameter `name`.
+
+    kind: "slider" (int or float, `min`/`max`/`step`), "log_slider" (float chosen from `options`,
+    a log-spaced grid shown as a select slider), "select" (one of `options`), "toggle" (bool).
+    """
+
+    name: str
+    label: str
+    kind: str
+    default: Any
+    min: Optional[float] = None
+    max: Optional[float] = None
+    step: Optional[float] = None
+    options: tuple = ()
+    help: str = ""
+    format: Optional[str] = None  # e.g. "%.3f" for sliders; labels for options come from str()
+
+    def parse(self, raw: Any) -> tuple[Any, Optional[str]]:
+        """Turn a raw value (a URL string or a widget value) into a valid one.
+
+        Returns (value, None) when `raw` is valid, else (default, "why") so the caller can show a
+        short notice and carry on with the default.
+        """
+        try:
+            if self.kind == "toggle":
+                if isinstance(raw, bool):
+                    return raw, None
+                s = str(raw).strip().lower()
+                if s in ("1", "true", "yes", "on"):
+                    return True, None
+                if s in ("0", "false", "no", "off"):
+                    return False, None
+                return self.default, f"{self.name}={raw!r} is not true/false"
+            if self.kind in ("select", "log_slider"):
+                for opt in self.options:
+                    if raw == opt or str(raw) == str(opt):
+                        return opt, None
+                    if isinstance(opt, float) and _is_number(raw) and math.isclose(float(raw), opt, rel_tol=1e-9):
+                        return opt, None
+                shown = ", ".join(str(o) for o in self.options[:8]) + (" ..." if len(self.options) > 8 else "")
+                return self.default, f"{self.name}={raw!r} is not one of: {shown}"
+            if self.kind == "slider":
+                if not _is_number(raw):
+                    return self.default, f"{self.name}={raw!r} is not a number"
+                v = float(raw)
+                if not math.isfinite(v) or v < self.min or v > self.max:
+                    return self.default, f"{self.name}={raw!r} is outside [{self.min}, {self.max}]"
+                if isinstance(self.default, int) and not isinstance(self.default, bool):
+                    if v != int(v):
+                        return self.default, f"{self.name}={raw!r} must be a whole number"
+                    return int(v), None
+                return v, None
+        except Exception:  # noqa: BLE001 - any odd input is a bad input, never a crash
+            pass
+        return self.default, f"{self.name}={raw!r} could not be read"
+
+    def to_query(self, value: Any) -> str:
+        if self.kind == "toggle":
+            return "1" if value else "0"
+        return str(value)
+
+
+def _is_number(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return False
+    if isinstance(raw, (int, float)):
+        return math.isfinite(float(raw))
+    try:
+        return math.isfinite(float(str(raw).strip()))
+    except ValueError:
+        return False
+
+
+def Slider(name, label, min, max, default, step=None, help="", format=None) -> Control:  # noqa: N802
+    return Control(name, label, "slider", default, min=min, max=max, step=step, help=help, format=format)
+
+
+def LogSlider(name, label, options: Sequence[float], default, help="") -> Control:  # noqa: N802
+    return Control(name, label, "log_slider", default, options=tuple(options), help=help)
+
+
+def Select(name, label, options: Sequence, default, help="") -> Control:  # noqa: N802
+    return Control(name, label, "select", default, options=tuple(options), help=help)
+
+
+def Toggle(name, label, default=False, help="") -> Control:  # noqa: N802
+    return Control(name, label, "toggle", bool(default), help=help)
+
+
+# ---------------------------------------------------------------- outputs a demo returns
+
+
+@dataclass
+class Chart:
+    """An Altair chart (any alt.TopLevelMixin)."""
+
+    chart: Any
+    caption: str = ""
+
+
+@dataclass
+class Table:
+    """A pandas DataFrame shown as a table."""
+
+    df: Any
+    caption: str = ""
+
+
+@dataclass
+class Metric:
+    label: str
+    value: str
+    delta: Optional[str] = None
+    help: str = ""
+
+
+@dataclass
+class Note:
+    """A call-out. kind: "info", "success", "warning" or "error"."""
+
+    text: str
+    kind: str = "info"
+
+
+@dataclass
+class Markdown:
+    text: str
+
+
+@dataclass
+class Latex:
+    text: str
+
+
+@dataclass
+class Columns:
+    """Side-by-side groups of outputs: `cols` is a list of lists of outputs."""
+
+    cols: list
+
+
+@dataclass
+class Code:
+    """Source code shown to learners; use `inspect.getsource` of the real function."""
+
+    source: str
+    language: str = "python"
+
+
+Progress = Callable[[float, str], None]  # progress(fraction in [0, 1], short text)
+
+
+def no_progress(fraction: float, text: str = "") -> None:
+    return None
+
+
+# ---------------------------------------------------------------- steps and lessons
+
+
+@dataclass(frozen=True)
+class Question:
+    """A multiple-choice check. `explanations[i]` says why option i is right or wrong."""
+
+    prompt: str
+    options: tuple
+    answer: int
+    explanations: tuple
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str  # short slug, unique within the lesson
+    title: str
+    narrative: str  # Markdown, our own words
+    equations: tuple = ()  # LaTeX strings, shown in order
+    controls: tuple = ()  # Control, ...
+    demo: Optional[Callable[..., list]] = None  # demo(values: dict, progress: Progress) -> [outputs]
+    notice: str = ""  # "What to notice" (Markdown)
+    question: Optional[Question] = None
+    questions: tuple = ()  # more than one check (e.g. a quiz step)
+    presets: tuple = ()  # ((label, {control: value, ...}), ...): one-click settings
+    heavy: bool = False  # True when a fresh choice of controls trains a model (show progress)
+
+    def defaults(self) -> dict:
+        return {c.name: c.default for c in self.controls}
+
+    def control(self, name: str) -> Control:
+        for c in self.controls:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def checks(self) -> tuple:
+        return ((self.question,) if self.question else ()) + tuple(self.questions)
+
+    def run(self, values: Optional[dict] = None, progress: Progress = no_progress) -> list:
+        """Run the demo with defaults overridden by `values` (validated)."""
+        if self.demo is None:
+            return []
+        vals = self.defaults()
+        for k, v in (values or {}).items():
+            if k in vals:
+                vals[k], _ = self.control(k).parse(v)
+        return self.demo(vals, progress)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str  # URL path of the page, e.g. "vanishing_gradients"
+    number: int
+    title: str
+    summary: str  # one line for the home page
+    steps: tuple
+    references: tuple = ()  # short citations used on this lesson
+    intro: str = ""
+
+    def step(self, id_or_index) -> Step:
+        if isinstance(id_or_index, int):
+            return self.steps[id_or_index]
+        for s in self.steps:
+            if s.id == id_or_index:
+                return s
+        raise KeyError(id_or_index)
+
+
+__all__ = [
+    "Control", "Slider", "LogSlider", "Select", "Toggle",
+    "Chart", "Table", "Metric", "Note", "Markdown", "Latex", "Columns", "Code",
+    "Progress", "no_progress", "Question", "Step", "Lesson", "field",
+]
