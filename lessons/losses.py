@@ -1,0 +1,1124 @@
+"""Lesson 3: loss functions from maximum likelihood.
+
+A loss is the negative log-likelihood of a noise model: Gaussian noise gives the squared error,
+Bernoulli labels the logistic loss, categorical labels the softmax cross-entropy, Laplace noise the
+absolute error; and maximising the likelihood of a sample is minimising the KL divergence from its
+empirical distribution to the model (H(p, q) = H(p) + KL(p || q)). References: the course's lecture
+texts 000 and 002 (seeds/), Goodfellow, Bengio & Courville (2016) ch. 5.5 and 6.2, Bishop (2006)
+ch. 4.3.
+
+Closed-form steps (1, 2, 3, 6, 7) use numpy only and answer at once. Steps 4 and 5 train a single
+sigmoid unit and a softmax regression through `engine.run_many` (shipped in assets/cache/ by
+`experiments()`) and compare them with scikit-learn's unpenalised LogisticRegression. A `Result`
+carries no weights, so step 4 reads the unit's coefficients back from its decision-surface
+snapshot: logit(P(y=1)) is exactly linear in the standardised inputs, and a least-squares plane
+through the grid recovers w and b (checked against the recorded weight norm in the tests).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
+from engine.data import load
+from lessons.theme import OKABE_ITO, color_scale
+from lessons.walkthrough import (
+    Chart,
+    Columns,
+    Lesson,
+    LogSlider,
+    Markdown,
+    Metric,
+    Note,
+    Question,
+    Select,
+    Slider,
+    Step,
+    Table,
+)
+
+# ---------------------------------------------------------------- shared data: a noisy line
+
+LINE_TRUE = (0.7, 1.2)  # slope and intercept that generate the data
+LINE_SIGMA = 0.8  # noise std of the generator
+LINE_N = 15
+LINE_SEED = 7
+T1_RANGE, T2_RANGE = (-1.0, 2.5), (-2.0, 4.0)  # slider ranges = window of the maps
+LINE_COLOR, FIT_MSE, FIT_MAE = "#0072B2", "#D55E00", "#009E73"
+CLASS_COLORS = {"class 0": OKABE_ITO[0], "class 1": OKABE_ITO[1], "class 2": OKABE_ITO[2]}
+
+
+@lru_cache(maxsize=1)
+def line_data() -> tuple[np.ndarray, np.ndarray]:
+    """x in [-2, 4] and y = 0.7 x + 1.2 + N(0, 0.8^2), fixed by a seed (read-only arrays)."""
+    rng = np.random.default_rng(LINE_SEED)
+    x = np.sort(rng.uniform(-2, 4, LINE_N))
+    y = LINE_TRUE[0] * x + LINE_TRUE[1] + rng.normal(0, LINE_SIGMA, LINE_N)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def design(x: np.ndarray) -> np.ndarray:
+    return np.c_[x, np.ones_like(x)]
+
+
+def least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(theta1, theta2) minimising the squared error (numpy's lstsq)."""
+    return np.linalg.lstsq(design(x), y, rcond=None)[0]
+
+
+def log_likelihood(theta1, theta2, sigma: float, x: np.ndarray, y: np.ndarray):
+    """Gaussian log-likelihood sum_i log N(y_i; theta1 x_i + theta2, sigma^2); broadcasts over thetas."""
+    t1 = np.asarray(theta1, dtype=np.float64)[..., None]
+    t2 = np.asarray(theta2, dtype=np.float64)[..., None]
+    sse = ((y - (t1 * x + t2)) ** 2).sum(-1)
+    return -0.5 * len(x) * math.log(2 * math.pi * sigma ** 2) - sse / (2 * sigma ** 2)
+
+
+def gaussian_pdf(r: np.ndarray, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * (r / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def _fmt_pow10(log10v: float) -> str:
+    """10^x written as m × 10^e (never underflows: built from the logarithm)."""
+    if not math.isfinite(log10v):
+        return "0"
+    e = math.floor(log10v)
+    return f"{10 ** (log10v - e):.2f} × 10^{e}" if abs(e) > 3 else f"{10 ** log10v:.4g}"
+
+
+# ---------------------------------------------------------------- step 1: a line and its noise
+
+
+def likelihood_map(sigma: float, n: int = 41) -> pd.DataFrame:
+    """Log-likelihood on an n x n grid over the slider window (cell centres and edges)."""
+    x, y = line_data()
+    t1 = np.linspace(*T1_RANGE, n)
+    t2 = np.linspace(*T2_RANGE, n)
+    g1, g2 = np.meshgrid(t1, t2)
+    ll = log_likelihood(g1, g2, sigma, x, y)
+    d1, d2 = (t1[1] - t1[0]) / 2, (t2[1] - t2[0]) / 2
+    return pd.DataFrame({"theta1": g1.ravel(), "theta2": g2.ravel(), "t1a": g1.ravel() - d1, "t1b": g1.ravel() + d1,
+                         "t2a": g2.ravel() - d2, "t2b": g2.ravel() + d2, "loglik": ll.ravel()})
+
+
+def line_view(theta1: float, theta2: float, sigma: float) -> dict:
+    """Every number step 1 shows, for one line and noise level."""
+    x, y = line_data()
+    mu = theta1 * x + theta2
+    r = y - mu
+    sse = float((r ** 2).sum())
+    with np.errstate(under="ignore", over="ignore"):
+        dens = gaussian_pdf(r, sigma)
+        product = float(np.prod(dens))  # what a naive loop computes: may underflow to 0
+    ll = float(log_likelihood(theta1, theta2, sigma, x, y))
+    return {"mu": mu, "residual": r, "density": dens, "sse": sse, "loglik": ll, "product": product,
+            "log10_likelihood": ll / math.log(10), "best_sigma": math.sqrt(sse / len(x)),
+            "lstsq": least_squares(x, y)}
+
+
+def _demo_line(values: dict, progress) -> list:
+    t1, t2, sigma = float(values["theta1"]), float(values["theta2"]), float(values["sigma"])
+    x, y = line_data()
+    v = line_view(t1, t2, sigma)
+    n = len(x)
+    # one bell per point, drawn sideways around the line's prediction (shape only, fixed width)
+    u = np.linspace(-3, 3, 31)
+    bells = pd.DataFrame({"i": np.repeat(np.arange(n), len(u)),
+                          "bx": (x[:, None] - 0.32 * np.exp(-u ** 2 / 2)).ravel(),
+                          "by": (v["mu"][:, None] + sigma * u).ravel()})
+    pts = pd.DataFrame({"x": x, "y": y, "mu": v["mu"],
+                        "logp": np.log(np.maximum(v["density"], 1e-300))})
+    xs = np.array([-2.3, 4.3])
+    line = pd.DataFrame({"x": xs, "y": t1 * xs + t2})
+    base = alt.Chart(pts)
+    yscale = alt.Scale(domain=[-3, 7], clamp=True)
+    chart = alt.layer(
+        alt.Chart(bells).mark_line(strokeWidth=1.5, opacity=0.55, color="#888888", clip=True).encode(
+            x=alt.X("bx:Q", title="x", scale=alt.Scale(domain=[-2.4, 4.4])), y=alt.Y("by:Q", scale=yscale),
+            detail="i:N", order="by:Q"),
+        base.mark_rule(strokeDash=[3, 3], color="#444444").encode(x="x:Q", y="y:Q", y2="mu:Q"),
+        alt.Chart(line).mark_line(color=LINE_COLOR, clip=True).encode(x="x:Q", y=alt.Y("y:Q", title="y", scale=yscale)),
+        base.mark_circle(size=110, stroke="black", strokeWidth=0.8, opacity=1).encode(
+            x="x:Q", y="y:Q",
+            color=alt.Color("logp:Q", title="log p(yᵢ | xᵢ)", scale=alt.Scale(scheme="viridis")),
+            tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
+                     alt.Tooltip("logp:Q", format=".2f", title="log density")]),
+    ).properties(height=330, title="Data, line and the Gaussian around each prediction")
+
+    grid = likelihood_map(sigma)
+    best = grid.loc[grid.loglik.idxmax()]
+    ls = v["lstsq"]
+    marks = pd.DataFrame({"theta1": [t1, ls[0]], "theta2": [t2, ls[1]],
+                          "what": ["your line", "least squares (numpy)"]})
+    mp = alt.layer(
+        alt.Chart(grid).mark_rect().encode(
+            x=alt.X("t1a:Q", title="θ₁ (slope)", scale=alt.Scale(domain=list(T1_RANGE), nice=False)), x2="t1b:Q",
+            y=alt.Y("t2a:Q", title="θ₂ (intercept)", scale=alt.Scale(domain=list(T2_RANGE), nice=False)), y2="t2b:Q",
+            color=alt.Color("loglik:Q", title="log-likelihood", scale=alt.Scale(scheme="viridis")),
+            tooltip=[alt.Tooltip("theta1:Q", format=".2f"), alt.Tooltip("theta2:Q", format=".2f"),
+                     alt.Tooltip("loglik:Q", format=".1f")]),
+        alt.Chart(marks).mark_point(size=260, filled=True, stroke="black", strokeWidth=1.5).encode(
+            x="theta1:Q", y="theta2:Q",
+            shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
+                                                                  range=["circle", "cross"])),
+            fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
+                                                                 range=["white", "#D55E00"]))),
+    ).properties(height=330, title=f"log-likelihood over (θ₁, θ₂) at σ = {sigma:g}")
+    prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else "0.0 (underflow!)"
+    ll_parts = (rf"-\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - \frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}}"
+                rf" = {v['loglik']:.3f}")
+    return [
+        Metric("Likelihood ∏ p(yᵢ|xᵢ)", _fmt_pow10(v["log10_likelihood"]),
+               help=f"The float64 product of the {n} densities is {prod_txt}; this value comes from the log."),
+        Metric("Log-likelihood", f"{v['loglik']:.3f}"),
+        Metric("Sum of squared errors", f"{v['sse']:.3f}"),
+        Metric("Best σ for this line", f"{v['best_sigma']:.3f}", help="√(SSE / n) maximises the likelihood in σ"),
+        Markdown(f"log-likelihood $= {ll_parts}$: only the sum of squared errors depends on the line."),
+        Columns([[Chart(chart, caption="Each grey bell is N(θ₁xᵢ + θ₂, σ²) drawn sideways at xᵢ; dashed lines "
+                                       "are the residuals.")],
+                 [Chart(mp, caption=(
+                     f"The map's highest cell is at θ₁ = {best.theta1:.2f}, θ₂ = {best.theta2:.2f}; numpy's "
+                     f"least squares gives θ₁ = {ls[0]:.3f}, θ₂ = {ls[1]:.3f}. Changing σ rescales the map "
+                     "but never moves its peak."))]]),
+    ]
+
+
+# ---------------------------------------------------------------- step 2: why logarithms
+
+FLOAT_TINY = {"float32": 149, "float64": 1074}  # smallest subnormal = 2^-k
+
+
+def underflow_closed_form(p: float, fmt: str) -> int:
+    """Smallest n with p^n <= 2^-(k+1), half the smallest subnormal 2^-k: below it, rounding to
+    nearest (ties to even) gives 0. Uses p as the format stores it."""
+    k = FLOAT_TINY[fmt]
+    pf = float(np.float32(p)) if fmt == "float32" else float(p)
+    return math.ceil((k + 1) / -math.log2(pf))
+
+
+def running_product(p: float, fmt: str, n: int) -> np.ndarray:
+    """p * p * ... multiplied one factor at a time in the given float format (numpy cumprod)."""
+    dt = np.float32 if fmt == "float32" else np.float64
+    with np.errstate(under="ignore"):
+        return np.cumprod(np.full(n, p, dtype=dt))
+
+
+def underflow_measured(p: float, fmt: str, n: int | None = None) -> tuple[int | None, float]:
+    """(first n where the running product is exactly 0, or None; the product's last value)."""
+    n = n or int(underflow_closed_form(p, fmt) * 1.25) + 10
+    prod = running_product(p, fmt, n)
+    zero = np.flatnonzero(prod == 0)
+    return (int(zero[0]) + 1 if len(zero) else None), float(prod[-1])
+
+
+def coin_curves(n: int, heads_frac: float = 0.3, points: int = 199) -> pd.DataFrame:
+    """Likelihood of n coin flips (a fraction heads_frac heads) over theta, by direct float64 product
+    and by the sum of logs."""
+    k = int(round(heads_frac * n))
+    obs = np.r_[np.ones(k, bool), np.zeros(n - k, bool)]
+    theta = np.linspace(0.005, 0.995, points)
+    f = np.where(obs[None, :], theta[:, None], 1 - theta[:, None])  # (points, n)
+    with np.errstate(under="ignore"):
+        prod = np.prod(f, axis=1)
+    return pd.DataFrame({"theta": theta, "likelihood": prod, "loglik": np.log(f).sum(1)})
+
+
+def _demo_underflow(values: dict, progress) -> list:
+    p, n_coin = float(values["p"]), int(values["n"])
+    rows, stats = [], {}
+    nmax = int(underflow_closed_form(p, "float64") * 1.2) + 10
+    idx = np.unique(np.r_[np.linspace(1, nmax, 400).astype(int), np.arange(1, min(nmax, 60))])
+    exact = idx * math.log10(p)
+    rows.append(pd.DataFrame({"n": idx, "log10": exact, "how": "sum of logs (exact)"}))
+    for fmt in ("float32", "float64"):
+        prod = running_product(p, fmt, nmax)
+        meas = np.flatnonzero(prod == 0)
+        stats[fmt] = (int(meas[0]) + 1 if len(meas) else None, underflow_closed_form(p, fmt), float(prod[-1]))
+        keep = prod[idx - 1] > 0
+        with np.errstate(divide="ignore"):
+            rows.append(pd.DataFrame({"n": idx[keep], "log10": np.log10(prod[idx - 1][keep].astype(np.float64)),
+                                      "how": f"{fmt} running product"}))
+    df = pd.concat(rows, ignore_index=True)
+    colours = {"sum of logs (exact)": "#000000", "float32 running product": "#D55E00",
+               "float64 running product": "#0072B2"}
+    ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
+    layers = [alt.Chart(df).mark_line().encode(
+        x=alt.X("n:Q", title="n (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
+        color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])))]
+    if len(ev):
+        layers.append(alt.Chart(ev).mark_rule(color="#777777", strokeDash=[2, 2]).encode(
+            x="n:Q", tooltip=["what:N", "n:Q"]))
+    uchart = alt.layer(*layers).properties(height=300, title=f"Multiplying n probabilities, each p = {p:g}")
+
+    outs = []
+    for fmt in ("float32", "float64"):
+        meas, closed, last = stats[fmt]
+        k = FLOAT_TINY[fmt]
+        outs.append(Metric(f"{fmt}: product is 0 from n =", str(meas) if meas else "never",
+                           help=f"Multiplying one factor at a time with numpy ({fmt})."))
+        outs.append(Metric(f"{fmt}: closed form", str(closed),
+                           help=f"Smallest n with pⁿ ≤ 2^-{k + 1}, half of the smallest subnormal 2^-{k}."))
+    notes = []
+    for fmt in ("float32", "float64"):
+        meas, closed, last = stats[fmt]
+        k = FLOAT_TINY[fmt]
+        if meas == closed:
+            notes.append(f"**{fmt}**: both give n = {closed}: pⁿ falls below 2^-{k + 1}, half the smallest "
+                         f"positive {fmt} (2^-{k} ≈ {2.0 ** -k:.3g}), and rounds to 0.")
+        elif meas is None:
+            notes.append(f"**{fmt}**: the running product never reaches 0. Once it is the smallest subnormal "
+                         f"2^-{k}, multiplying by p = {p:g} > 0.5 rounds back up to it, so it sticks at "
+                         f"{last:.3g} while the true value pⁿ keeps shrinking (10^{nmax * math.log10(p):.0f} at "
+                         f"n = {nmax}). Not 0, but wrong by hundreds of orders of magnitude.")
+        else:
+            notes.append(f"**{fmt}**: the running product hits 0 at n = {meas}, the closed form says {closed}: "
+                         "the last few multiplications happen among subnormal numbers, which keep only a few "
+                         "bits, so each rounding error is large.")
+    coin = coin_curves(n_coin)
+    k_heads = int(round(0.3 * n_coin))
+    arg_log = float(coin.theta[coin.loglik.idxmax()])
+    all_zero = bool((coin.likelihood == 0).all())
+    arg_prod = None if all_zero else float(coin.theta[coin.likelihood.idxmax()])
+    c1 = alt.Chart(coin).mark_line(color="#0072B2").encode(
+        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("likelihood:Q", title="likelihood (float64 product)",
+                                                         axis=alt.Axis(format=".2e"))
+    ).properties(height=220, title="Product of probabilities")
+    c2 = alt.Chart(coin).mark_line(color="#000000").encode(
+        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("loglik:Q", title="log-likelihood")
+    ).properties(height=220, title="Sum of log-probabilities")
+    coin_note = (f"{n_coin} flips, {k_heads} heads. The log-likelihood peaks at θ = {arg_log:.3f} "
+                 f"(the heads fraction, {k_heads / n_coin:.3f}, to the grid's resolution). ")
+    coin_note += ("The float64 product is 0 at every θ: its maximiser is lost." if all_zero else
+                  f"The product peaks at θ = {arg_prod:.3f} too: the logarithm is increasing, so it keeps the "
+                  "maximiser.")
+    return outs + [Chart(uchart, caption="Dashed: n·log₁₀ p from the sum of logs, which never underflows. Grey "
+                                          "rules: where a running product becomes exactly 0."),
+                   Markdown("\n\n".join(notes)),
+                   Columns([[Chart(c1)], [Chart(c2)]]),
+                   Note(coin_note, kind="warning" if all_zero else "info")]
+
+
+# ---------------------------------------------------------------- step 3: descending the loss
+
+GD_START = (2.2, -1.5)
+
+
+def mse_quadratic() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Hessian of the mean squared error, its eigenvalues ascending, closed-form minimiser)."""
+    x, y = line_data()
+    X = design(x)
+    H = 2 * X.T @ X / len(x)
+    theta = np.linalg.solve(X.T @ X, X.T @ y)  # the normal equations
+    return H, np.linalg.eigvalsh(H), theta
+
+
+def mse(theta1, theta2) -> np.ndarray:
+    x, y = line_data()
+    t1 = np.asarray(theta1, dtype=np.float64)[..., None]
+    t2 = np.asarray(theta2, dtype=np.float64)[..., None]
+    return ((t1 * x + t2 - y) ** 2).mean(-1)
+
+
+def gd_path(lr: float, steps: int, start=GD_START, bound: float = 1e8) -> tuple[pd.DataFrame, int | None]:
+    """Full-batch gradient descent on the MSE with the engine's SGD (equal to torch.optim.SGD).
+    Stops when a parameter leaves |theta| < bound; returns (path, step it left or None)."""
+    import torch
+
+    from engine.optim import StackedOptimizer
+
+    x, y = line_data()
+    X = torch.tensor(design(x), dtype=torch.float64)
+    yt = torch.tensor(np.asarray(y), dtype=torch.float64)
+    p = torch.tensor([list(start)], dtype=torch.float64)  # (1 run, 2 params)
+    opt = StackedOptimizer(OptimSpec("sgd", lr=float(lr)), p)
+    lr_t = torch.tensor([[float(lr)]], dtype=torch.float64)
+    rows, left = [], None
+    for t in range(steps + 1):
+        r = X @ p[0] - yt
+        rows.append((t, float(p[0, 0]), float(p[0, 1]), float((r ** 2).mean())))
+        if not (torch.isfinite(p).all() and p.abs().max() < bound):
+            left = t
+            break
+        if t < steps:
+            g = (2 / len(x)) * (X.T @ r)
+            opt.step(p, g[None, :], lr_t)
+    return pd.DataFrame(rows, columns=["step", "theta1", "theta2", "mse"]), left
+
+
+def _demo_gd(values: dict, progress) -> list:
+    ratio, steps = float(values["rate"]), int(values["steps"])
+    H, eig, star = mse_quadratic()
+    L = float(eig[-1])
+    lr = ratio * 2 / L
+    path, left = gd_path(lr, steps)
+    end = path.iloc[-1]
+    j_star = float(mse(star[0], star[1]))
+    factors = np.abs(1 - lr * eig)
+    n = 41
+    t1 = np.linspace(*T1_RANGE, n)
+    t2 = np.linspace(*T2_RANGE, n)
+    g1, g2 = np.meshgrid(t1, t2)
+    d1, d2 = (t1[1] - t1[0]) / 2, (t2[1] - t2[0]) / 2
+    surf = pd.DataFrame({"a": g1.ravel() - d1, "b": g1.ravel() + d1, "c": g2.ravel() - d2, "d": g2.ravel() + d2,
+                         "level": np.log10(mse(g1, g2).ravel() - j_star + 1e-3)})
+    inside = path[(path.theta1.abs() < 50) & (path.theta2.abs() < 50)]
+    pts = pd.DataFrame({"theta1": [star[0], GD_START[0]], "theta2": [star[1], GD_START[1]],
+                        "what": ["closed form", "start"]})
+    xs = alt.Scale(domain=list(T1_RANGE), nice=False)
+    ys = alt.Scale(domain=list(T2_RANGE), nice=False)
+    contour = alt.layer(
+        alt.Chart(surf).mark_rect().encode(
+            x=alt.X("a:Q", title="θ₁ (slope)", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="θ₂ (intercept)", scale=ys),
+            y2="d:Q", color=alt.Color("level:Q", title="log₁₀(MSE − min)",
+                                      scale=alt.Scale(type="quantize", scheme="blues", nice=True, zero=False)),
+            tooltip=alt.value(None)),
+        alt.Chart(inside).mark_line(color="#D55E00", strokeWidth=2, clip=True, point=alt.OverlayMarkDef(
+            color="#D55E00", size=30, clip=True)).encode(
+            x=alt.X("theta1:Q", scale=xs), y=alt.Y("theta2:Q", scale=ys), order="step:Q",
+            tooltip=["step:Q", alt.Tooltip("theta1:Q", format=".4f"), alt.Tooltip("theta2:Q", format=".4f"),
+                     alt.Tooltip("mse:Q", format=".4g")]),
+        alt.Chart(pts).mark_point(size=300, filled=True, stroke="black", strokeWidth=1.2).encode(
+            x="theta1:Q", y="theta2:Q",
+            shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["closed form", "start"],
+                                                                  range=["cross", "square"])),
+            fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["closed form", "start"],
+                                                                 range=["#FFFFFF", "#E69F00"]))),
+    ).properties(height=340, title=f"Gradient descent on the MSE, η = {lr:.4g}")
+    lossdf = path.assign(excess=np.maximum(path.mse - j_star, 1e-16))
+    curve = alt.Chart(lossdf).mark_line(color="#D55E00", point=steps <= 60).encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("excess:Q", title="MSE − minimum", scale=alt.Scale(type="log")),
+        tooltip=["step:Q", alt.Tooltip("excess:Q", format=".3g")]
+    ).properties(height=340, title="Distance to the minimum loss")
+
+    def num(v):
+        return f"{v:.5f}" if abs(v) < 1e4 else f"{v:.3e}"
+
+    table = pd.DataFrame({
+        "": [f"gradient descent, step {int(end.step)}", "closed form (XᵀX)⁻¹Xᵀy"],
+        "θ₁": [num(end.theta1), num(star[0])], "θ₂": [num(end.theta2), num(star[1])],
+        "MSE": [num(end.mse), num(j_star)]}).set_index("")
+    dist = float(np.hypot(end.theta1 - star[0], end.theta2 - star[1]))
+    dist0 = float(np.hypot(GD_START[0] - star[0], GD_START[1] - star[1]))
+    if ratio > 1:
+        msg = (f"**Diverging.** η = {lr:.4g} is {ratio:g} × 2/L (2/L = {2 / L:.4f}). Along the steepest direction "
+               f"of the bowl every step multiplies the error by |1 − ηL| = {factors.max():.3g} > 1, so each step "
+               f"overshoots further: the distance to the minimum grew from {dist0:.2f} to {dist:.3g}.")
+        if left is not None:
+            msg += f" The run was stopped at step {left}, when a parameter passed 10⁸."
+        status = Note(msg, kind="error")
+    else:
+        msg = (f"**Converging.** η = {lr:.4g} is below 2/L = {2 / L:.4f}: each step shrinks the error along the "
+               f"two axes of the bowl by |1 − ηλ| = {factors[0]:.3f} and {factors[1]:.3f}. After {steps} steps the "
+               f"gradient-descent point is {dist:.2e} from the closed-form solution.")
+        status = Note(msg, kind="success")
+    return [
+        Metric("Learning rate η", f"{lr:.4g}"), Metric("2 / L", f"{2 / L:.4f}",
+                                                      help=f"L = {L:.3f}, the largest eigenvalue of the Hessian"),
+        Metric("Hessian eigenvalues", f"{eig[0]:.3f}, {eig[1]:.3f}"),
+        status,
+        Columns([[Chart(contour, caption="Shaded bands: levels of the MSE (log scale). Orange: the path.")],
+                 [Chart(curve), Table(table)]]),
+    ]
+
+
+# ---------------------------------------------------------------- step 4: Bernoulli -> logistic loss
+
+STEP4_SPREADS = (0.2, 0.3, 0.5)
+STEP4_SHOWN = (0, 10, 30, 100, 400)
+TRAIN_STEPS = 400
+
+
+def logistic_experiment(spread: float) -> Experiment:
+    """One sigmoid unit (no hidden layer) on two Gaussian blobs, plain full-batch gradient descent."""
+    return Experiment(data=DataSpec("gaussians", n=300, noise=float(spread)), model=ModelSpec(hidden=()),
+                      optim=OptimSpec("sgd", lr=4.0),
+                      train=TrainSpec(loss="bce", steps=TRAIN_STEPS, snapshot_steps=STEP4_SHOWN, grid=60,
+                                      record_every=5))
+
+
+def softmax_experiment(spread: float) -> Experiment:
+    """Softmax regression (three outputs, no hidden layer) on blobs3, plain full-batch gradient descent."""
+    return Experiment(data=DataSpec("blobs3", n=300, noise=float(spread)), model=ModelSpec(hidden=()),
+                      optim=OptimSpec("sgd", lr=4.0),
+                      train=TrainSpec(loss="softmax_ce", steps=TRAIN_STEPS, snapshot_steps=(TRAIN_STEPS,),
+                                      grid=60, record_every=5))
+
+
+def snapshot_grid(res, split) -> np.ndarray:
+    """Standardised coordinates (G*G, 2) of the snapshot grid, in the order of snapshot.ravel()."""
+    x0, x1, y0, y1 = res.meta["extent"]
+    G = res.snapshots.shape[-1]
+    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
+    return split.standardise(np.c_[gx.ravel(), gy.ravel()]).astype(np.float64)
+
+
+def coefficients_from_snapshot(prob: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """(w1, w2, b) of a sigmoid unit from its P(y=1) on grid points Z: logit(P) = w·z + b exactly, so a
+    plane fitted by weighted least squares recovers them (weights p(1-p) damp the float16 rounding
+    of probabilities near 0 and 1)."""
+    p = prob.ravel().astype(np.float64)
+    m = (p > 1e-3) & (p < 1 - 1e-3)
+    w = p[m] * (1 - p[m])
+    A = np.c_[Z[m], np.ones(m.sum())]
+    return np.linalg.lstsq(A * w[:, None], np.log(p[m] / (1 - p[m])) * w, rcond=None)[0]
+
+
+def sklearn_logistic(split):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=np.inf, max_iter=10_000, tol=1e-10).fit(split.X_train, split.y_train)
+
+
+def logistic_view(spread: float, shown: int = TRAIN_STEPS, progress=None) -> dict:
+    """The engine's sigmoid unit after `shown` steps beside scikit-learn's unpenalised solution."""
+    exp = logistic_experiment(spread)
+    res = run_many([exp], progress=progress)[0]
+    split = load(exp.data)
+    Z = snapshot_grid(res, split)
+    k = list(res.meta["snapshot_steps"]).index(shown)
+    coef = coefficients_from_snapshot(res.snapshots[k], Z)
+    clf = sklearn_logistic(split)
+    X, t = split.X_train.astype(np.float64), split.y_train.astype(np.float64)
+    z = X @ coef[:2] + coef[2]
+    z_sk = clf.decision_function(X)
+    nll = lambda zz: np.logaddexp(0, zz) - t * zz  # noqa: E731 - -log p(t | z), stable
+    hist = res.history
+    return {"res": res, "split": split, "coef": coef, "sk": np.r_[clf.coef_[0], clf.intercept_[0]],
+            "z": z, "per_point": nll(z), "loss_sk": float(nll(z_sk).mean()),
+            "loss_engine": float(hist.loc[hist.step == shown, "train_loss"].iloc[0]), "t": t, "k": k}
+
+
+def _demo_logistic(values: dict, progress) -> list:
+    spread, shown = float(values["spread"]), int(values["shown"])
+    v = logistic_view(spread, shown, progress)
+    res, split = v["res"], v["split"]
+    x0, x1, y0, y1 = res.meta["extent"]
+    G = res.snapshots.shape[-1]
+    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
+    dx, dy = (x1 - x0) / (G - 1) / 2, (y1 - y0) / (G - 1) / 2
+    surf = pd.DataFrame({"a": gx.ravel() - dx, "b": gx.ravel() + dx, "c": gy.ravel() - dy, "d": gy.ravel() + dy,
+                         "p": res.snapshots[v["k"]].ravel().astype(float)})
+    pts = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1],
+                        "label": np.where(v["t"] > 0, "class 1", "class 0")})
+    xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
+    lab = alt.Color("label:N", title="label", scale=color_scale(CLASS_COLORS, ["class 0", "class 1"]))
+    regions = alt.layer(
+        alt.Chart(surf).mark_rect(opacity=0.85).encode(
+            x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
+            color=alt.Color("p:Q", title="P(y = 1)", scale=alt.Scale(scheme="blueorange", domain=[0, 1])),
+            tooltip=alt.value(None)),
+        alt.Chart(pts).mark_circle(size=45, stroke="black", strokeWidth=0.6, opacity=1).encode(
+            x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
+                CLASS_COLORS, ["class 0", "class 1"])), tooltip=["label:N"]),
+    ).resolve_scale(color="independent").properties(height=330, title=f"The sigmoid unit after {shown} steps")
+    zz = np.linspace(-10, 10, 201)
+    curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
+                           "label": ["class 1"] * len(zz) + ["class 0"] * len(zz)})
+    dots = pd.DataFrame({"z": np.clip(v["z"], -10, 10), "loss": v["per_point"], "label": pts.label})
+    loss_chart = alt.layer(
+        alt.Chart(curves).mark_line().encode(x=alt.X("z:Q", title="logit z = w·x + b"),
+                                             y=alt.Y("loss:Q", title="−log p(label | x)"), color=lab),
+        alt.Chart(dots).mark_circle(size=35, opacity=0.6).encode(x="z:Q", y="loss:Q", color=lab),
+    ).properties(height=330, title="Logistic loss of every training point")
+    n = len(v["t"])
+    ll = -v["per_point"].sum()
+    coef_tab = pd.DataFrame({"w₁": [v["coef"][0], v["sk"][0]], "w₂": [v["coef"][1], v["sk"][1]],
+                             "b": [v["coef"][2], v["sk"][2]], "mean logistic loss": [v["loss_engine"], v["loss_sk"]]},
+                            index=[f"engine, step {shown}", "scikit-learn (C = ∞)"]).round(4)
+    gap = np.abs(v["coef"] - v["sk"]).max()
+    return [
+        Metric("Likelihood of the labels", _fmt_pow10(ll / math.log(10)), help=f"∏ over {n} training points"),
+        Metric("Log-likelihood", f"{ll:.2f}"),
+        Metric("Mean logistic loss", f"{v['loss_engine']:.4f}", help="the engine's recorded training loss"),
+        Columns([[Chart(regions, caption="Shading: the unit's P(y = 1) on a grid (the engine's snapshot).")],
+                 [Chart(loss_chart, caption="Each dot is one training point on its label's loss curve.")]]),
+        Table(coef_tab, caption=(
+            f"Coefficients on the standardised inputs. The engine's are read off its snapshot (logit P is a "
+            f"plane); after {shown} steps the largest difference from scikit-learn's is {gap:.4f}.")),
+    ]
+
+
+# ---------------------------------------------------------------- step 5: categorical -> softmax CE
+
+
+def sklearn_softmax(split):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=np.inf, max_iter=10_000, tol=1e-10).fit(split.X_train, split.y_train)
+
+
+def softmax_view(spread: float, progress=None) -> dict:
+    exp = softmax_experiment(spread)
+    res = run_many([exp], progress=progress)[0]
+    split = load(exp.data)
+    clf = sklearn_softmax(split)
+    P = clf.predict_proba(split.X_train.astype(np.float64))
+    y = split.y_train
+    loss_sk = float(-np.log(P[np.arange(len(y)), y]).mean())
+    Z = snapshot_grid(res, split)
+    sk_grid = clf.predict(Z)
+    agree = float((sk_grid == res.snapshots[-1].ravel().astype(int)).mean())
+    return {"res": res, "split": split, "P": P, "loss_sk": loss_sk, "loss_engine": float(res.final["train_loss"]),
+            "agree": agree}
+
+
+def _demo_softmax(values: dict, progress) -> list:
+    spread, point = float(values["spread"]), int(values["point"])
+    v = softmax_view(spread, progress)
+    res, split = v["res"], v["split"]
+    y = split.y_train
+    i = min(max(point, 1), len(y)) - 1
+    x0, x1, y0, y1 = res.meta["extent"]
+    G = res.snapshots.shape[-1]
+    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
+    dx, dy = (x1 - x0) / (G - 1) / 2, (y1 - y0) / (G - 1) / 2
+    names = [f"class {c}" for c in range(3)]
+    surf = pd.DataFrame({"a": gx.ravel() - dx, "b": gx.ravel() + dx, "c": gy.ravel() - dy, "d": gy.ravel() + dy,
+                         "cls": np.array(names)[res.snapshots[-1].ravel().astype(int)]})
+    pts = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1], "cls": np.array(names)[y]})
+    xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
+    col = alt.Color("cls:N", title="class", scale=color_scale(CLASS_COLORS, names))
+    regions = alt.layer(
+        alt.Chart(surf).mark_rect(opacity=0.3).encode(
+            x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
+            color=col, tooltip=alt.value(None)),
+        alt.Chart(pts).mark_circle(size=40, stroke="black", strokeWidth=0.5, opacity=1).encode(
+            x="x1:Q", y="x2:Q", color=col, tooltip=["cls:N"]),
+        alt.Chart(pts.iloc[[i]]).mark_point(size=500, stroke="black", strokeWidth=3, filled=False).encode(
+            x="x1:Q", y="x2:Q"),
+    ).properties(height=330, title=f"Softmax regression after {res.meta['steps']} steps: decision regions")
+    p = v["P"][i]
+    bars = pd.DataFrame({"cls": names, "p": p, "correct": [c == y[i] for c in range(3)]})
+    bar = alt.layer(
+        alt.Chart(bars).mark_bar().encode(
+            x=alt.X("cls:N", title=None), y=alt.Y("p:Q", title="model probability", scale=alt.Scale(domain=[0, 1])),
+            color=col, stroke=alt.condition("datum.correct", alt.value("black"), alt.value(None)),
+            strokeWidth=alt.value(3)),
+        alt.Chart(bars).mark_text(dy=-10, fontSize=15).encode(x="cls:N", y="p:Q", text=alt.Text("p:Q", format=".3f")),
+    ).properties(height=330, title=f"Point {i + 1} (true: class {y[i]})")
+    loss_i = float(-np.log(p[y[i]]))
+    return [
+        Metric("Engine: mean cross-entropy", f"{v['loss_engine']:.5f}", help="after full-batch gradient descent"),
+        Metric("scikit-learn minimum", f"{v['loss_sk']:.5f}", help="LogisticRegression(C=∞), multinomial"),
+        Metric("Same class on the map", f"{v['agree']:.1%}", help="engine vs scikit-learn, on the 60 × 60 grid"),
+        Metric(f"Loss of point {i + 1}", f"{loss_i:.4f}", help="−log p(correct class)"),
+        Columns([[Chart(regions, caption="Shading: the class the engine's model predicts (its snapshot). Ring: the "
+                                         "chosen point.")],
+                 [Chart(bar, caption=f"Softmax probabilities of the fitted model for point {i + 1}; its loss is "
+                                     f"−log {p[y[i]]:.3f} = {loss_i:.4f}. The mean of this over all {len(y)} "
+                                     f"points is the loss, {v['loss_sk']:.4f}.")]]),
+    ]
+
+
+# ---------------------------------------------------------------- step 6: cross-entropy and KL
+
+DIE = np.array([0.04, 0.08, 0.12, 0.16, 0.24, 0.36])  # a loaded six-sided die
+
+
+def entropy(p: np.ndarray) -> float:
+    p = np.asarray(p, dtype=np.float64)
+    nz = p > 0
+    return float(-(p[nz] * np.log(p[nz])).sum())
+
+
+def cross_entropy(p: np.ndarray, q: np.ndarray) -> float:
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    nz = p > 0
+    with np.errstate(divide="ignore"):
+        return float(-(p[nz] * np.log(q[nz])).sum())
+
+
+def kl(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p || q) in nats, from its own definition (not as H(p, q) - H(p))."""
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    nz = p > 0
+    with np.errstate(divide="ignore"):
+        return float((p[nz] * (np.log(p[nz]) - np.log(q[nz]))).sum())
+
+
+def mixed(alpha: float) -> np.ndarray:
+    """q = (1 - alpha) p + alpha uniform: alpha = 0 is the die itself."""
+    return (1 - alpha) * DIE + alpha / len(DIE)
+
+
+def fit_categorical(sample: np.ndarray, k: int, steps: int = 150, lr: float = 2.0) -> pd.DataFrame:
+    """Maximum likelihood for a categorical model q = softmax(a) by gradient descent on the mean
+    negative log-likelihood (gradient q - p_hat), from the uniform model."""
+    p_hat = np.bincount(sample, minlength=k) / len(sample)
+    a = np.zeros(k)
+    rows = []
+    for t in range(steps + 1):
+        q = np.exp(a - a.max())
+        q /= q.sum()
+        rows.append((t, cross_entropy(p_hat, q), kl(p_hat, q), entropy(p_hat)))
+        a -= lr * (q - p_hat)
+    return pd.DataFrame(rows, columns=["step", "nll", "kl", "entropy"])
+
+
+def die_sample(n: int, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).choice(len(DIE), size=n, p=DIE)
+
+
+def _demo_kl(values: dict, progress) -> list:
+    alpha, n = float(values["alpha"]), int(values["n"])
+    q = mixed(alpha)
+    faces = [str(i + 1) for i in range(len(DIE))]
+    bars = pd.DataFrame({"face": faces * 2, "prob": np.r_[DIE, q],
+                         "dist": ["p (the die)"] * 6 + ["q (the model)"] * 6})
+    dcol = {"p (the die)": "#000000", "q (the model)": "#E69F00"}
+    bar = alt.Chart(bars).mark_bar().encode(
+        x=alt.X("face:N", title="face"), xOffset="dist:N", y=alt.Y("prob:Q", title="probability"),
+        color=alt.Color("dist:N", title=None, scale=color_scale(dcol), legend=alt.Legend(orient="bottom")),
+        tooltip=["dist:N", "face:N", alt.Tooltip("prob:Q", format=".3f")]).properties(height=260, title="p and q")
+    al = np.linspace(0, 1, 101)
+    kls = pd.DataFrame({"alpha": al, "kl": [kl(DIE, mixed(a)) for a in al]})
+    klc = alt.layer(
+        alt.Chart(kls).mark_line(color="#E69F00").encode(x=alt.X("alpha:Q", title="α (0: q = p, 1: q uniform)"),
+                                                         y=alt.Y("kl:Q", title="KL(p ‖ q) in nats")),
+        alt.Chart(pd.DataFrame({"alpha": [alpha], "kl": [kl(DIE, q)]})).mark_point(
+            size=200, filled=True, color="black").encode(x="alpha:Q", y="kl:Q"),
+    ).properties(height=260, title="KL(p ‖ q) as q moves away from p")
+    h, hpq, d, d_rev = entropy(DIE), cross_entropy(DIE, q), kl(DIE, q), kl(q, DIE)
+    sample = die_sample(n)
+    p_hat = np.bincount(sample, minlength=6) / n
+    fit = fit_categorical(sample, 6)
+    long = pd.concat([fit[["step"]].assign(value=fit.nll, what="mean NLL = H(p̂, q)"),
+                      fit[["step"]].assign(value=fit.kl, what="KL(p̂ ‖ q)"),
+                      fit[["step"]].assign(value=fit.entropy, what="H(p̂)")])
+    fcol = {"mean NLL = H(p̂, q)": "#D55E00", "KL(p̂ ‖ q)": "#E69F00", "H(p̂)": "#777777"}
+    fitc = alt.Chart(long).mark_line().encode(
+        x=alt.X("step:Q", title="gradient step"), y=alt.Y("value:Q", title="nats"),
+        color=alt.Color("what:N", title=None, scale=color_scale(fcol), legend=alt.Legend(orient="bottom")),
+    ).properties(height=260, title=f"Fitting q to {n} rolls by maximum likelihood")
+    end = fit.iloc[-1]
+    return [
+        Metric("H(p)", f"{h:.4f}"), Metric("KL(p ‖ q)", f"{d:.4f}"),
+        Metric("H(p) + KL(p ‖ q)", f"{h + d:.4f}"), Metric("H(p, q)", f"{hpq:.4f}"),
+        Metric("KL(q ‖ p)", f"{d_rev:.4f}", help="the other direction: KL is not symmetric"),
+        Columns([[Chart(bar)], [Chart(klc, caption="KL is zero at α = 0 (q = p) and positive everywhere else.")]]),
+        Chart(fitc, caption=(
+            f"Mean negative log-likelihood and KL fall together; their gap is the constant H(p̂) = "
+            f"{end.entropy:.4f}. After {int(end.step)} steps KL(p̂ ‖ q) = {end.kl:.2e}: the fit is the sample's "
+            f"frequencies. Against the true die, KL(p ‖ p̂) = {kl(DIE, p_hat):.4f}"
+            + (" (infinite: a face never came up)." if not np.isfinite(kl(DIE, p_hat)) else
+               "; it shrinks as the sample grows."))),
+    ]
+
+
+# ---------------------------------------------------------------- step 7: choose the noise, get the loss
+
+
+def outlier_data(count: int, offset: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The line data plus `count` points lifted by `offset` above the true line; (x, y, is_outlier)."""
+    x, y = line_data()
+    xo = np.linspace(-1.5, 3.5, 8)[:count]
+    yo = LINE_TRUE[0] * xo + LINE_TRUE[1] + offset
+    return np.r_[x, xo], np.r_[y, yo], np.r_[np.zeros(len(x), bool), np.ones(count, bool)]
+
+
+def least_absolute(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(theta1, theta2) minimising sum |y - theta1 x - theta2|: a linear programme (scipy HiGHS)."""
+    from scipy.optimize import linprog
+
+    n = len(x)
+    X = design(x)
+    # variables: theta (2, free), u, v >= 0 with X theta + u - v = y; minimise sum(u + v)
+    c = np.r_[0, 0, np.ones(2 * n)]
+    A = np.c_[X, np.eye(n), -np.eye(n)]
+    bounds = [(None, None)] * 2 + [(0, None)] * (2 * n)
+    sol = linprog(c, A_eq=A, b_eq=y, bounds=bounds, method="highs")
+    return sol.x[:2]
+
+
+def robust_view(count: int, offset: float) -> dict:
+    x, y = line_data()
+    xa, ya, out = outlier_data(count, offset)
+    fits = {"mse": (least_squares(x, y), least_squares(xa, ya)), "mae": (least_absolute(x, y), least_absolute(xa, ya))}
+    grid = np.linspace(-2, 4, 61)
+    moved = {k: float(np.abs(design(grid) @ (b - a)).mean()) for k, (a, b) in fits.items()}
+    return {"x": xa, "y": ya, "out": out, "fits": fits, "moved": moved}
+
+
+def _demo_robust(values: dict, progress) -> list:
+    count, offset = int(values["outliers"]), float(values["offset"])
+    v = robust_view(count, offset)
+    pts = pd.DataFrame({"x": v["x"], "y": v["y"], "kind": np.where(v["out"], "outlier", "data")})
+    xs = np.array([-2.2, 4.2])
+    charts = []
+    panels = (("mse", "Gaussian noise → MSE fit", FIT_MSE), ("mae", "Laplace noise → MAE fit", FIT_MAE))
+    for key, title, colour in panels:
+        clean, dirty = v["fits"][key]
+        lines = pd.DataFrame({"x": np.r_[xs, xs], "y": np.r_[design(xs) @ clean, design(xs) @ dirty],
+                              "fit": ["without outliers"] * 2 + ["with outliers"] * 2})
+        ch = alt.layer(
+            alt.Chart(lines).mark_line(color=colour).encode(
+                x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y"),
+                strokeDash=alt.StrokeDash("fit:N", title=None, scale=alt.Scale(
+                    domain=["without outliers", "with outliers"], range=[[5, 4], [1, 0]]),
+                    legend=alt.Legend(orient="bottom"))),
+            alt.Chart(pts).mark_point(filled=True, size=70).encode(
+                x="x:Q", y="y:Q", shape=alt.Shape("kind:N", title=None, scale=alt.Scale(
+                    domain=["data", "outlier"], range=["circle", "triangle-up"])),
+                color=alt.Color("kind:N", legend=None, scale=alt.Scale(domain=["data", "outlier"],
+                                                                        range=["#444444", "#CC79A7"]))),
+        ).properties(height=300, title=title)
+        cap = (f"θ₁ = {dirty[0]:.3f}, θ₂ = {dirty[1]:.3f} (without outliers {clean[0]:.3f}, {clean[1]:.3f}). "
+               f"The line moved by {v['moved'][key]:.3f} on average over x in [−2, 4].")
+        charts.append([Chart(ch, caption=cap)])
+    r = np.linspace(-4, 4, 161)
+    nll = pd.DataFrame({"r": np.r_[r, r], "loss": np.r_[r ** 2 / 2, np.abs(r)],
+                        "noise": ["Gaussian: r²/2"] * len(r) + ["Laplace: |r|"] * len(r)})
+    nll_chart = alt.Chart(nll).mark_line().encode(
+        x=alt.X("r:Q", title="residual r"), y=alt.Y("loss:Q", title="−log density + const"),
+        color=alt.Color("noise:N", title=None, scale=color_scale(
+            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="bottom")),
+    ).properties(height=220, title="What one residual costs under each noise model")
+    mm, ma = v["moved"]["mse"], v["moved"]["mae"]
+    if count == 0:
+        verdict = Note("No outliers: both fits are the plain data's fits. Add some with the slider.", kind="info")
+    elif ma < mm:
+        verdict = Note(f"With {count} outlier(s) {offset:g} above the line, the MSE line moved {mm:.3f} on average, "
+                       f"the MAE line {ma:.3f}: {mm / max(ma, 1e-12):.1f} × less.", kind="success")
+    else:
+        verdict = Note(f"Here the MAE line moved {ma:.3f} and the MSE line {mm:.3f}. An offset of {offset:g} is "
+                       f"within a few σ of the noise (σ = {LINE_SIGMA}), so these points are hardly outliers; with "
+                       f"only {LINE_N} points the MAE fit jumps from one pair of data points to another when a "
+                       "point is added. Push the offset up.", kind="warning")
+    sweep = movement_curve(count)
+    mcol = {"MSE fit": FIT_MSE, "MAE fit": FIT_MAE}
+    mchart = alt.layer(
+        alt.Chart(sweep).mark_line(point=True).encode(
+            x=alt.X("offset:Q", title="how far above the line"), y=alt.Y("moved:Q", title="mean movement of the line"),
+            color=alt.Color("fit:N", title=None, scale=color_scale(mcol), legend=alt.Legend(orient="bottom"))),
+        alt.Chart(pd.DataFrame({"offset": [offset]})).mark_rule(color="#777777", strokeDash=[3, 3]).encode(
+            x="offset:Q"),
+    ).properties(height=220, title=f"How far each fit moves, {count} outlier(s)")
+    return [Columns(charts), verdict, Columns([[Chart(mchart, caption=(
+        "The MSE line moves in proportion to the offset; the MAE line's movement stops growing."))],
+        [Chart(nll_chart, caption=(
+            "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute residual "
+            "grows linearly, so every point pulls with the same strength and the MAE fit follows the median."))]])]
+
+
+def movement_curve(count: int, offsets=tuple(range(0, 21, 2))) -> pd.DataFrame:
+    """Mean movement of the MSE and MAE lines against the outliers' offset."""
+    rows = []
+    for o in offsets:
+        moved = robust_view(count, float(o))["moved"]
+        rows += [(o, "MSE fit", moved["mse"]), (o, "MAE fit", moved["mae"])]
+    return pd.DataFrame(rows, columns=["offset", "fit", "moved"])
+
+
+# ---------------------------------------------------------------- the lesson
+
+STEPS = (
+    Step(
+        id="line", title="A line and its noise",
+        narrative=(
+            "Suppose the data come from a straight line plus random noise. If the noise is Gaussian with "
+            "spread σ, each observed $y_i$ is a draw from a bell curve centred on the line's prediction. The "
+            "**likelihood** of a candidate line is the probability density of all the observations together: "
+            "the product of each point's density. Good lines put every point near the top of its bell.\n\n"
+            "Move the line and the noise level and watch the likelihood, its logarithm and the sum of squared "
+            "errors change together."),
+        equations=(
+            r"y_i = \theta_1 x_i + \theta_2 + \varepsilon_i, \qquad \varepsilon_i \sim \mathcal{N}(0, \sigma^2)",
+            r"\mathcal{L}(\theta) = \prod_{i=1}^{n} \frac{1}{\sigma\sqrt{2\pi}}\,"
+            r"e^{-(y_i - \theta_1 x_i - \theta_2)^2 / 2\sigma^2}",
+            r"\log \mathcal{L}(\theta) = -\frac{n}{2}\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}"
+            r"\sum_{i=1}^{n} (y_i - \theta_1 x_i - \theta_2)^2",
+        ),
+        controls=(
+            Slider("theta1", "θ₁ (slope)", T1_RANGE[0], T1_RANGE[1], 0.3, step=0.05),
+            Slider("theta2", "θ₂ (intercept)", T2_RANGE[0], T2_RANGE[1], 2.0, step=0.05),
+            Slider("sigma", "σ (noise level)", 0.02, 3.0, 0.8, step=0.02),
+        ),
+        presets=(("Near the least-squares line", {"theta1": 0.75, "theta2": 0.6}),),
+        demo=_demo_line,
+        notice=(
+            "- σ only scales and shifts the log-likelihood; the line that maximises it is the same for every σ, "
+            "and it is the least-squares line (the cross on the map).\n"
+            "- With a small σ the product of densities underflows to 0 in float64, while the log-likelihood is an "
+            "ordinary number.\n"
+            "- For a fixed line, the best σ is the root-mean-square residual."),
+        question=Question(
+            "You double σ. What happens to the line of maximum likelihood?",
+            ("It stays where it is", "It gets flatter", "It moves towards the outliers"), answer=0,
+            explanations=(
+                "σ multiplies the squared-error term by 1/(2σ²) and adds a constant; neither moves the maximiser.",
+                "The slope that maximises the likelihood minimises the squared error, which does not involve σ.",
+                "σ weighs every residual by the same factor, so no point gains influence.")),
+    ),
+    Step(
+        id="logs", title="Why logarithms",
+        narrative=(
+            "A likelihood multiplies one probability per example, and probabilities are below one: the product "
+            "shrinks exponentially with the number of examples. Floating-point numbers cannot follow it "
+            "forever. Below the smallest normal number the format keeps fewer and fewer bits (subnormals), and "
+            "below half the smallest subnormal the product rounds to exactly 0. After that every θ has "
+            "likelihood 0 and nothing can be compared.\n\n"
+            "The logarithm turns the product into a sum, which only grows linearly in size; and because "
+            "log is increasing, the θ that maximises the sum is the θ that maximises the product."),
+        equations=(
+            r"\arg\max_\theta \prod_{i=1}^{n} p(x_i;\theta) = \arg\max_\theta \sum_{i=1}^{n} \log p(x_i;\theta)",
+            r"p^n \text{ rounds to } 0 \iff p^n \le 2^{-150}\ (\text{float32}),\quad "
+            r"p^n \le 2^{-1075}\ (\text{float64})",
+        ),
+        controls=(
+            Slider("p", "p, the probability of each example", 0.05, 0.95, 0.5, step=0.05),
+            LogSlider("n", "coin flips in the second example", (10, 100, 1000, 5000), 5000),
+        ),
+        demo=_demo_underflow,
+        notice=(
+            "- With p = 0.5 the product is 2⁻ⁿ, exact in binary until it passes 2⁻¹⁵⁰ (float32, n = 150) or "
+            "2⁻¹⁰⁷⁵ (float64, n = 1075).\n"
+            "- For p above 0.5 the running product never becomes 0: it gets stuck at the smallest subnormal, a "
+            "number wrong by hundreds of orders of magnitude.\n"
+            "- The sum of logs is a straight line that never underflows."),
+        question=Question(
+            "Why may we maximise the log-likelihood instead of the likelihood?",
+            ("log is increasing, so it keeps the order of any two values", "log makes the function convex",
+             "log removes the noise from the data"), answer=0,
+            explanations=(
+                "If L(a) > L(b) then log L(a) > log L(b): the maximiser cannot move.",
+                "Convexity is not what is needed (and not guaranteed); preserving the order is.",
+                "Taking logs changes how the numbers are stored, not the data.")),
+    ),
+    Step(
+        id="descent", title="Descending the loss",
+        narrative=(
+            "The negative log-likelihood of the line is, up to constants, the mean squared error: a bowl over "
+            "(θ₁, θ₂). Linear regression has a closed-form minimum (the normal equations), but a network does "
+            "not, so we practise the general method here: gradient descent, step by step downhill.\n\n"
+            "The bowl is a quadratic with Hessian H. Along each of its axes one step multiplies the error by "
+            "|1 − ηλ|, λ the curvature on that axis. All factors are below one exactly when η < 2/L, L the "
+            "largest eigenvalue of H. Above that, the steepest direction overshoots further every step."),
+        equations=(
+            r"J(\theta) = \frac{1}{n}\sum_{i=1}^{n}(\theta_1 x_i + \theta_2 - y_i)^2 = "
+            r"\frac{1}{n}\lVert X\theta - y \rVert^2, \qquad \theta^\star = (X^\top X)^{-1} X^\top y",
+            r"\theta_{t+1} = \theta_t - \eta \nabla J(\theta_t), \qquad \nabla J = \frac{2}{n} X^\top (X\theta - y),"
+            r"\qquad H = \frac{2}{n} X^\top X",
+            r"\text{converges} \iff \eta < \frac{2}{L}, \quad L = \lambda_{\max}(H)",
+        ),
+        controls=(
+            LogSlider("rate", "learning rate, as a multiple of 2/L",
+                      (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0, 10.0, 100.0, 1000.0), 0.5),
+            Slider("steps", "steps", 1, 300, 40, step=1),
+        ),
+        presets=(("Safe: 0.5 × 2/L", {"rate": 0.5, "steps": 40}), ("Zig-zag: 0.9 × 2/L", {"rate": 0.9, "steps": 60}),
+                 ("Just too large: 1.1 × 2/L", {"rate": 1.1, "steps": 30})),
+        demo=_demo_gd,
+        notice=(
+            "- Below 2/L the path ends on the closed-form solution; the table shows the two side by side.\n"
+            "- Close to 2/L the path zig-zags across the narrow direction of the bowl: that factor |1 − ηL| is "
+            "near 1 in size but negative.\n"
+            "- A tiny rate is safe but slow along the flat direction; just above 2/L the same method explodes."),
+        question=Question(
+            "Gradient descent on a quadratic whose largest Hessian eigenvalue is L = 8. Which learning rate "
+            "diverges?",
+            ("0.3", "0.2", "0.01"), answer=0,
+            explanations=(
+                "2/L = 0.25 and 0.3 > 0.25: along the steepest axis each step multiplies the error by |1 − 2.4| = 1.4.",
+                "0.2 < 0.25: it converges, with some zig-zag (|1 − 1.6| = 0.6).",
+                "0.01 converges, only slowly.")),
+    ),
+    Step(
+        id="bernoulli", title="Bernoulli gives the logistic loss",
+        narrative=(
+            "For a yes/no label the natural noise model is a coin: the model gives P(y = 1 | x) through a "
+            "sigmoid, and the observed label is a Bernoulli draw with that probability. Write the probability "
+            "of the observed label in one expression, take minus the log, and average: the result is the "
+            "logistic loss (binary cross-entropy).\n\n"
+            "Here the engine trains a single sigmoid unit on two overlapping Gaussian blobs with plain "
+            "full-batch gradient descent, and scikit-learn solves the same unpenalised problem with its own "
+            "solver. Pick a training step to see how far the unit has come."),
+        equations=(
+            r"g(x) = \sigma(w^\top x + b) = \frac{1}{1 + e^{-(w^\top x + b)}}, \qquad "
+            r"P(t \mid x) = g(x)^{t}\,(1 - g(x))^{1-t}",
+            r"E(w, b) = -\frac{1}{N}\sum_{n=1}^{N}\big[t_n \log g(x_n) + (1 - t_n)\log(1 - g(x_n))\big]",
+        ),
+        controls=(
+            Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
+            Select("shown", "training step shown", STEP4_SHOWN, TRAIN_STEPS),
+        ),
+        demo=_demo_logistic, heavy=True,
+        notice=(
+            "- The loss of a point depends only on its logit and label: confident and right costs almost "
+            "nothing, confident and wrong costs about |z|.\n"
+            "- After 400 steps the unit's coefficients agree with scikit-learn's to about three decimals: both "
+            "maximise the same Bernoulli likelihood.\n"
+            "- Wider blobs overlap more, so the optimum is less confident: smaller weights and a higher loss."),
+        question=Question(
+            "A point has label 1 and the unit gives it P(y = 1) = 0.01. What is its logistic loss?",
+            ("about 4.6", "about 0.01", "about 0.99"), answer=0,
+            explanations=("−log 0.01 = 4.6: being confidently wrong is expensive.",
+                          "That would be −log 0.99, the loss of the opposite label.",
+                          "The loss is a log-probability, not a probability.")),
+    ),
+    Step(
+        id="categorical", title="Categorical gives softmax cross-entropy",
+        narrative=(
+            "With more than two classes the model outputs one score per class, and softmax turns the scores into "
+            "probabilities that are positive and sum to one. The label is a draw from this categorical "
+            "distribution, so the likelihood of one example is simply the probability of its correct class, "
+            "and the loss is minus its log.\n\n"
+            "The engine trains softmax regression (three outputs, no hidden layer) on three blobs with plain "
+            "gradient descent; scikit-learn's multinomial logistic regression gives the exact optimum to "
+            "compare. Pick a point to see its probabilities and its loss."),
+        equations=(
+            r"P(y = c \mid x) = \operatorname{softmax}(a)_c = \frac{e^{a_c}}{\sum_{k=1}^{C} e^{a_k}},"
+            r" \qquad a = Wx + b",
+            r"E = -\frac{1}{N}\sum_{n=1}^{N}\sum_{c=1}^{C} y_{nc}\log\operatorname{softmax}(a_n)_c = "
+            r"-\frac{1}{N}\sum_{n=1}^{N}\log P(y_n \mid x_n)",
+        ),
+        controls=(
+            Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
+            Slider("point", "training point", 1, 180, 1, step=1),
+        ),
+        demo=_demo_softmax, heavy=True,
+        notice=(
+            "- Only the correct class's probability enters the loss; the others matter through the "
+            "normalisation.\n"
+            "- The engine's mean cross-entropy matches scikit-learn's minimum, and the two models predict the "
+            "same class almost everywhere on the map.\n"
+            "- Points near a boundary have a probability near 1/2 or 1/3 for their class, and the largest losses."),
+        question=Question(
+            "With two classes, softmax cross-entropy is the same as...",
+            ("the logistic loss with a = a₁ − a₀", "the squared error", "the absolute error"), answer=0,
+            explanations=(
+                "softmax(a)₁ = 1 / (1 + e^{−(a₁ − a₀)}) is a sigmoid of the score difference.",
+                "Squared error comes from Gaussian noise, not from a categorical label.",
+                "Absolute error comes from Laplace noise.")),
+    ),
+    Step(
+        id="kl", title="Cross-entropy and KL",
+        narrative=(
+            "The cross-entropy H(p, q) is the average of −log q under p. It splits into the entropy of p, which "
+            "no model can remove, plus the Kullback–Leibler divergence from p to q, which is never negative and "
+            "is zero only when q = p.\n\n"
+            "Maximum likelihood is this picture with p the **empirical** distribution of a sample: the mean "
+            "negative log-likelihood of the data under the model is H(p̂, q). Since H(p̂) does not depend on the "
+            "model, maximising likelihood is minimising KL(p̂ ‖ q). Below, a loaded die p and a model q that "
+            "mixes p with the uniform die; then a model fitted to rolls by maximum likelihood."),
+        equations=(
+            r"H(p, q) = -\sum_x p(x)\log q(x) = H(p) + D_{KL}(p \,\|\, q)",
+            r"D_{KL}(p \,\|\, q) = \sum_x p(x)\log\frac{p(x)}{q(x)} \ge 0, \quad = 0 \iff p = q",
+            r"\arg\max_\theta \frac{1}{N}\sum_{i=1}^{N}\log q_\theta(x_i) = "
+            r"\arg\min_\theta D_{KL}(\hat p_{\text{data}} \,\|\, q_\theta)",
+        ),
+        controls=(
+            Slider("alpha", "α: how far q is from p", 0.0, 1.0, 0.5, step=0.05),
+            LogSlider("n", "rolls in the sample", (20, 100, 1000, 10000), 100),
+        ),
+        demo=_demo_kl,
+        notice=(
+            "- H(p) + KL(p ‖ q) and H(p, q) agree to every decimal shown.\n"
+            "- KL(p ‖ q) and KL(q ‖ p) differ: KL is not a distance.\n"
+            "- The fitted model reaches the sample frequencies (KL to p̂ goes to 0), not the true die; more rolls "
+            "bring p̂ closer to p."),
+        question=Question(
+            "Training minimises the cross-entropy H(p̂, q) on the data. Why can it not go below H(p̂)?",
+            ("Because KL(p̂ ‖ q) ≥ 0", "Because the learning rate is too small", "Because q must be uniform"),
+            answer=0,
+            explanations=("H(p̂, q) = H(p̂) + KL(p̂ ‖ q) and the KL term is never negative.",
+                          "No optimiser can beat the bound: it holds for every q.",
+                          "q can be any distribution; the bound holds for all of them.")),
+    ),
+    Step(
+        id="noise", title="Choose the noise, get the loss",
+        narrative=(
+            "Every loss in this lesson is the negative log-likelihood of a noise model, so choosing a loss is "
+            "choosing what you believe about the errors:\n\n"
+            "| noise model for the target | output | loss |\n| --- | --- | --- |\n"
+            "| Gaussian | linear | mean squared error |\n| Laplace | linear | mean absolute error |\n"
+            "| Bernoulli | sigmoid | logistic loss (binary cross-entropy) |\n"
+            "| categorical | softmax | softmax cross-entropy |\n\n"
+            "Gaussian tails are thin: a point far from the line is nearly impossible, so the fit bends towards "
+            "it. Laplace tails are heavier, and the absolute error is more forgiving. Add outliers and compare."),
+        equations=(
+            r"p(y \mid x) = \frac{1}{2b} e^{-|y - g(x)|/b} \;\Rightarrow\; -\log p = \frac{|y - g(x)|}{b} + "
+            r"\log 2b",
+        ),
+        controls=(
+            Slider("outliers", "outliers added", 0, 8, 3, step=1),
+            Slider("offset", "how far above the line", 0.0, 20.0, 8.0, step=0.5),
+        ),
+        demo=_demo_robust,
+        notice=(
+            "- The MSE line tilts and lifts towards the outliers; the MAE line barely moves.\n"
+            "- The MAE fit is a median-like fit: it passes through data points (an optimum of a linear "
+            "programme sits on a vertex).\n"
+            "- Neither loss is \"right\": each is right for its noise model."),
+        question=Question(
+            "Your targets contain rare, very large measurement errors. Which noise model suits them better?",
+            ("Laplace (absolute error)", "Gaussian (squared error)", "Bernoulli (logistic loss)"), answer=0,
+            explanations=("Heavier tails make large errors plausible, so they pull the fit less.",
+                          "Gaussian tails make big errors nearly impossible, so the fit chases them.",
+                          "Bernoulli is for binary labels, not real-valued targets.")),
+    ),
+    Step(
+        id="check", title="Check yourself",
+        narrative="Four questions on the whole lesson. Each answer explains itself.",
+        questions=(
+            Question(
+                "Maximising a Gaussian likelihood with fixed σ over a line's parameters is the same as...",
+                ("minimising the sum of squared errors", "minimising the sum of absolute errors",
+                 "maximising the sum of squared errors", "minimising σ"), answer=0,
+                explanations=(
+                    "log L = const − SSE / (2σ²): the larger log L, the smaller the SSE.",
+                    "That is the Laplace noise model.",
+                    "The sign is the other way: large residuals make the data less likely.",
+                    "σ is fixed here; and the line that maximises L does not depend on σ.")),
+            Question(
+                "A product of 2000 probabilities, each 0.5, in float64 is...",
+                ("exactly 0", "2⁻²⁰⁰⁰, stored exactly", "the smallest normal float64"), answer=0,
+                explanations=(
+                    "2⁻²⁰⁰⁰ is below 2⁻¹⁰⁷⁵, half the smallest subnormal: it rounds to 0 at n = 1075.",
+                    "float64 cannot represent anything between 0 and 2⁻¹⁰⁷⁴.",
+                    "The smallest normal float64 is 2⁻¹⁰²²; the product passes it at n = 1022 and keeps falling.")),
+            Question(
+                "Gradient descent on the MSE with η slightly above 2/L...",
+                ("diverges along the steepest direction", "converges, only more slowly",
+                 "converges faster than any smaller rate", "stops at a saddle point"), answer=0,
+                explanations=(
+                    "That direction's error is multiplied by |1 − ηL| > 1 at every step.",
+                    "Slowness is the problem of tiny rates; above 2/L the error grows.",
+                    "The fastest rates are below 2/L (2/(λ_min + λ_max) is optimal for a quadratic).",
+                    "The MSE of a line is a convex bowl with no saddle point.")),
+            Question(
+                "Which statement about KL(p ‖ q) is true?",
+                ("It is zero exactly when p = q", "It equals KL(q ‖ p)", "It can be negative when q fits p well",
+                 "It equals H(p, q)"), answer=0,
+                explanations=(
+                    "KL is non-negative and vanishes only for identical distributions.",
+                    "KL is not symmetric: step 6 shows both directions with different values.",
+                    "By Gibbs' inequality KL is never negative.",
+                    "H(p, q) = H(p) + KL(p ‖ q); they are equal only if H(p) = 0.")),
+        ),
+    ),
+)
+
+LESSON = Lesson(
+    id="losses",
+    number=3,
+    title="Loss functions from maximum likelihood",
+    summary="Where squared error and cross-entropy come from: a loss is the negative log-likelihood of a "
+            "noise model, and maximum likelihood minimises KL to the data.",
+    intro=("Why do we train regression with squared error and classifiers with cross-entropy? Because each "
+           "is the negative log-likelihood of a model of the noise. This lesson derives them one by one and "
+           "checks every claim with numbers."),
+    references=("Goodfellow et al. 2016",),
+    steps=STEPS,
+)
+
+
+def experiments() -> list[Experiment]:
+    """Every engine run the default views (and every choice of the Select controls) need."""
+    return [logistic_experiment(s) for s in STEP4_SPREADS] + [softmax_experiment(s) for s in STEP4_SPREADS]
