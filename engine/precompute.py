@@ -21,7 +21,14 @@ from .config import Experiment
 from .sweep import run_many
 
 
+_last = [-1]
+
+
 def _bar(frac: float, text: str, width: int = 30) -> None:
+    pct = int(frac * 100)
+    if pct == _last[0] and frac < 1:
+        return  # redraw once per percent, not once per report
+    _last[0] = pct
     n = int(round(frac * width))
     sys.stderr.write(f"\r[{'#' * n}{'.' * (width - n)}] {frac * 100:5.1f}% {text[:60]:<60}")
     sys.stderr.flush()

@@ -1,0 +1,81 @@
+"""Charts several lessons draw: decision surfaces of 2-D classifiers and learning curves.
+
+Plain functions from engine results to Altair charts (no Streamlit), so a notebook can call them.
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from engine import data as D
+from engine.results import Result
+from lessons.theme import SPLIT_COLORS, color_scale
+
+CLASS_COLORS = {"class 0": "#E69F00", "class 1": "#0072B2", "class 2": "#009E73"}
+
+
+def surface_frame(prob: np.ndarray, extent) -> pd.DataFrame:
+    """A (G, G) grid of values over extent (x0, x1, y0, y1) as rectangles for mark_rect."""
+    G = prob.shape[0]
+    x0, x1, y0, y1 = extent
+    xs, ys = np.linspace(x0, x1, G), np.linspace(y0, y1, G)
+    dx, dy = (x1 - x0) / (G - 1), (y1 - y0) / (G - 1)
+    gx, gy = np.meshgrid(xs, ys)
+    return pd.DataFrame({"x": gx.ravel() - dx / 2, "x2": gx.ravel() + dx / 2, "y": gy.ravel() - dy / 2,
+                         "y2": gy.ravel() + dy / 2, "p": prob.ravel().astype(float)})
+
+
+def points_frame(split: D.Split, which=("train", "test")) -> pd.DataFrame:
+    parts = []
+    for name in which:
+        raw, y = getattr(split, f"raw_{name}"), getattr(split, f"y_{name}")
+        parts.append(pd.DataFrame({"x1": raw[:, 0], "x2": raw[:, 1], "label": [f"class {int(v)}" for v in y],
+                                   "split": name}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def decision_surface(prob: np.ndarray, extent, split: D.Split | None = None, title: str = "",
+                     multiclass: bool = False, width: int = 360, height: int = 330) -> alt.LayerChart:
+    """Predicted P(class 1) (or predicted class) as a coloured map, with the data on top."""
+    x0, x1, y0, y1 = extent
+    xs = alt.Scale(domain=[x0, x1], nice=False, zero=False)
+    ys = alt.Scale(domain=[y0, y1], nice=False, zero=False)
+    df = surface_frame(prob, extent)
+    if multiclass:
+        df["p"] = [f"class {int(v)}" for v in df["p"]]
+        fill = alt.Color("p:N", scale=color_scale(CLASS_COLORS), legend=None)
+    else:
+        fill = alt.Color("p:Q", scale=alt.Scale(domain=[0, 1], range=["#E69F00", "#F7F7F7", "#0072B2"]),
+                         legend=alt.Legend(title="P(class 1)", orient="bottom", gradientLength=180))
+    base = alt.Chart(df).mark_rect(opacity=0.55 if multiclass else 0.8).encode(
+        x=alt.X("x:Q", scale=xs, title="x1"), x2="x2:Q", y=alt.Y("y:Q", scale=ys, title="x2"), y2="y2:Q",
+        color=fill, tooltip=[])
+    layers = [base]
+    if split is not None:
+        pts = points_frame(split)
+        layers.append(alt.Chart(pts).mark_point(filled=True, size=28, strokeWidth=0.6, stroke="white").encode(
+            x=alt.X("x1:Q", scale=xs), y=alt.Y("x2:Q", scale=ys),
+            fill=alt.Fill("label:N", scale=color_scale(CLASS_COLORS), legend=alt.Legend(title="", orient="bottom")),
+            shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle-up"]),
+                            legend=alt.Legend(title="", orient="bottom")),
+            tooltip=["split", "label", alt.Tooltip("x1:Q", format=".2f"), alt.Tooltip("x2:Q", format=".2f")]))
+    return alt.layer(*layers).properties(width=width, height=height, title=title).resolve_scale(color="independent")
+
+
+def learning_curves(res: Result, metric_title: str = "accuracy", vertical: bool = False, width: int = 300,
+                    height: int = 220):
+    """Loss and metric on train and validation data against the step (side by side or stacked)."""
+    h = res.history
+    loss = h.melt("step", ["train_loss", "val_loss"], "split", "loss")
+    loss["split"] = loss["split"].str.replace("_loss", "")
+    met = h.melt("step", ["train_metric", "val_metric"], "split", "value")
+    met["split"] = met["split"].str.replace("_metric", "")
+    col = alt.Color("split:N", scale=color_scale(SPLIT_COLORS, ["train", "val"]), title="")
+    lc = alt.Chart(loss).mark_line().encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)), color=col,
+        tooltip=["step", "split", alt.Tooltip("loss:Q", format=".4f")]).properties(width=width, height=height)
+    mc = alt.Chart(met).mark_line().encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=metric_title, scale=alt.Scale(domain=[0, 1])),
+        color=col, tooltip=["step", "split", alt.Tooltip("value:Q", format=".3f")]).properties(width=width, height=height)
+    return alt.vconcat(lc, mc) if vertical else alt.hconcat(lc, mc)

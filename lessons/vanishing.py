@@ -1,0 +1,662 @@
+"""Lesson 1: vanishing gradients, live.
+
+Why deep networks of sigmoid or tanh units stop learning: backpropagation multiplies one
+activation derivative per layer, the sigmoid's is at most 1/4, saturated units pass almost nothing
+back, and stacking squashing functions flattens everything. ReLU keeps a derivative of 1 where it is
+active. Every chart comes from a computation or a training run of the engine; captions state only
+what those runs show (tests/lessons/test_vanishing.py checks each claim).
+
+References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import torch
+
+from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
+from engine import activations as A
+from engine import data as D
+from lessons import charts
+from lessons.theme import ACTIVATION_COLORS, color_scale
+from lessons.walkthrough import (
+    Chart,
+    Columns,
+    Lesson,
+    LogSlider,
+    Markdown,
+    Metric,
+    Note,
+    Question,
+    Select,
+    Slider,
+    Step,
+    Table,
+)
+
+SQUASH = ("sigmoid", "tanh", "relu")
+PLAY_DATA = ("circles", "xor", "spiral", "moons", "gaussians")
+PLAY_ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
+LRS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0, 30.0)
+N_SNAPS = 10  # snapshots at 0, 10%, ..., 100% of training
+GRID = 40
+
+
+def _acts_scale(names):
+    return color_scale(ACTIVATION_COLORS, list(names))
+
+
+# ============================================================ step 1: the chain of derivatives
+
+
+def chain_products(weight: float, x: float, depth: int = 20, acts=SQUASH) -> pd.DataFrame:
+    """One path through `depth` layers of one unit each, every weight = `weight`, biases 0.
+
+    Backpropagation multiplies f'(z_l) * w_l per layer; `product` is that running product (the
+    derivative of the last unit's output with respect to the input), `bound` is (|w|/4)^L, which no
+    sigmoid path can exceed because sigmoid' <= 1/4.
+    """
+    rows = []
+    for act in acts:
+        h = torch.tensor(float(x), dtype=torch.float64)
+        prod = 1.0
+        for layer in range(1, depth + 1):
+            z = weight * h
+            d = float(A.derivative(act, z.reshape(1))[0])
+            prod *= d * weight
+            h = A.apply(act, z)
+            rows.append({"activation": act, "depth": layer, "product": prod, "abs_product": abs(prod),
+                         "derivative": d})
+    df = pd.DataFrame(rows)
+    bound = pd.DataFrame({"depth": range(1, depth + 1)})
+    bound["bound"] = (abs(weight) / 4.0) ** bound["depth"]
+    return df.merge(bound, on="depth")
+
+
+def _chain_demo(v, progress):
+    w, x, depth = v["weight"], v["x"], v["depth"]
+    df = chain_products(w, x, depth)
+    shown = df[df["abs_product"] > 0].copy()
+    shown["log10"] = np.log10(shown["abs_product"])
+    bound = df[df.activation == "sigmoid"][["depth", "bound"]].copy()
+    bound["log10"] = np.log10(bound["bound"])
+    bound["label"] = "sigmoid bound (|w|/4)^L"
+    lines = alt.Chart(shown).mark_line(point=True).encode(
+        x=alt.X("depth:Q", title="depth L (layers)", scale=alt.Scale(domain=[1, depth])),
+        y=alt.Y("log10:Q", title="log10 |product of f'(z)·w|"),
+        color=alt.Color("activation:N", scale=_acts_scale(SQUASH), title="activation"),
+        tooltip=["activation", "depth", alt.Tooltip("product:Q", format=".3e"),
+                 alt.Tooltip("derivative:Q", format=".4f", title="f'(z) at this layer")])
+    bnd = alt.Chart(bound).mark_line(strokeDash=[6, 4], color="#D55E00", strokeWidth=2).encode(
+        x="depth:Q", y="log10:Q", tooltip=["label", alt.Tooltip("bound:Q", format=".3e")])
+    last = df[df.depth == depth].set_index("activation")
+    outs = [Chart((bnd + lines).properties(height=330, title=f"Gradient factor along one path, weight w = {w:g}"),
+                  caption="Solid: the running product for each activation. Dashed: the sigmoid bound (|w|/4)^L, "
+                          "0.25^L when w = 1. A missing line means the product is exactly 0.")]
+    for act in SQUASH:
+        val = float(last.loc[act, "product"])
+        outs.append(Metric(f"{act}, L = {depth}", f"{val:.2e}" if val else "0 (path off)"))
+    sig_ok = bool((df[df.activation == "sigmoid"]["abs_product"] <= df[df.activation == "sigmoid"]["bound"]
+                   * (1 + 1e-12)).all())
+    outs.append(Note(f"Every sigmoid product stays at or below (|w|/4)^L: **{sig_ok}**. "
+                     f"At depth {depth} the bound is {(abs(w) / 4) ** depth:.1e}.", kind="info"))
+    if float(last.loc["relu", "product"]) == 0:
+        outs.append(Note("The ReLU path is off here: some unit on it has z <= 0, so its derivative is 0 and the "
+                         "product is exactly 0. Try a positive input or a positive weight.", kind="warning"))
+    return outs
+
+
+# ============================================================ step 2: saturation
+
+
+def saturation(act: str, scale: float, n_in: int = 20, n: int = 2000, units: int = 64, seed: int = 0) -> dict:
+    """One layer with standardised inputs and weights ~ N(0, scale^2): how many units saturate.
+
+    A unit counts as saturated on an input when f'(z) < 10% of f'(0) (the activation's peak slope).
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, n_in, generator=g, dtype=torch.float64)
+    W = torch.randn(n_in, units, generator=g, dtype=torch.float64) * scale
+    z = x @ W
+    d = A.derivative(act, z)
+    peak = float(A.derivative(act, torch.zeros(1, dtype=torch.float64))[0])
+    return {"z": z.flatten().numpy(), "d": d.flatten().numpy(), "peak": peak,
+            "saturated": float((d < 0.1 * peak).double().mean()), "mean_derivative": float(d.mean()),
+            "z_std": float(z.std())}
+
+
+def _saturation_demo(v, progress):
+    act, scale = v["activation"], v["scale"]
+    s = saturation(act, scale)
+    xs = torch.linspace(-8, 8, 321, dtype=torch.float64)
+    curves = pd.concat([
+        pd.DataFrame({"z": xs.numpy(), "value": A.apply(act, xs).numpy(), "curve": f"{act}(z)"}),
+        pd.DataFrame({"z": xs.numpy(), "value": A.derivative(act, xs).numpy(), "curve": f"{act}'(z)"})])
+    thr = 0.1 * s["peak"]
+    d = A.derivative(act, xs).numpy()
+    edge = float(xs.numpy()[np.argmax(d >= thr)])  # first z where the slope reaches 10% of its peak
+    band = pd.DataFrame({"z0": [-8.0, -edge], "z1": [edge, 8.0]})
+    shade = alt.Chart(band).mark_rect(color="#D55E00", opacity=0.10).encode(x="z0:Q", x2="z1:Q")
+    fcurve = alt.Chart(curves).mark_line().encode(
+        x=alt.X("z:Q", title="pre-activation z"), y=alt.Y("value:Q", title=""),
+        color=alt.Color("curve:N", scale=alt.Scale(range=[ACTIVATION_COLORS[act], "#333333"]), title=""),
+        strokeDash=alt.StrokeDash("curve:N", legend=None, scale=alt.Scale(range=[[1, 0], [5, 3]])))
+    left = (shade + fcurve).properties(height=260, width=330, title="Shaded: saturated (slope < 10% of peak)")
+    z = np.clip(s["z"], -12, 12)
+    edges = np.linspace(-12, 12, 61)
+    counts, _ = np.histogram(z, edges)
+    sat, _ = np.histogram(z[s["d"] < thr], edges)
+    hist = pd.concat([pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "count": counts - sat, "saturated": "active"}),
+                      pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "count": sat, "saturated": "saturated"})])
+    right = alt.Chart(hist).mark_bar().encode(
+        x=alt.X("z0:Q", title="z = w·x over 2000 inputs x 64 units (clipped at ±12)"), x2="z1:Q",
+        y=alt.Y("count:Q", title="count", stack=True),
+        color=alt.Color("saturated:N", scale=alt.Scale(domain=["active", "saturated"],
+                                                         range=[ACTIVATION_COLORS[act], "#BBBBBB"]), title="")
+    ).properties(height=260, width=330, title=f"Pre-activations at weight scale {scale:g}")
+    return [
+        Chart(alt.hconcat(left, right), caption="Left: the activation and its slope. Right: where a real layer's "
+              "pre-activations land when the weights grow."),
+        Metric("std of z", f"{s['z_std']:.2f}"),
+        Metric("saturated", f"{s['saturated']:.0%}"),
+        Metric(f"mean {act}'(z)", f"{s['mean_derivative']:.3f}", help=f"peak slope is {s['peak']:g} at z = 0"),
+    ]
+
+
+# ============================================================ step 3: composition
+
+
+def compositions(k_max: int, lo: float = -5.0, hi: float = 5.0, n: int = 201) -> pd.DataFrame:
+    """f applied k = 1..k_max times to a grid of inputs, for sigmoid, tanh and ReLU."""
+    x = torch.linspace(lo, hi, n, dtype=torch.float64)
+    rows = []
+    for act in SQUASH:
+        h = x
+        for k in range(1, k_max + 1):
+            h = A.apply(act, h)
+            rows.append(pd.DataFrame({"activation": act, "k": k, "x": x.numpy(), "y": h.numpy()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def composition_stats(df: pd.DataFrame) -> pd.DataFrame:
+    """Per activation and k: output range and steepest slope of the k-fold composition."""
+    out = []
+    for (act, k), g in df.groupby(["activation", "k"]):
+        slope = np.abs(np.gradient(g["y"].to_numpy(), g["x"].to_numpy())).max()
+        out.append({"activation": act, "k": int(k), "output range": g["y"].max() - g["y"].min(),
+                    "steepest slope": slope})
+    return pd.DataFrame(out)
+
+
+def _composition_demo(v, progress):
+    k = v["k"]
+    df = compositions(k)
+    shown = df.copy()
+    shown["k"] = shown["k"].astype(str)
+    ch = alt.Chart(shown).mark_line().encode(
+        x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="f(f(...f(x)))"),
+        color=alt.Color("k:O", scale=alt.Scale(scheme="viridis"), title="times applied"),
+        strokeDash=alt.StrokeDash("k:O", legend=None),
+        tooltip=["activation", "k", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".4f")],
+    ).properties(width=250, height=230).facet(column=alt.Column("activation:N", title=None, sort=list(SQUASH)))
+    st_ = composition_stats(df)
+    relu = df[df.activation == "relu"]
+    once = relu[relu.k == 1].set_index("x")["y"]
+    worst = max(float((g.set_index("x")["y"] - once).abs().max()) for _, g in relu.groupby("k"))
+    sig = st_[st_.activation == "sigmoid"].set_index("k")
+    return [
+        Chart(ch, caption="Each curve is the function applied k times. ReLU's curves lie on top of each other "
+                          "(dashes show them all)."),
+        Metric(f"sigmoid applied {k}x: output range", f"{sig.loc[k, 'output range']:.4f}",
+               help="max - min over x in [-5, 5]"),
+        Metric(f"sigmoid applied {k}x: steepest slope", f"{sig.loc[k, 'steepest slope']:.2e}",
+               help="never above 0.25^k"),
+        Metric("ReLU: max |relu^k(x) - relu(x)|", f"{worst:g}", help="0: ReLU is idempotent"),
+        Table(st_.pivot(index="k", columns="activation", values="steepest slope").round(6),
+              caption="Steepest slope of the k-fold composition over x in [-5, 5]: the sigmoid column shrinks "
+                      "at least 4x per application; the ReLU column stays 1."),
+    ]
+
+
+# ============================================================ step 4: the playground
+
+
+def play_experiment(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
+                    steps=1000, seed=0) -> Experiment:
+    snaps = tuple(sorted({int(round(steps * i / N_SNAPS)) for i in range(N_SNAPS + 1)}))
+    return Experiment(
+        data=DataSpec(data, n=400, noise=float(noise), seed=seed),
+        model=ModelSpec(hidden=(int(width),) * int(depth), activation=activation),
+        optim=OptimSpec(optimizer, lr=float(lr)),
+        train=TrainSpec(steps=int(steps), record_every=max(1, int(steps) // 100), snapshot_steps=snaps, grid=GRID),
+        seed=seed)
+
+
+PRESETS = (
+    ("1 · sigmoid, easy data",
+     dict(data="circles", depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
+    ("2 · sigmoid, hard data",
+     dict(data="spiral", depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
+    ("3 · deeper sigmoid",
+     dict(data="spiral", depth=3, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
+    ("4 · ReLU, 3 layers",
+     dict(data="spiral", depth=3, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
+    ("5 · ReLU, 4 layers",
+     dict(data="spiral", depth=4, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
+)
+PLAY_KEYS = ("data", "noise", "depth", "width", "activation", "optimizer", "lr", "steps")
+
+
+def _play_exp(v) -> Experiment:
+    return play_experiment(**{k: v[k] for k in PLAY_KEYS})
+
+
+def _playground_demo(v, progress):
+    exp = _play_exp(v)
+    (res,) = run_many([exp], progress=progress)
+    split = D.load(exp.data)
+    steps_avail = res.meta["snapshot_steps"]
+    want = int(round(exp.train.steps * v["snapshot"] / N_SNAPS))
+    idx = int(np.argmin([abs(s - want) for s in steps_avail]))
+    outs = []
+    div = res.meta["diverged_at"]
+    if div is not None:
+        outs.append(Note(f"**Diverged at step {div}**: the loss became NaN or infinite, so training stopped. "
+                         "Lower the learning rate.", kind="error"))
+        ok = [i for i, s in enumerate(steps_avail) if s <= div]
+        idx = min(idx, ok[-1]) if ok else 0
+    shown_step = steps_avail[idx]
+    surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], split,
+                                   title=f"After {shown_step} of {exp.train.steps} steps", width=400, height=380)
+    curves = charts.learning_curves(res, vertical=True, width=330, height=150)
+    f = res.final
+    outs += [
+        Metric("train accuracy", "—" if div is not None else f"{f['train_metric']:.0%}"),
+        Metric("test accuracy", "—" if div is not None else f"{f['test_metric']:.0%}"),
+        Metric("parameters", f"{res.meta['n_params']}"),
+        Metric("training time", "cached" if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
+        Columns([[Chart(surf, caption="Colour: the network's P(class 1). Circles: training points; "
+                                      "triangles: test points.")],
+                 [Chart(curves, caption="Loss and accuracy on the training and validation sets.")]]),
+    ]
+    return outs
+
+
+# ============================================================ step 5: gradients per layer
+
+
+def gradient_experiments(data="spiral", depth=6, width=16, lr=0.5, steps=300) -> list[Experiment]:
+    return [Experiment(data=DataSpec(data, n=400, noise=0.1),
+                       model=ModelSpec(hidden=(int(width),) * int(depth), activation=a),
+                       optim=OptimSpec("sgd", lr=float(lr)), train=TrainSpec(steps=int(steps), record_every=10))
+            for a in SQUASH]
+
+
+def gradient_table(results) -> pd.DataFrame:
+    """Mean weight-gradient norm per layer over the first 5 records (early training), per activation."""
+    rows = []
+    for r in results:
+        h = r.history.head(5)
+        cols = r.layer_columns("grad_norm")
+        g = [float(h[c].mean()) for c in cols]
+        rows.append({"activation": r.config.model.activation, **{f"layer {i + 1}": x for i, x in enumerate(g)},
+                     "first / last": g[0] / g[-1] if g[-1] > 0 else float("nan"),
+                     "test accuracy": r.final["test_metric"]})
+    return pd.DataFrame(rows)
+
+
+def _gradients_demo(v, progress):
+    exps = gradient_experiments(v["data"], v["depth"], 16, v["lr"], 300)
+    res = run_many(exps, progress=progress)
+    long = []
+    for r in res:
+        df = r.long("grad_norm")
+        df["activation"] = r.config.model.activation
+        long.append(df)
+    long = pd.concat(long, ignore_index=True)
+    long = long[np.isfinite(long["grad_norm"]) & (long["grad_norm"] > 0)]
+    long["log10 grad norm"] = np.log10(long["grad_norm"])
+    nl = int(v["depth"]) + 1
+    heat = alt.Chart(long).mark_rect().encode(
+        x=alt.X("step:O", title="training step", axis=alt.Axis(values=list(range(0, 301, 50)), labelAngle=0)),
+        y=alt.Y("layer:O", title="layer", sort="descending"),
+        color=alt.Color("log10 grad norm:Q", scale=alt.Scale(scheme="viridis"), title="log10 ||dL/dW||"),
+        tooltip=["activation", "layer", "step", alt.Tooltip("grad_norm:Q", format=".2e")],
+    ).properties(width=520, height=150).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
+                                              ).resolve_scale(color="independent")
+    tab = gradient_table(res)
+    early = long[long["step"] <= 40].groupby(["activation", "layer"], as_index=False)["grad_norm"].mean()
+    profile = alt.Chart(early).mark_line(point=True).encode(
+        x=alt.X("layer:O", title=f"layer (1 = input side, {nl} = output)", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="||dL/dW|| (steps 0-40)"),
+        color=alt.Color("activation:N", scale=_acts_scale(SQUASH)),
+        tooltip=["activation", "layer", alt.Tooltip("grad_norm:Q", format=".2e")]).properties(width=330, height=260)
+    ratio = tab[["activation", "first / last"]].rename(columns={"first / last": "ratio"})
+    ratio = ratio[np.isfinite(ratio["ratio"]) & (ratio["ratio"] > 0)]
+    dots = alt.Chart(ratio).mark_circle(size=380).encode(
+        x=alt.X("activation:N", sort=list(SQUASH), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("ratio:Q", scale=alt.Scale(type="log"), title="first / output layer"),
+        color=alt.Color("activation:N", scale=_acts_scale(SQUASH), legend=None),
+        tooltip=["activation", alt.Tooltip("ratio:Q", format=".2e")])
+    labels = dots.mark_text(dx=0, dy=-22, fontSize=15).encode(text=alt.Text("ratio:Q", format=".1e"))
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#777777").encode(y="y:Q")
+    outs = [Columns([[Chart(profile, caption="Early in training: each layer's gradient norm. A falling line from "
+                                             "output to input is a vanishing gradient.")],
+                     [Chart((one + dots + labels).properties(width=260, height=260),
+                            caption="First layer's gradient norm over the output layer's; the dashed line is 1 "
+                                    "(every layer gets the same signal).")]])]
+    for r in res:
+        if r.meta["diverged_at"] is not None:
+            outs.append(Note(f"The {r.config.model.activation} net diverged at step {r.meta['diverged_at']}; "
+                             "its rows stop there.", kind="warning"))
+    outs.append(Chart(heat, caption="Every layer's weight-gradient norm over 300 SGD steps (log scale; each "
+                                    "activation has its own colour range). All three nets were trained in one "
+                                    "call to the engine."))
+    show = tab.copy()
+    for c in show.columns[1:]:
+        show[c] = show[c].map(lambda x: f"{x:.2e}" if c != "test accuracy" else f"{x:.0%}")
+    outs.append(Table(show.set_index("activation"), caption="Mean gradient norm per layer over the first five "
+                                                            "records (steps 0-40), and test accuracy after 300 "
+                                                            "steps."))
+    return outs
+
+
+# ============================================================ step 6: linear activations collapse
+
+
+def collapse_experiments(data="circles", depth=4) -> list[Experiment]:
+    return [Experiment(data=DataSpec(data, n=400, noise=0.1), model=ModelSpec(hidden=(16,) * int(depth), activation=a),
+                       optim=OptimSpec("adam", lr=0.01),
+                       train=TrainSpec(steps=600, record_every=20, snapshot_steps=(600,), grid=GRID))
+            for a in ("identity", "relu")]
+
+
+def collapse_check(res) -> dict:
+    """Multiply the trained identity net's matrices into one map and compare it with the net."""
+    layers = res.weights()
+    W = np.eye(layers[0]["W"].shape[0])
+    b = np.zeros(W.shape[1])
+    for ly in layers:
+        b = b @ ly["W"] + ly["b"]
+        W = W @ ly["W"]
+    s = D.load(res.config.data)
+    h = s.X_test.astype(np.float64)
+    for ly in layers:
+        h = h @ ly["W"] + ly["b"]
+    direct = s.X_test @ W + b
+    return {"W": W[:, 0], "b": float(b[0]), "max_diff": float(np.abs(h - direct).max())}
+
+
+def _boundary_line(chk: dict, split: D.Split, extent) -> alt.Chart:
+    """The line W x + b = 0 of the collapsed map, drawn in the data's own (raw) coordinates."""
+    a = chk["W"] / split.std
+    c = chk["b"] - float(np.sum(chk["W"] * split.mean / split.std))
+    x0, x1, y0, y1 = extent
+    if abs(a[1]) >= abs(a[0]):
+        xs = np.linspace(x0, x1, 50)
+        ys = -(a[0] * xs + c) / a[1]
+    else:
+        ys = np.linspace(y0, y1, 50)
+        xs = -(a[1] * ys + c) / a[0]
+    keep = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+    df = pd.DataFrame({"x1": xs[keep], "x2": ys[keep], "what": "W x + b = 0"})
+    return alt.Chart(df).mark_line(color="#000000", strokeDash=[6, 3], strokeWidth=2.5).encode(
+        x=alt.X("x1:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False)),
+        y=alt.Y("x2:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False)), tooltip=["what"])
+
+
+@lru_cache(maxsize=16)
+def logistic_accuracy(data: str) -> float:
+    from sklearn.linear_model import LogisticRegression
+
+    s = D.load(DataSpec(data, n=400, noise=0.1))
+    return float(LogisticRegression().fit(s.X_train, s.y_train).score(s.X_test, s.y_test))
+
+
+def _collapse_demo(v, progress):
+    exps = collapse_experiments(v["data"], v["depth"])
+    lin, relu = run_many(exps, progress=progress)
+    split = D.load(exps[0].data)
+    chk = collapse_check(lin)
+    d = int(v["depth"])
+    cols = []
+    for r, name in ((lin, "identity"), (relu, "ReLU")):
+        ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], split,
+                                     title=f"{name}, {d} hidden layers of 16", width=320, height=300)
+        if r is lin:
+            ch = alt.layer(*ch.layer, _boundary_line(chk, split, r.meta["extent"])).properties(
+                width=320, height=300, title=f"{name}, {d} hidden layers of 16").resolve_scale(color="independent")
+        cols.append([Chart(ch), Metric(f"{name} test accuracy", f"{r.final['test_metric']:.0%}")])
+    w = chk["W"]
+    return [
+        Columns(cols),
+        Markdown(f"Multiplying the identity net's {d + 1} trained weight matrices gives one map "
+                 f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). "
+                 f"It reproduces the network's output on every test point to within {chk['max_diff']:.1e}."),
+        Metric("logistic regression (sklearn) test accuracy", f"{logistic_accuracy(v['data']):.0%}",
+               help="a single linear layer: the most a linear-activation net can express"),
+    ]
+
+
+# ============================================================ the lesson
+
+
+def experiments() -> list[Experiment]:
+    """Every run the default views and presets need (shipped in assets/cache/)."""
+    out = [play_experiment(**dict(PLAY_DEFAULTS))]
+    out += [play_experiment(**p) for _, p in PRESETS]
+    out.append(play_experiment(**{**PRESETS[2][1], "optimizer": "adam", "lr": 0.01}))  # suggested in the notice
+    out += gradient_experiments()
+    out += collapse_experiments()
+    return out
+
+
+PLAY_DEFAULTS = dict(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
+                     steps=1000)
+
+STEPS = (
+    Step(
+        id="chain", title="The chain of derivatives",
+        narrative=(
+            "Backpropagation is the chain rule applied layer by layer. For an output unit the weight update "
+            "is the learning rate times an error term times the unit's input; for a hidden unit the error term "
+            "is gathered from every unit it feeds, and multiplied by the derivative of its own activation. "
+            "So a gradient that reaches layer 1 of a deep net has been multiplied by one factor "
+            "$f'(z_l)\\,w_l$ **per layer** on the way.\n\n"
+            "The logistic sigmoid's slope is never larger than $1/4$ (at $z=0$). Follow one path through "
+            "the network and watch the product of the factors as the depth grows."),
+        equations=(
+            r"\Delta w_{jk} = -\eta\,\frac{\partial E}{\partial w_{jk}} = \eta\,\underbrace{(t_k - s_k)\,"
+            r"f'(\mathrm{net}_k)}_{\delta_k}\,s_j \qquad \text{(output unit } k\text{, input } s_j)",
+            r"\delta_j = f'(\mathrm{net}_j)\sum_{k} w_{jk}\,\delta_k \qquad \Delta w_{ij} = \eta\,\delta_j\,s_i"
+            r" \qquad \text{(hidden unit } j)",
+            r"\frac{\partial s_L}{\partial x} = \prod_{l=1}^{L} f'(z_l)\,w_l, \qquad "
+            r"\sigma'(z) = \sigma(z)\,(1-\sigma(z)) \le \tfrac14 \;\Rightarrow\; "
+            r"\Big|\prod_{l=1}^{L} \sigma'(z_l)\,w\Big| \le \Big(\tfrac{|w|}{4}\Big)^{L}",
+        ),
+        controls=(
+            Slider("weight", "weight on every layer w", -4.0, 4.0, 1.0, 0.25),
+            Slider("x", "input x", -3.0, 3.0, 0.5, 0.1),
+            Slider("depth", "deepest layer shown", 2, 20, 20),
+        ),
+        demo=_chain_demo,
+        notice=(
+            "- With $w = 1$ the sigmoid product falls roughly 4x per layer: after 20 layers it is below "
+            "$10^{-12}$, the dashed bound $0.25^{20}$.\n"
+            "- tanh's slope reaches 1 at $z = 0$, so its product decays more slowly, but it still decays once "
+            "units leave the centre.\n"
+            "- Raising $w$ to 4 only lifts the sigmoid bound to 1: the product still shrinks (below "
+            "$10^{-20}$ at depth 20), because a larger $w$ pushes $z$ where the slope is small.\n"
+            "- ReLU's factor is exactly $w$ on an active path and exactly 0 on an inactive one: with $w = 1$ "
+            "the product stays 1, with $w = 4$ it grows as $4^L$. That is the mirror problem, *exploding* "
+            "gradients, and the reason initialisations scale weights to the layer's width."),
+        question=Question(
+            "A 10-layer sigmoid path has every weight equal to 1. What is the largest possible value of the "
+            "gradient factor that reaches the first layer?",
+            ("About 0.25", "0.25^10 ≈ 9.5e-7", "1, if every unit sits at z = 0", "It depends on the learning rate"),
+            1,
+            ("That is one layer's worth. Ten layers multiply ten such factors.",
+             "Right: each factor is at most σ'(0)·1 = 0.25, and ten of them multiply to at most 0.25^10.",
+             "At z = 0 the sigmoid's slope is 0.25, its maximum, not 1; that is exactly why the product shrinks.",
+             "The learning rate scales the step taken, not the product of derivatives that backprop computes.")),
+    ),
+    Step(
+        id="saturation", title="Saturation",
+        narrative=(
+            "Where the sigmoid is flat, its derivative is nearly zero: the unit is **saturated**, and almost "
+            "no gradient passes through it. Whether units saturate depends on how large their inputs $z$ are, "
+            "and that depends on the weights. Below, a real layer of 64 units receives 2000 standardised "
+            "20-dimensional inputs, with weights drawn from $\\mathcal{N}(0, s^2)$. Move the weight scale."),
+        equations=(r"z = \sum_{i=1}^{20} w_i x_i,\quad w_i \sim \mathcal{N}(0, s^2) \;\Rightarrow\; "
+                   r"\operatorname{std}(z) \approx s\sqrt{20}",
+                   r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \to 0 \text{ as } |z| \to \infty, \qquad "
+                   r"\tanh'(z) = 1 - \tanh^2(z)"),
+        controls=(Select("activation", "activation", ("sigmoid", "tanh"), "sigmoid"),
+                  LogSlider("scale", "weight scale s", (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0), 0.2)),
+        demo=_saturation_demo,
+        notice=("- At small scales (s = 0.2 and below) almost no sigmoid unit saturates: they all work near "
+                "their steepest point.\n"
+                "- At s = 1 about 40% of the sigmoid pre-activations land in the flat tails, at s = 5 over 80%, "
+                "and the mean slope falls to a fraction of its peak. This is what the lecture means by "
+                "*sigmoid activation saturates and gradients vanish with large coefficients*.\n"
+                "- tanh saturates even more at the same scale (about 65% at s = 1), because its slope falls "
+                "off faster relative to its steeper peak."),
+    ),
+    Step(
+        id="composition", title="Composition squashes",
+        narrative=(
+            "A deep network alternates linear maps and activations, so its output is a long composition. "
+            "Applying a squashing function to its own output again and again crushes the range: the sigmoid "
+            "maps everything into $(0, 1)$, then into $(0.5, 0.73)$, and so on, and the slopes multiply. "
+            "ReLU instead is **idempotent**: $\\mathrm{ReLU}(\\mathrm{ReLU}(x)) = \\mathrm{ReLU}(x)$, so "
+            "stacking it changes nothing."),
+        equations=(r"(f\circ f)'(x) = f'(f(x))\,f'(x)", r"\max(0, \max(0, x)) = \max(0, x)"),
+        controls=(Slider("k", "apply the function k times", 1, 6, 3),),
+        demo=_composition_demo,
+        notice=("- Three sigmoids in a row turn the input range [-5, 5] into an output range of about 0.05.\n"
+                "- Its steepest slope after k applications is below $0.25^k$.\n"
+                "- tanh flattens more slowly (its slope at 0 is 1), ReLU not at all."),
+        question=Question(
+            "Which function is idempotent, f(f(x)) = f(x)?",
+            ("the logistic sigmoid", "tanh", "ReLU", "x squared"), 2,
+            ("σ(σ(x)) lies in (0.5, 0.73): applying it again changes the values.",
+             "tanh(tanh(x)) is flatter than tanh(x); it is not the same function.",
+             "Right: max(0, max(0, x)) = max(0, x) for every x.",
+             "(x²)² = x⁴ ≠ x² for most x.")),
+    ),
+    Step(
+        id="playground", title="A playground that tells the story",
+        narrative=(
+            "Now train real networks on 400 points. The presets replay the lecture's sequence with plain "
+            "full-batch gradient descent (learning rate 0.5, 1000 steps, fixed seeds):\n\n"
+            "1. sigmoid, one hidden layer of 8, easy data (circles): **works**;\n"
+            "2. the same network on hard data (the spiral): **fails**;\n"
+            "3. three sigmoid layers of 8 on the spiral: **adding layers does not help**;\n"
+            "4. ReLU, three layers of 8: **works**;\n"
+            "5. ReLU, four layers of 8.\n\n"
+            "Then change anything and train your own; the snapshot slider scrubs through training."),
+        controls=(
+            Select("data", "data set", PLAY_DATA, "spiral"),
+            Slider("noise", "noise", 0.0, 0.5, 0.1, 0.05),
+            Slider("depth", "hidden layers", 1, 8, 1),
+            Slider("width", "units per hidden layer", 2, 32, 8),
+            Select("activation", "activation", PLAY_ACTS, "sigmoid"),
+            Select("optimizer", "optimizer", ("sgd", "adam"), "sgd"),
+            LogSlider("lr", "learning rate", LRS, 0.5),
+            Select("steps", "training steps", (100, 250, 500, 1000, 2000), 1000),
+            Slider("snapshot", "snapshot (tenths of training)", 0, N_SNAPS, N_SNAPS),
+        ),
+        presets=PRESETS,
+        demo=_playground_demo, heavy=True,
+        notice=("- **Preset 1**: one sigmoid layer of 8 units separates the circles perfectly.\n"
+                "- **Preset 2**: the same network on the spiral stalls near 70% (68% of the training points, "
+                "73% of the test points).\n"
+                "- **Preset 3**: three sigmoid layers stall at the same level: depth did not help.\n"
+                "- **Presets 4 and 5**: with ReLU the same shapes reach 100% on the spiral.\n"
+                "- Switch preset 3 to Adam with learning rate 0.01: it rescues the sigmoid net here (100%), "
+                "because Adam rescales each weight's tiny gradient. Better optimizers hide vanishing gradients; "
+                "they do not remove them. (Adam at 0.5 is far too large a step and fails.)"),
+    ),
+    Step(
+        id="gradients", title="See the gradients vanish",
+        narrative=(
+            "The same data, the same depth, three activations, trained side by side. The engine records the "
+            "norm of every layer's weight gradient at every 10th step. If gradients vanish, the layers near "
+            "the input get orders of magnitude less signal than the layers near the output."),
+        controls=(Select("data", "data set", PLAY_DATA, "spiral"),
+                  Slider("depth", "hidden layers (16 units each)", 2, 8, 6),
+                  LogSlider("lr", "learning rate (SGD)", (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0), 0.5)),
+        demo=_gradients_demo, heavy=True,
+        notice=("- With 6 sigmoid layers the first layer's gradient is about a thousand times smaller than the "
+                "output layer's at the start of training (ratio ~1e-3); with ReLU or tanh (both initialised "
+                "for their slopes) the ratio stays within a factor of a few of 1.\n"
+                "- The sigmoid profile (left) is a staircase: each layer down gets roughly 2-4x less.\n"
+                "- In the heatmaps, the sigmoid net's gradients collapse after the first few steps, while tanh "
+                "and ReLU keep every layer active.\n"
+                "- The sigmoid net also fails to learn the spiral in these 300 steps (test accuracy near "
+                "chance), while the ReLU net solves it."),
+    ),
+    Step(
+        id="linear", title="Linear activations collapse",
+        narrative=(
+            "Why have activations at all? Without a non-linearity each layer is a matrix, and a product of "
+            "matrices is a matrix: however deep, the network is one linear map, and its decision boundary is "
+            "a straight line."),
+        equations=(r"z^{[2]} = W^{[2]} a^{[1]} = W^{[2]} z^{[1]} = W^{[2]} W^{[1]} x = \tilde W x",),
+        controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
+                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4)),
+        demo=_collapse_demo, heavy=True,
+        notice=("- The identity network's boundary (dashed, from the multiplied matrices) is a straight line at "
+                "every depth, and its accuracy is about "
+                "that of plain logistic regression.\n"
+                "- The product of its trained matrices reproduces its outputs to float precision.\n"
+                "- The ReLU network of the same shape bends its boundary around the data."),
+    ),
+    Step(
+        id="check", title="Check yourself",
+        narrative="Three questions on what the demos showed.",
+        questions=(
+            Question("Why does adding sigmoid layers fail to help on the spiral (preset 3)?",
+                     ("The network has too few parameters",
+                      "Gradients reaching the early layers are tiny, so those layers barely learn",
+                      "The learning rate is too small for any network",
+                      "Sigmoid networks cannot represent curved boundaries"), 1,
+                     ("Three layers of 8 have more parameters than one, and ReLU with the same shape succeeds.",
+                      "Right: each sigmoid layer multiplies the backpropagated signal by at most 1/4 (times its "
+                      "weights), so the early layers learn slowly.",
+                      "The same learning rate trains the ReLU net of the same shape to 100%.",
+                      "One sigmoid layer already draws the circles' curved boundary (preset 1).")),
+            Question("A layer's weights are scaled up 10x. What happens to its sigmoid units?",
+                     ("They learn 10x faster", "More of them saturate and their derivatives shrink",
+                      "Nothing: the sigmoid is scale-invariant", "They die permanently like ReLU units"), 1,
+                     ("Larger weights push z into the flat tails, where the slope is nearly 0.",
+                      "Right: the saturation step shows the fraction of saturated units rising with the scale.",
+                      "σ(10z) is much steeper and saturates for much smaller |z| than σ(z).",
+                      "A saturated sigmoid still has a small non-zero slope; ReLU's zero slope is the one that "
+                      "can trap a unit.")),
+            Question("A 6-layer network uses the identity as activation. Which statement is true?",
+                     ("It can fit XOR if it is wide enough", "It is equivalent to a single linear layer",
+                      "It suffers from vanishing gradients like a sigmoid net",
+                      "It is more expressive than a 1-layer linear model"), 1,
+                     ("Width does not help: the composition is still one linear map.",
+                      "Right: the product of its weight matrices is one matrix; the linear step verifies this "
+                      "numerically.",
+                      "The identity's derivative is 1, so there is no squashing factor (only the weights).",
+                      "It expresses exactly the same functions as one linear layer.")),
+        ),
+    ),
+)
+
+LESSON = Lesson(
+    id="vanishing_gradients", number=1, title="Vanishing gradients",
+    summary="Why deep sigmoid networks stop learning, shown with real runs: the chain rule, saturation, "
+            "composition, and ReLU as the fix.",
+    intro=("Deep networks learn by passing an error signal backwards through every layer. With sigmoid or "
+           "tanh units that signal shrinks at each layer, so the early layers stop learning. This lesson "
+           "measures that shrinking and shows why ReLU does not suffer from it."),
+    steps=STEPS,
+    references=("Glorot & Bengio 2010", "He et al. 2015", "Goodfellow, Bengio & Courville 2016"),
+)
