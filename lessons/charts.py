@@ -77,5 +77,6 @@ def learning_curves(res: Result, metric_title: str = "accuracy", vertical: bool 
         tooltip=["step", "split", alt.Tooltip("loss:Q", format=".4f")]).properties(width=width, height=height)
     mc = alt.Chart(met).mark_line().encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=metric_title, scale=alt.Scale(domain=[0, 1])),
-        color=col, tooltip=["step", "split", alt.Tooltip("value:Q", format=".3f")]).properties(width=width, height=height)
+        color=col, tooltip=["step", "split", alt.Tooltip("value:Q", format=".3f")]
+    ).properties(width=width, height=height)
     return alt.vconcat(lc, mc) if vertical else alt.hconcat(lc, mc)

@@ -81,7 +81,7 @@ def _chain_demo(v, progress):
     df = chain_products(w, x, depth)
     shown = df[df["abs_product"] > 0].copy()
     shown["log10"] = np.log10(shown["abs_product"])
-    bound = df[df.activation == "sigmoid"][["depth", "bound"]].copy()
+    bound = df[(df.activation == "sigmoid") & (df["bound"] > 0)][["depth", "bound"]].copy()
     bound["log10"] = np.log10(bound["bound"])
     bound["label"] = "sigmoid bound (|w|/4)^L"
     lines = alt.Chart(shown).mark_line(point=True).encode(
@@ -103,7 +103,9 @@ def _chain_demo(v, progress):
                    * (1 + 1e-12)).all())
     outs.append(Note(f"Every sigmoid product stays at or below (|w|/4)^L: **{sig_ok}**. "
                      f"At depth {depth} the bound is {(abs(w) / 4) ** depth:.1e}.", kind="info"))
-    if float(last.loc["relu", "product"]) == 0:
+    if w == 0:
+        outs.append(Note("With a zero weight no signal passes at all: every product is exactly 0.", kind="warning"))
+    elif float(last.loc["relu", "product"]) == 0:
         outs.append(Note("The ReLU path is off here: some unit on it has z <= 0, so its derivative is 0 and the "
                          "product is exactly 0. Try a positive input or a positive weight.", kind="warning"))
     return outs
@@ -236,15 +238,15 @@ def play_experiment(data="spiral", noise=0.1, depth=1, width=8, activation="sigm
 
 
 PRESETS = (
-    ("1 · sigmoid, easy data",
+    ("1 · sigmoid, easy",
      dict(data="circles", depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
-    ("2 · sigmoid, hard data",
+    ("2 · sigmoid, hard",
      dict(data="spiral", depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
-    ("3 · deeper sigmoid",
+    ("3 · deep sigmoid",
      dict(data="spiral", depth=3, width=8, activation="sigmoid", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
-    ("4 · ReLU, 3 layers",
+    ("4 · ReLU × 3",
      dict(data="spiral", depth=3, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
-    ("5 · ReLU, 4 layers",
+    ("5 · ReLU × 4",
      dict(data="spiral", depth=4, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
 )
 PLAY_KEYS = ("data", "noise", "depth", "width", "activation", "optimizer", "lr", "steps")

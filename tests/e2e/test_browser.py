@@ -86,3 +86,17 @@ def test_present_mode_next_step_lessons(page, app_url, shots, entry):
     if len(entry.lesson.steps) < 2:
         pytest.skip("a one-step lesson has no next step")
     step_through(page, app_url, entry.lesson.id, entry.lesson.steps, shots, f"app-{entry.lesson.id}")
+
+
+STEP_PARAMS = [pytest.param(e, i, id=f"{e.module}-step{i + 1}") for e in ENTRIES for i in range(len(e.lesson.steps))]
+
+
+@pytest.mark.parametrize("entry, i", STEP_PARAMS or [pytest.param(None, 0, marks=pytest.mark.skip("no lesson"))])
+def test_every_step_in_present_mode(page, app_url, shots, entry, i):
+    """Each step of each lesson opened by its deep link: it finishes, its charts draw, no exception.
+    The viewport is tall so the screenshot shows the whole step (Streamlit scrolls inside the page)."""
+    page.set_viewport_size({"width": 1400, "height": 2200})
+    path = f"{entry.lesson.id}?mode=present&step={i + 1}"
+    visit(page, f"{app_url}/{path}", shots / f"step-{entry.lesson.id}-{i + 1:02d}.png")
+    page.locator("h2", has_text=f"{i + 1}. {entry.lesson.steps[i].title}").wait_for(timeout=TIMEOUT)
+    assert page.locator('[data-testid="stAlert"]', has_text="could not run").count() == 0

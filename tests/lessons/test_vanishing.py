@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine import run_many
 from engine import data as D
+from engine import run_many
 from lessons import vanishing as V
 from lessons.walkthrough import Chart, Columns, Metric, Note
 

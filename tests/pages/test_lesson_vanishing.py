@@ -1,0 +1,73 @@
+"""Lesson 1's page under AppTest: every preset, the extremes of every control, a diverging run."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lessons.vanishing import LESSON, PRESETS
+from tests.pages.test_pages import APP, ok, texts, warnings
+
+PAGE = "pages/lesson_vanishing.py"
+
+
+def open_at(query):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.clear()
+    at.query_params.update(query)
+    return ok(at.run())
+
+
+def errors(at):
+    return [e.value for e in at.error if "could not run" in e.value]
+
+
+@pytest.mark.parametrize("step, params", [
+    (1, {"weight": "-4", "x": "-3", "depth": "2"}),
+    (1, {"weight": "4", "x": "3", "depth": "20"}),
+    (1, {"weight": "0"}),
+    (2, {"activation": "tanh", "scale": "0.01"}),
+    (2, {"activation": "sigmoid", "scale": "5.0"}),
+    (3, {"k": "1"}),
+    (3, {"k": "6"}),
+    (4, {"data": "xor", "noise": "0", "depth": "8", "width": "2", "activation": "elu", "lr": "0.001", "steps": "100",
+         "snapshot": "0"}),
+    (4, {"data": "gaussians", "noise": "0.5", "depth": "1", "width": "32", "activation": "tanh",
+         "optimizer": "adam", "lr": "30.0", "steps": "100"}),
+    (4, {"data": "moons", "depth": "2", "width": "32", "activation": "leaky_relu", "steps": "2000", "snapshot": "5"}),
+    (5, {"data": "circles", "depth": "2", "lr": "0.01"}),
+    (5, {"data": "xor", "depth": "8", "lr": "10.0"}),
+    (6, {"data": "spiral", "depth": "1"}),
+    (6, {"data": "xor", "depth": "8"}),
+])
+def test_extreme_deep_links(step, params):
+    at = open_at({"mode": "present", "step": str(step), **params})
+    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not errors(at), errors(at)
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_diverging_run_says_so():
+    at = open_at({"mode": "present", "step": "4", "data": "spiral", "depth": "8", "width": "32",
+                  "activation": "relu", "lr": "10.0", "steps": "100"})
+    assert any("Diverged at step" in e.value for e in at.error)
+    assert not errors(at)
+
+
+def test_every_preset_button():
+    at = open_at({"mode": "present", "step": "4"})
+    for i, (label, values) in enumerate(PRESETS):
+        ok(at.button(key=f"vanishing_gradients.playground.__preset{i}").click().run())
+        assert at.selectbox(key="vanishing_gradients.playground.data").value == values["data"]
+        assert at.slider(key="vanishing_gradients.playground.depth").value == values["depth"]
+        assert not errors(at)
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["test accuracy"].endswith("%")
+
+
+def test_out_of_range_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "4", "depth": "99", "lr": "abc", "activation": "swish"})
+    notice = " ".join(warnings(at))
+    assert "depth" in notice and "lr" in notice and "activation" in notice
+    assert at.slider(key="vanishing_gradients.playground.depth").value == 1
+    assert not errors(at)
