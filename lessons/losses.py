@@ -29,6 +29,7 @@ from lessons.theme import OKABE_ITO, color_scale
 from lessons.walkthrough import (
     Chart,
     Columns,
+    Latex,
     Lesson,
     LogSlider,
     Markdown,
@@ -85,11 +86,11 @@ def gaussian_pdf(r: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _fmt_pow10(log10v: float) -> str:
-    """10^x written as m × 10^e (never underflows: built from the logarithm)."""
+    """10^x written as 1.23e-45 (never underflows: built from the logarithm)."""
     if not math.isfinite(log10v):
         return "0"
     e = math.floor(log10v)
-    return f"{10 ** (log10v - e):.2f} × 10^{e}" if abs(e) > 3 else f"{10 ** log10v:.4g}"
+    return f"{10 ** (log10v - e):.2f}e{e}" if abs(e) > 3 else f"{10 ** log10v:.4g}"
 
 
 # ---------------------------------------------------------------- step 1: a line and its noise
@@ -149,7 +150,7 @@ def _demo_line(values: dict, progress) -> list:
             color=alt.Color("logp:Q", title="log p(yᵢ | xᵢ)", scale=alt.Scale(scheme="viridis")),
             tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                      alt.Tooltip("logp:Q", format=".2f", title="log density")]),
-    ).properties(height=330, title="Data, line and the Gaussian around each prediction")
+    ).properties(height=320, title="Data, line, and a Gaussian around each prediction")
 
     grid = likelihood_map(sigma)
     best = grid.loc[grid.loglik.idxmax()]
@@ -169,23 +170,23 @@ def _demo_line(values: dict, progress) -> list:
                                                                   range=["circle", "cross"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
                                                                  range=["white", "#D55E00"]))),
-    ).properties(height=330, title=f"log-likelihood over (θ₁, θ₂) at σ = {sigma:g}")
+    ).properties(height=340, title=f"Log-likelihood over (θ₁, θ₂), σ = {sigma:g}")
     prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else "0.0 (underflow!)"
-    ll_parts = (rf"-\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - \frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}}"
-                rf" = {v['loglik']:.3f}")
+    ll_parts = (rf"\log\mathcal{{L}} = -\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - "
+                rf"\frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}} = {v['loglik']:.3f}")
     return [
         Metric("Likelihood ∏ p(yᵢ|xᵢ)", _fmt_pow10(v["log10_likelihood"]),
                help=f"The float64 product of the {n} densities is {prod_txt}; this value comes from the log."),
         Metric("Log-likelihood", f"{v['loglik']:.3f}"),
         Metric("Sum of squared errors", f"{v['sse']:.3f}"),
         Metric("Best σ for this line", f"{v['best_sigma']:.3f}", help="√(SSE / n) maximises the likelihood in σ"),
-        Markdown(f"log-likelihood $= {ll_parts}$: only the sum of squared errors depends on the line."),
-        Columns([[Chart(chart, caption="Each grey bell is N(θ₁xᵢ + θ₂, σ²) drawn sideways at xᵢ; dashed lines "
-                                       "are the residuals.")],
-                 [Chart(mp, caption=(
-                     f"The map's highest cell is at θ₁ = {best.theta1:.2f}, θ₂ = {best.theta2:.2f}; numpy's "
-                     f"least squares gives θ₁ = {ls[0]:.3f}, θ₂ = {ls[1]:.3f}. Changing σ rescales the map "
-                     "but never moves its peak."))]]),
+        Latex(ll_parts),
+        Markdown("Only the sum of squared errors depends on the line."),
+        Chart(chart, caption="Each grey bell is N(θ₁xᵢ + θ₂, σ²) drawn sideways at xᵢ; dashed lines are the "
+                             "residuals."),
+        Chart(mp, caption=(
+            f"The map's highest cell is at θ₁ = {best.theta1:.2f}, θ₂ = {best.theta2:.2f}; numpy's least squares "
+            f"gives θ₁ = {ls[0]:.3f}, θ₂ = {ls[1]:.3f}. Changing σ rescales the map but never moves its peak.")),
     ]
 
 
@@ -250,7 +251,7 @@ def _demo_underflow(values: dict, progress) -> list:
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
     layers = [alt.Chart(df).mark_line().encode(
         x=alt.X("n:Q", title="n (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
-        color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="bottom")),
+        color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="right")),
         strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])))]
     if len(ev):
         layers.append(alt.Chart(ev).mark_rule(color="#777777", strokeDash=[2, 2]).encode(
@@ -273,10 +274,12 @@ def _demo_underflow(values: dict, progress) -> list:
             notes.append(f"**{fmt}**: both give n = {closed}: pⁿ falls below 2^-{k + 1}, half the smallest "
                          f"positive {fmt} (2^-{k} ≈ {2.0 ** -k:.3g}), and rounds to 0.")
         elif meas is None:
-            notes.append(f"**{fmt}**: the running product never reaches 0. Once it is the smallest subnormal "
-                         f"2^-{k}, multiplying by p = {p:g} > 0.5 rounds back up to it, so it sticks at "
-                         f"{last:.3g} while the true value pⁿ keeps shrinking (10^{nmax * math.log10(p):.0f} at "
-                         f"n = {nmax}). Not 0, but wrong by hundreds of orders of magnitude.")
+            m = round(last / 2.0 ** -k)
+            notes.append(f"**{fmt}**: the running product never reaches 0. It sticks at {last:.3g} = {m} × 2^-{k}, "
+                         f"a subnormal so coarse that multiplying it by p = {p:g} rounds back to the same value "
+                         f"({m} × {p:g} = {m * p:.2f} rounds to {m}). The true pⁿ keeps shrinking: at n = {nmax} it "
+                         f"is 10^{nmax * math.log10(p):.0f}, so the float is wrong by a factor of about "
+                         f"10^{math.log10(last) - nmax * math.log10(p):.0f}.")
         else:
             notes.append(f"**{fmt}**: the running product hits 0 at n = {meas}, the closed form says {closed}: "
                          "the last few multiplications happen among subnormal numbers, which keep only a few "
@@ -287,12 +290,12 @@ def _demo_underflow(values: dict, progress) -> list:
     all_zero = bool((coin.likelihood == 0).all())
     arg_prod = None if all_zero else float(coin.theta[coin.likelihood.idxmax()])
     c1 = alt.Chart(coin).mark_line(color="#0072B2").encode(
-        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("likelihood:Q", title="likelihood (float64 product)",
+        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("likelihood:Q", title="likelihood",
                                                          axis=alt.Axis(format=".2e"))
-    ).properties(height=220, title="Product of probabilities")
+    ).properties(height=240, title="Product of the probabilities (float64)")
     c2 = alt.Chart(coin).mark_line(color="#000000").encode(
         x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("loglik:Q", title="log-likelihood")
-    ).properties(height=220, title="Sum of log-probabilities")
+    ).properties(height=240, title="Sum of the log-probabilities")
     coin_note = (f"{n_coin} flips, {k_heads} heads. The log-likelihood peaks at θ = {arg_log:.3f} "
                  f"(the heads fraction, {k_heads / n_coin:.3f}, to the grid's resolution). ")
     coin_note += ("The float64 product is 0 at every θ: its maximiser is lost." if all_zero else
@@ -301,7 +304,7 @@ def _demo_underflow(values: dict, progress) -> list:
     return outs + [Chart(uchart, caption="Dashed: n·log₁₀ p from the sum of logs, which never underflows. Grey "
                                           "rules: where a running product becomes exactly 0."),
                    Markdown("\n\n".join(notes)),
-                   Columns([[Chart(c1)], [Chart(c2)]]),
+                   Chart(c1), Chart(c2),
                    Note(coin_note, kind="warning" if all_zero else "info")]
 
 
@@ -368,7 +371,8 @@ def _demo_gd(values: dict, progress) -> list:
     d1, d2 = (t1[1] - t1[0]) / 2, (t2[1] - t2[0]) / 2
     surf = pd.DataFrame({"a": g1.ravel() - d1, "b": g1.ravel() + d1, "c": g2.ravel() - d2, "d": g2.ravel() + d2,
                          "level": np.log10(mse(g1, g2).ravel() - j_star + 1e-3)})
-    inside = path[(path.theta1.abs() < 50) & (path.theta2.abs() < 50)]
+    far = np.flatnonzero((path.theta1.abs() > 50) | (path.theta2.abs() > 50))
+    inside = path.iloc[: far[0] + 1] if len(far) else path  # up to the first point off the map (drawn clipped)
     pts = pd.DataFrame({"theta1": [star[0], GD_START[0]], "theta2": [star[1], GD_START[1]],
                         "what": ["closed form", "start"]})
     xs = alt.Scale(domain=list(T1_RANGE), nice=False)
@@ -390,12 +394,13 @@ def _demo_gd(values: dict, progress) -> list:
                                                                   range=["cross", "square"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["closed form", "start"],
                                                                  range=["#FFFFFF", "#E69F00"]))),
-    ).properties(height=340, title=f"Gradient descent on the MSE, η = {lr:.4g}")
+    ).properties(height=360, title=f"Gradient descent on the MSE, η = {lr:.4g}")
     lossdf = path.assign(excess=np.maximum(path.mse - j_star, 1e-16))
-    curve = alt.Chart(lossdf).mark_line(color="#D55E00", point=steps <= 60).encode(
+    curve = alt.Chart(lossdf).mark_line(
+        color="#D55E00", point=alt.OverlayMarkDef(color="#D55E00", size=25) if steps <= 60 else False).encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("excess:Q", title="MSE − minimum", scale=alt.Scale(type="log")),
         tooltip=["step:Q", alt.Tooltip("excess:Q", format=".3g")]
-    ).properties(height=340, title="Distance to the minimum loss")
+    ).properties(height=240, title="Excess loss per step")
 
     def num(v):
         return f"{v:.5f}" if abs(v) < 1e4 else f"{v:.3e}"
@@ -423,8 +428,9 @@ def _demo_gd(values: dict, progress) -> list:
                                                       help=f"L = {L:.3f}, the largest eigenvalue of the Hessian"),
         Metric("Hessian eigenvalues", f"{eig[0]:.3f}, {eig[1]:.3f}"),
         status,
-        Columns([[Chart(contour, caption="Shaded bands: levels of the MSE (log scale). Orange: the path.")],
-                 [Chart(curve), Table(table)]]),
+        Table(table, caption="The gradient-descent endpoint beside the closed-form solution."),
+        Chart(contour, caption="Shaded bands: levels of the MSE (log scale). Orange: the path from the square."),
+        Chart(curve),
     ]
 
 
@@ -517,7 +523,7 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(pts).mark_circle(size=45, stroke="black", strokeWidth=0.6, opacity=1).encode(
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"])), tooltip=["label:N"]),
-    ).resolve_scale(color="independent").properties(height=330, title=f"The sigmoid unit after {shown} steps")
+    ).resolve_scale(color="independent").properties(height=340, title=f"The sigmoid unit after {shown} steps")
     zz = np.linspace(-10, 10, 201)
     curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
                            "label": ["class 1"] * len(zz) + ["class 0"] * len(zz)})
@@ -526,7 +532,7 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(curves).mark_line().encode(x=alt.X("z:Q", title="logit z = w·x + b"),
                                              y=alt.Y("loss:Q", title="−log p(label | x)"), color=lab),
         alt.Chart(dots).mark_circle(size=35, opacity=0.6).encode(x="z:Q", y="loss:Q", color=lab),
-    ).properties(height=330, title="Logistic loss of every training point")
+    ).properties(height=260, title="Logistic loss of every training point")
     n = len(v["t"])
     ll = -v["per_point"].sum()
     coef_tab = pd.DataFrame({"w₁": [v["coef"][0], v["sk"][0]], "w₂": [v["coef"][1], v["sk"][1]],
@@ -537,11 +543,11 @@ def _demo_logistic(values: dict, progress) -> list:
         Metric("Likelihood of the labels", _fmt_pow10(ll / math.log(10)), help=f"∏ over {n} training points"),
         Metric("Log-likelihood", f"{ll:.2f}"),
         Metric("Mean logistic loss", f"{v['loss_engine']:.4f}", help="the engine's recorded training loss"),
-        Columns([[Chart(regions, caption="Shading: the unit's P(y = 1) on a grid (the engine's snapshot).")],
-                 [Chart(loss_chart, caption="Each dot is one training point on its label's loss curve.")]]),
         Table(coef_tab, caption=(
             f"Coefficients on the standardised inputs. The engine's are read off its snapshot (logit P is a "
             f"plane); after {shown} steps the largest difference from scikit-learn's is {gap:.4f}.")),
+        Chart(regions, caption="Shading: the unit's P(y = 1) on a grid (the engine's snapshot); dots: training data."),
+        Chart(loss_chart, caption="Each dot is one training point on its label's loss curve."),
     ]
 
 
@@ -593,27 +599,28 @@ def _demo_softmax(values: dict, progress) -> list:
             x="x1:Q", y="x2:Q", color=col, tooltip=["cls:N"]),
         alt.Chart(pts.iloc[[i]]).mark_point(size=500, stroke="black", strokeWidth=3, filled=False).encode(
             x="x1:Q", y="x2:Q"),
-    ).properties(height=330, title=f"Softmax regression after {res.meta['steps']} steps: decision regions")
+    ).properties(height=340, title=f"Decision regions after {res.meta['steps']} steps")
     p = v["P"][i]
     bars = pd.DataFrame({"cls": names, "p": p, "correct": [c == y[i] for c in range(3)]})
     bar = alt.layer(
         alt.Chart(bars).mark_bar().encode(
-            x=alt.X("cls:N", title=None), y=alt.Y("p:Q", title="model probability", scale=alt.Scale(domain=[0, 1])),
+            x=alt.X("cls:N", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("p:Q", title="model probability", scale=alt.Scale(domain=[0, 1])),
             color=col, stroke=alt.condition("datum.correct", alt.value("black"), alt.value(None)),
             strokeWidth=alt.value(3)),
         alt.Chart(bars).mark_text(dy=-10, fontSize=15).encode(x="cls:N", y="p:Q", text=alt.Text("p:Q", format=".3f")),
-    ).properties(height=330, title=f"Point {i + 1} (true: class {y[i]})")
+    ).properties(height=240, title=f"Point {i + 1} (true: class {y[i]})")
     loss_i = float(-np.log(p[y[i]]))
     return [
         Metric("Engine: mean cross-entropy", f"{v['loss_engine']:.5f}", help="after full-batch gradient descent"),
         Metric("scikit-learn minimum", f"{v['loss_sk']:.5f}", help="LogisticRegression(C=∞), multinomial"),
         Metric("Same class on the map", f"{v['agree']:.1%}", help="engine vs scikit-learn, on the 60 × 60 grid"),
         Metric(f"Loss of point {i + 1}", f"{loss_i:.4f}", help="−log p(correct class)"),
-        Columns([[Chart(regions, caption="Shading: the class the engine's model predicts (its snapshot). Ring: the "
-                                         "chosen point.")],
-                 [Chart(bar, caption=f"Softmax probabilities of the fitted model for point {i + 1}; its loss is "
-                                     f"−log {p[y[i]]:.3f} = {loss_i:.4f}. The mean of this over all {len(y)} "
-                                     f"points is the loss, {v['loss_sk']:.4f}.")]]),
+        Chart(regions, caption="Shading: the class the engine's model predicts (its snapshot). Ring: the chosen "
+                               "point."),
+        Chart(bar, caption=f"Softmax probabilities of the maximum-likelihood model for point {i + 1}; its loss is "
+                           f"−log {p[y[i]]:.3f} = {loss_i:.4f}. The mean of this over all {len(y)} points is the "
+                           f"loss, {v['loss_sk']:.4f}."),
     ]
 
 
@@ -648,7 +655,7 @@ def mixed(alpha: float) -> np.ndarray:
     return (1 - alpha) * DIE + alpha / len(DIE)
 
 
-def fit_categorical(sample: np.ndarray, k: int, steps: int = 150, lr: float = 2.0) -> pd.DataFrame:
+def fit_categorical(sample: np.ndarray, k: int, steps: int = 60, lr: float = 1.5) -> pd.DataFrame:
     """Maximum likelihood for a categorical model q = softmax(a) by gradient descent on the mean
     negative log-likelihood (gradient q - p_hat), from the uniform model."""
     p_hat = np.bincount(sample, minlength=k) / len(sample)
@@ -674,9 +681,10 @@ def _demo_kl(values: dict, progress) -> list:
                          "dist": ["p (the die)"] * 6 + ["q (the model)"] * 6})
     dcol = {"p (the die)": "#000000", "q (the model)": "#E69F00"}
     bar = alt.Chart(bars).mark_bar().encode(
-        x=alt.X("face:N", title="face"), xOffset="dist:N", y=alt.Y("prob:Q", title="probability"),
-        color=alt.Color("dist:N", title=None, scale=color_scale(dcol), legend=alt.Legend(orient="bottom")),
-        tooltip=["dist:N", "face:N", alt.Tooltip("prob:Q", format=".3f")]).properties(height=260, title="p and q")
+        x=alt.X("face:N", title="face", axis=alt.Axis(labelAngle=0)), xOffset="dist:N",
+        y=alt.Y("prob:Q", title="probability"),
+        color=alt.Color("dist:N", title=None, scale=color_scale(dcol), legend=alt.Legend(orient="right")),
+        tooltip=["dist:N", "face:N", alt.Tooltip("prob:Q", format=".3f")]).properties(height=240, title="p and q")
     al = np.linspace(0, 1, 101)
     kls = pd.DataFrame({"alpha": al, "kl": [kl(DIE, mixed(a)) for a in al]})
     klc = alt.layer(
@@ -684,7 +692,7 @@ def _demo_kl(values: dict, progress) -> list:
                                                          y=alt.Y("kl:Q", title="KL(p ‖ q) in nats")),
         alt.Chart(pd.DataFrame({"alpha": [alpha], "kl": [kl(DIE, q)]})).mark_point(
             size=200, filled=True, color="black").encode(x="alpha:Q", y="kl:Q"),
-    ).properties(height=260, title="KL(p ‖ q) as q moves away from p")
+    ).properties(height=240, title="KL(p ‖ q) as q moves away from p")
     h, hpq, d, d_rev = entropy(DIE), cross_entropy(DIE, q), kl(DIE, q), kl(q, DIE)
     sample = die_sample(n)
     p_hat = np.bincount(sample, minlength=6) / n
@@ -695,18 +703,19 @@ def _demo_kl(values: dict, progress) -> list:
     fcol = {"mean NLL = H(p̂, q)": "#D55E00", "KL(p̂ ‖ q)": "#E69F00", "H(p̂)": "#777777"}
     fitc = alt.Chart(long).mark_line().encode(
         x=alt.X("step:Q", title="gradient step"), y=alt.Y("value:Q", title="nats"),
-        color=alt.Color("what:N", title=None, scale=color_scale(fcol), legend=alt.Legend(orient="bottom")),
+        color=alt.Color("what:N", title=None, scale=color_scale(fcol), legend=alt.Legend(orient="right")),
     ).properties(height=260, title=f"Fitting q to {n} rolls by maximum likelihood")
     end = fit.iloc[-1]
     return [
         Metric("H(p)", f"{h:.4f}"), Metric("KL(p ‖ q)", f"{d:.4f}"),
         Metric("H(p) + KL(p ‖ q)", f"{h + d:.4f}"), Metric("H(p, q)", f"{hpq:.4f}"),
         Metric("KL(q ‖ p)", f"{d_rev:.4f}", help="the other direction: KL is not symmetric"),
-        Columns([[Chart(bar)], [Chart(klc, caption="KL is zero at α = 0 (q = p) and positive everywhere else.")]]),
+        Chart(bar), Chart(klc, caption="KL is zero at α = 0 (q = p) and positive everywhere else."),
         Chart(fitc, caption=(
             f"Mean negative log-likelihood and KL fall together; their gap is the constant H(p̂) = "
-            f"{end.entropy:.4f}. After {int(end.step)} steps KL(p̂ ‖ q) = {end.kl:.2e}: the fit is the sample's "
-            f"frequencies. Against the true die, KL(p ‖ p̂) = {kl(DIE, p_hat):.4f}"
+            f"{end.entropy:.4f}. After {int(end.step)} steps KL(p̂ ‖ q) = {end.kl:.2e} and still falling: the "
+            f"maximum-likelihood fit is the sample's frequencies (counts / N), where KL(p̂ ‖ q) = 0. Against the "
+            f"true die, KL(p ‖ p̂) = {kl(DIE, p_hat):.4f}"
             + (" (infinite: a face never came up)." if not np.isfinite(kl(DIE, p_hat)) else
                "; it shrinks as the sample grows."))),
     ]
@@ -778,8 +787,8 @@ def _demo_robust(values: dict, progress) -> list:
     nll_chart = alt.Chart(nll).mark_line().encode(
         x=alt.X("r:Q", title="residual r"), y=alt.Y("loss:Q", title="−log density + const"),
         color=alt.Color("noise:N", title=None, scale=color_scale(
-            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="bottom")),
-    ).properties(height=220, title="What one residual costs under each noise model")
+            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="right")),
+    ).properties(height=240, title="What one residual costs under each noise model")
     mm, ma = v["moved"]["mse"], v["moved"]["mae"]
     if count == 0:
         verdict = Note("No outliers: both fits are the plain data's fits. Add some with the slider.", kind="info")
@@ -796,15 +805,16 @@ def _demo_robust(values: dict, progress) -> list:
     mchart = alt.layer(
         alt.Chart(sweep).mark_line(point=True).encode(
             x=alt.X("offset:Q", title="how far above the line"), y=alt.Y("moved:Q", title="mean movement of the line"),
-            color=alt.Color("fit:N", title=None, scale=color_scale(mcol), legend=alt.Legend(orient="bottom"))),
+            color=alt.Color("fit:N", title=None, scale=color_scale(mcol), legend=alt.Legend(orient="right"))),
         alt.Chart(pd.DataFrame({"offset": [offset]})).mark_rule(color="#777777", strokeDash=[3, 3]).encode(
             x="offset:Q"),
-    ).properties(height=220, title=f"How far each fit moves, {count} outlier(s)")
-    return [Columns(charts), verdict, Columns([[Chart(mchart, caption=(
-        "The MSE line moves in proportion to the offset; the MAE line's movement stops growing."))],
-        [Chart(nll_chart, caption=(
-            "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute residual "
-            "grows linearly, so every point pulls with the same strength and the MAE fit follows the median."))]])]
+    ).properties(height=240, title=f"How far each fit moves, {count} outlier(s)")
+    return [Columns(charts), verdict,
+            Chart(mchart, caption="The MSE line moves in proportion to the offset; the MAE line's movement stops "
+                                  "growing."),
+            Chart(nll_chart, caption=(
+                "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute residual "
+                "grows linearly, so every point pulls with the same strength and the MAE fit follows the median."))]
 
 
 def movement_curve(count: int, offsets=tuple(range(0, 21, 2))) -> pd.DataFrame:
@@ -879,8 +889,8 @@ STEPS = (
         notice=(
             "- With p = 0.5 the product is 2⁻ⁿ, exact in binary until it passes 2⁻¹⁵⁰ (float32, n = 150) or "
             "2⁻¹⁰⁷⁵ (float64, n = 1075).\n"
-            "- For p above 0.5 the running product never becomes 0: it gets stuck at the smallest subnormal, a "
-            "number wrong by hundreds of orders of magnitude.\n"
+            "- For p above 0.5 the running product never becomes 0: it gets stuck on a tiny subnormal that "
+            "multiplying by p no longer changes, a number wrong by dozens or hundreds of orders of magnitude.\n"
             "- The sum of logs is a straight line that never underflows."),
         question=Question(
             "Why may we maximise the log-likelihood instead of the likelihood?",
@@ -912,8 +922,8 @@ STEPS = (
                       (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0, 10.0, 100.0, 1000.0), 0.5),
             Slider("steps", "steps", 1, 300, 40, step=1),
         ),
-        presets=(("Safe: 0.5 × 2/L", {"rate": 0.5, "steps": 40}), ("Zig-zag: 0.9 × 2/L", {"rate": 0.9, "steps": 60}),
-                 ("Just too large: 1.1 × 2/L", {"rate": 1.1, "steps": 30})),
+        presets=(("Safe (0.5)", {"rate": 0.5, "steps": 40}), ("Zig-zag (0.9)", {"rate": 0.9, "steps": 60}),
+                 ("Too large (1.1)", {"rate": 1.1, "steps": 30})),
         demo=_demo_gd,
         notice=(
             "- Below 2/L the path ends on the closed-form solution; the table shows the two side by side.\n"
