@@ -1,0 +1,419 @@
+"""Lesson 2 (lessons/relu_family.py): formulas against autograd and closed forms, the Leaky
+conventions, softmax, and every number the captions and notices state, recomputed from the runs.
+
+The default views come from the shipped cache (assets/cache/), so the whole file runs in seconds.
+"""
+import math
+import re
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import engine
+from engine.cache import SHIPPED_DIR, Cache
+from engine.model import Layout
+from lessons import relu_family as R
+from lessons.theme import ACTIVATION_COLORS
+from lessons.walkthrough import Chart, Columns, Metric, Note, Table
+
+X = torch.tensor([-3.0, -1.2, -0.4, 0.3, 0.9, 2.5, 7.0], dtype=torch.float64)  # no kinks (0, 6)
+
+
+def outs_of(outs, kind):
+    found = []
+    for o in outs:
+        if isinstance(o, Columns):
+            for col in o.cols:
+                found += outs_of(col, kind)
+        elif isinstance(o, kind):
+            found.append(o)
+    return found
+
+
+def text_of(outs) -> str:
+    parts = []
+    for o in outs:
+        if isinstance(o, Columns):
+            parts += [text_of(c) for c in o.cols]
+        else:
+            parts += [getattr(o, a, "") or "" for a in ("caption", "text", "value", "label")]
+    return " ".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def views():
+    """Every step's default view, once."""
+    return {s.id: s.run() for s in R.LESSON.steps}
+
+
+# ---------------------------------------------------------------- formulas
+
+
+CLOSED = {  # f, f' in closed form
+    "sigmoid": (lambda x: 1 / (1 + torch.exp(-x)), lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x))),
+    "tanh": (torch.tanh, lambda x: 1 - torch.tanh(x) ** 2),
+    "relu": (lambda x: x.clamp(min=0), lambda x: (x > 0).double()),
+    "leaky_relu": (lambda x: torch.where(x > 0, x, 0.01 * x), lambda x: torch.where(x > 0, 1.0, 0.01)),
+    "prelu": (lambda x: torch.where(x > 0, x, 0.25 * x), lambda x: torch.where(x > 0, 1.0, 0.25)),
+    "rrelu": (lambda x: torch.where(x > 0, x, (1 / 8 + 1 / 3) / 2 * x),
+              lambda x: torch.where(x > 0, 1.0, (1 / 8 + 1 / 3) / 2)),
+    "crelu": (lambda x: x.clamp(min=0), lambda x: (x > 0).double()),
+    "elu": (lambda x: torch.where(x > 0, x, torch.exp(x) - 1), lambda x: torch.where(x > 0, 1.0, torch.exp(x))),
+    "relu6": (lambda x: x.clamp(0, 6), lambda x: ((x > 0) & (x < 6)).double()),
+    "gelu": (lambda x: x * 0.5 * (1 + torch.erf(x / math.sqrt(2))),
+             lambda x: 0.5 * (1 + torch.erf(x / math.sqrt(2))) + x * torch.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)),
+    "silu": (lambda x: x * torch.sigmoid(x), lambda x: torch.sigmoid(x) * (1 + x * (1 - torch.sigmoid(x)))),
+    "softplus": (lambda x: torch.log1p(torch.exp(x)), torch.sigmoid),
+}
+TORCH = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "leaky_relu": F.leaky_relu,
+         "prelu": lambda x: F.prelu(x, torch.tensor([0.25], dtype=x.dtype)),
+         "rrelu": lambda x: F.rrelu(x, training=False), "crelu": F.relu, "elu": F.elu, "relu6": F.relu6,
+         "gelu": F.gelu, "silu": F.silu, "softplus": F.softplus}
+
+
+@pytest.mark.parametrize("name", R.FAMILY)
+def test_function_and_derivative_match_closed_form_torch_and_autograd(name):
+    y, d = R.curve(name, X)
+    f, df = CLOSED[name]
+    torch.testing.assert_close(y, f(X))
+    torch.testing.assert_close(d, df(X).to(d.dtype))
+    torch.testing.assert_close(y, TORCH[name](X))
+    x = X.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(TORCH[name](x).sum(), x)
+    torch.testing.assert_close(d, g)
+
+
+def test_crelu_keeps_both_signs():
+    y = engine.activations.apply("crelu", X)
+    torch.testing.assert_close(y, torch.cat([X.clamp(min=0), (-X).clamp(min=0)]))
+    # the second layer gains 32 * 10 weights, the output layer 10 * 1
+    assert R.n_params((32, 10), "crelu", n_in=5, n_out=1) - R.n_params((32, 10), "relu", n_in=5, n_out=1) == 330
+    for act in ("relu", "crelu", "prelu"):
+        layout = Layout(engine.ModelSpec(hidden=(32, 10), activation=act), 5, 3)
+        assert R.n_params((32, 10), act, n_in=5, n_out=3) == layout.size
+    # step 4's question: 32 CReLU units feeding 10 units -> 2 * 32 * 10 = 640 weights
+    assert (2 * 32) * 10 == 640
+
+
+def test_leaky_conventions():
+    assert R.leaky_slope(5.5, "x/a") == pytest.approx(1 / 5.5)
+    assert R.leaky_slope(100, "x/a") == pytest.approx(0.01)
+    assert R.leaky_slope(0.01, "a*x") == pytest.approx(0.01)
+    x = torch.tensor([-11.0, -2.0, 3.0], dtype=torch.float64)
+    slides = R.curve("leaky_relu", x, slope=R.leaky_slope(5.5, "x/a"))[0]
+    torch.testing.assert_close(slides, torch.where(x > 0, x, x / 5.5))
+    same = [R.curve("leaky_relu", x, slope=R.leaky_slope(a, c))[0] for a, c in ((100, "x/a"), (0.01, "a*x"))]
+    torch.testing.assert_close(same[0], same[1])
+    torch.testing.assert_close(same[0], F.leaky_relu(x, 0.01))
+    assert 100 / 5.5 == pytest.approx(18.18, abs=0.01)  # "leaks eighteen times more"
+    with pytest.raises(ValueError):
+        R.leaky_slope(2, "x*a")
+
+
+def test_properties_table_is_measured():
+    p = R.properties(slope=0.01)
+    assert list(p.index) == [R.NAMES[n] for n in R.FAMILY]
+    zc = p["zero-centred (mean out, x ~ N(0,1))"]
+    assert [i for i in p.index if zc[i].startswith("yes")] == ["tanh"]
+    assert p.loc["ReLU", "f'(0)"] == 0 and p.loc["Leaky ReLU", "f'(0)"] == pytest.approx(0.01)
+    assert p.loc["Sigmoid", "output range"] == "0 … 1 (bounded)" and p.loc["ReLU6", "output range"] == "0 … 6 (bounded)"
+    assert p.loc["ReLU", "f' → 0 (saturates)"] == "x → −∞" and p.loc["Leaky ReLU", "f' → 0 (saturates)"] == "never"
+    assert p.loc["tanh", "f' → 0 (saturates)"] == "both sides"
+    assert p.loc["Leaky ReLU", "f'(x), x < 0"] == "0.01 (constant)"
+    # step 1's notice: slope -> 1 far right for all but the bounded ones
+    for name in R.FAMILY:
+        d = R.curve(name, torch.tensor([30.0], dtype=torch.float64))[1].item()
+        assert (abs(d - 1) < 1e-6) == (name not in ("sigmoid", "tanh", "relu6")), name
+
+
+def test_compute_cost_is_cheap_and_plausible():
+    R.compute_cost.cache_clear()
+    import time
+    t0 = time.perf_counter()
+    cost = R.compute_cost()
+    assert time.perf_counter() - t0 < 1.0  # budget 0.5 s on an idle machine; the test box is shared
+    assert cost["relu"] == 1 and all(v > 0 for v in cost.values())
+    # the notice: RReLU in training (random numbers) is the dearest; most cost within a small factor of ReLU
+    assert max(cost, key=cost.get) == "rrelu"
+    assert sum(v < 4 for v in cost.values()) >= 6
+    assert R.compute_cost() is cost  # measured once per process
+
+
+# ---------------------------------------------------------------- softmax, sigmoid, smoothing
+
+
+def test_softmax_sums_to_one_shift_invariance_and_temperature():
+    z = torch.tensor([2.0, 1.0, -1.0, 0.5], dtype=torch.float64)
+    p = R.softmax(z)
+    torch.testing.assert_close(p, torch.softmax(z, -1))
+    assert float(p.sum()) == pytest.approx(1.0, abs=1e-12)
+    for c in (-10.0, 3.0, 100.0, 1000.0):
+        torch.testing.assert_close(R.softmax(z + c), p)
+    hot, cold = R.softmax(z, 5.0), R.softmax(z, 0.25)
+    assert float(hot.max()) < float(p.max()) < float(cold.max())
+    torch.testing.assert_close(R.softmax(z, 2.0), torch.softmax(z / 2, -1))
+
+
+def test_label_smoothing_targets():
+    t = R.smoothed_targets(10, 0.1, true=3)
+    assert t[3] == pytest.approx(0.9) and t.sum() == pytest.approx(1.0)
+    assert np.delete(t, 3) == pytest.approx(np.full(9, 0.1 / 9))  # the quiz: 0.1 / 9 = 0.011
+    assert R.smoothed_targets(2, 0.2).tolist() == pytest.approx([0.8, 0.2])
+
+
+def test_chooser_matches_engine_losses():
+    for task, loss in (("regression", "mse"), ("binary", "bce"), ("multiclass", "softmax_ce")):
+        assert R.choose(task)["engine loss (auto)"] == loss
+        data = {"regression": "autompg", "binary": "moons", "multiclass": "digits"}[task]
+        assert engine.Experiment(data=engine.DataSpec(data)).loss == loss
+    assert R.choose("multilabel")["output activation"].startswith("sigmoid")
+    assert len({R.choose(t)["hidden layers"] for t in R.TASKS}) == 1  # hidden advice never depends on the task
+
+
+def test_outputs_demo(views):
+    outs = views["outputs"]
+    metrics = {m.label: m.value for m in outs_of(outs, Metric)}
+    assert metrics["Σ softmax"] == "1.000000"
+    shifted = R.LESSON.step("outputs").run({"shift": 10.0, "temperature": 5.0})
+    m = {x.label: x.value for x in outs_of(shifted, Metric)}
+    assert float(m["softmax change after adding 10"]) < 1e-12
+    assert float(m["sigmoid change after adding 10"]) > 0.1
+    spec = outs_of(outs, Chart)[0].chart.to_dict()
+    assert spec["mark"]["type"] == "bar" and spec["encoding"]["xOffset"]["field"] == "activation"
+    tables = outs_of(outs, Table)
+    assert tables[0].df.loc["output activation"].iloc[0] == "softmax"
+    assert tables[1].df.iloc[1, 1:].tolist() == pytest.approx([0.9, 0.05, 0.05])
+
+
+# ---------------------------------------------------------------- the shipped cache
+
+
+def test_every_default_and_preset_is_shipped():
+    with tempfile.TemporaryDirectory() as tmp:
+        shipped = Cache(local_dir=tmp, shipped_dir=SHIPPED_DIR)
+        missing = [e for e in R.experiments() if shipped.get(e) is None]
+    assert not missing, f"{len(missing)} runs missing: python -m engine.precompute lessons.relu_family:experiments"
+
+
+# ---------------------------------------------------------------- step 1
+
+
+def test_family_demo(views):
+    outs = views["family"]
+    spec = outs_of(outs, Chart)[0].chart.to_dict()
+    assert len(spec["hconcat"]) == 2
+    colour = spec["hconcat"][0]["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["leaky_relu", "relu"]
+    assert colour["range"] == [ACTIVATION_COLORS["leaky_relu"], ACTIVATION_COLORS["relu"]]
+    assert "1/5.5 = 0.1818" in text_of(outs)
+    assert len(outs_of(outs, Table)[0].df) == len(R.FAMILY)
+    steep = R.LESSON.step("family").run({"convention": "a*x", "a": 100.0})
+    assert any(isinstance(o, Note) and "slope 100" in o.text for o in steep)
+    crelu = R.LESSON.step("family").run({"activation": "crelu", "compare": "elu"})
+    assert outs_of(crelu, Chart)
+
+
+# ---------------------------------------------------------------- step 2
+
+
+@pytest.fixture(scope="module")
+def dying():
+    return engine.run_many(R.dying_experiments())
+
+
+def test_dying_relu_kills_many_units_while_leaky_keeps_all(dying):
+    relu, leaky, elu, prelu = dying
+    assert [r.config.model.activation for r in dying] == list(R.DYING_ACTS)
+    assert not any(r.diverged for r in dying)
+    assert np.mean(R.dead_at_end(relu)) >= 0.4  # "about half of the ReLU units end up dead"
+    assert np.mean(R.dead_at_end(relu)) <= 0.65
+    assert max(R.dead_at_end(leaky)) <= 0.02
+    for r in (leaky, elu, prelu):  # never exactly 0 on the negative side: none can die
+        assert r.history[r.layer_columns("dead")].to_numpy().max() == 0
+    dead1 = relu.history["dead_1"].to_numpy()
+    assert (np.diff(dead1) < 0).any()  # the notice: layer 1 dips (Adam's momentum revives a unit)
+    assert relu.config.optim.name == "adam"
+
+
+def test_dying_gentle_preset_kills_fewer_but_some_from_the_start(dying):
+    gentle = dict(R.LESSON.step("dying").presets[0][1])
+    relu = engine.run_many(R.dying_experiments(**gentle))[0]
+    assert np.mean(R.dead_at_end(relu)) < np.mean(R.dead_at_end(dying[0]))
+    first = relu.history.iloc[0]
+    assert first["dead_1"] == 0 and max(first["dead_2"], first["dead_3"]) > 0
+
+
+def test_dying_demo_outputs_and_caption(views, dying):
+    outs = views["dying"]
+    chart = outs_of(outs, Chart)[0]
+    spec = chart.chart.to_dict()
+    assert spec["facet"]["column"]["field"] == "layer"
+    scale = spec["spec"]["encoding"]["color"]["scale"]
+    assert scale["domain"] == list(R.DYING_ACTS)
+    assert scale["range"] == [ACTIVATION_COLORS[a] for a in R.DYING_ACTS]
+    relu, leaky = dying[0], dying[1]
+    assert f"{R.pct(np.mean(R.dead_at_end(relu)))} of the ReLU units are dead" in chart.caption
+    assert ", ".join(R.pct(v) for v in R.dead_at_end(relu)) in chart.caption
+    assert f"worst Leaky ReLU layer has {R.pct(max(R.dead_at_end(leaky)))}" in chart.caption
+    table = outs_of(outs, Table)[0].df
+    assert table["activation"].tolist() == ["ReLU", "Leaky ReLU", "ELU", "PReLU"]
+
+
+def test_dying_divergence_is_a_message_not_a_broken_chart():
+    preset = dict(R.LESSON.step("dying").presets[-1][1])
+    outs = R.LESSON.step("dying").run(preset)
+    errors = [o for o in outs if isinstance(o, Note) and o.kind == "error"]
+    assert errors and all("diverged" in o.text for o in errors)
+    assert "ReLU diverged" in " ".join(o.text for o in errors)
+    spec = outs_of(outs, Chart)[0].chart.to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert all(math.isfinite(r["dead"]) for r in rows)
+    assert "diverged" in outs_of(outs, Table)[0].df["test accuracy"].tolist()
+
+
+# ---------------------------------------------------------------- step 3
+
+
+def test_rrelu_random_slopes_versus_eval_mean():
+    x, y_tr, y_ev = R.rrelu_draws(0.125, 1 / 3)
+    neg = x < 0
+    slopes = y_tr[neg] / x[neg]
+    assert float(slopes.min()) >= 0.125 - 1e-12 and float(slopes.max()) <= 1 / 3 + 1e-12
+    assert float(slopes.std()) > 0.03
+    torch.testing.assert_close(y_ev[neg] / x[neg], torch.full_like(x[neg], (0.125 + 1 / 3) / 2))
+    torch.testing.assert_close(y_tr[~neg], x[~neg])
+
+
+def test_slopes_demo(views):
+    outs = views["slopes"]
+    res = engine.run_many([R.prelu_experiment(0.25)])[0]
+    cols = res.layer_columns("prelu_slope")
+    assert len(cols) == 3
+    start = [res.history[c].iloc[0] for c in cols]
+    end = [res.history[c].iloc[-1] for c in cols]
+    caption = outs_of(outs, Chart)[0].caption
+    for i, (s, e) in enumerate(zip(start, end)):
+        assert f"layer {i + 1} {s:.3f} → {e:.3f}" in caption
+    assert all(e > 0 for e in end)  # notice: slopes stay positive...
+    assert all(abs(e - s) < 0.1 for s, e in zip(start, end))  # ... and move only a little
+    m = {x.label: x.value for x in outs_of(outs, Metric)}
+    assert m["RReLU slope in evaluation"] == f"{(0.125 + 1 / 3) / 2:.3f}"
+    assert len(outs_of(outs, Chart)) == 2
+    swapped = R.LESSON.step("slopes").run({"lower": 0.5, "upper": 0.125})
+    assert any(isinstance(o, Note) and "U(0.125, 0.5)" in o.text for o in swapped)
+
+
+# ---------------------------------------------------------------- step 4
+
+
+def test_crelu_demo_parameter_counts(views):
+    outs = views["crelu"]
+    results = engine.run_many(R.crelu_experiments(16, 2))
+    table = outs_of(outs, Table)[0].df
+    expect = [R.n_params(hid, act) for _, act, hid in R.crelu_models(16, 2)]
+    assert table["parameters"].tolist() == expect == [results[i * 3].meta["n_params"] for i in range(3)]
+    assert expect[0] < expect[1] < expect[2]  # the notice: CReLU sits between the two baselines
+    caption = outs_of(outs, Table)[0].caption
+    for j in range(3):
+        acc = np.mean([r.final["test_metric"] for r in results[j * 3:(j + 1) * 3]])
+        assert f"{acc:.3f}" in caption
+    assert outs_of(outs, Chart)
+
+
+# ---------------------------------------------------------------- step 5
+
+
+def test_xu_table_and_notice_numbers():
+    t = R.XU_TABLE.set_index("activation")
+    assert t.loc["RReLU", "CIFAR-100 test"] == 0.4025 and t.loc["ReLU", "CIFAR-10 test"] == 0.1245
+    assert (t["CIFAR-100 test"].drop("ReLU") < t.loc["ReLU", "CIFAR-100 test"]).all()  # every leak beat ReLU
+    assert t.loc["Leaky ReLU, a = 5.5"].lt(t.loc["Leaky ReLU, a = 100"])[["CIFAR-10 test", "CIFAR-100 test"]].all()
+    assert t["CIFAR-100 test"].idxmin() == "RReLU"
+    span10 = 100 * (t["CIFAR-10 test"].max() - t["CIFAR-10 test"].min())
+    span100 = 100 * (t["CIFAR-100 test"].max() - t["CIFAR-100 test"].min())
+    notice = R.LESSON.step("rerun").notice
+    assert f"{span10:.2f}" in notice and f"{span100:.2f}" in notice
+    for split in ("CIFAR-10", "CIFAR-100"):  # the verdict: RReLU trains worse than PReLU yet tests better
+        assert t.loc["RReLU", f"{split} train"] > t.loc["PReLU", f"{split} train"]
+        assert t.loc["RReLU", f"{split} test"] < t.loc["PReLU", f"{split} test"]
+
+
+def test_rerun_is_one_batched_sweep_and_the_verdict_matches(views):
+    seeds = R.LESSON.step("rerun").control("seeds").default
+    results = engine.run_many(R.rerun_experiments(seeds, 64))
+    assert len(results) == seeds * len(R.VARIANTS)
+    summary = R.rerun_summary(results, seeds)
+    outs = views["rerun"]
+    verdict = [o for o in outs if isinstance(o, Note)][0].text
+    assert verdict == R.rerun_verdict(summary, seeds)
+    best = summary.loc[summary["test error"].idxmin()]
+    assert f"{best['activation']} ({best['test error']:.2%})" in verdict
+    assert f"{summary['test error sd'].max():.2%}" in verdict
+    gap = summary["test error"].max() - summary["test error"].min()
+    assert ("does not separate" in verdict) == (gap <= 2 * summary["test error sd"].max())
+    assert summary["train error"].max() == 0 and "training error 0.00%" in verdict  # the quiz explanation too
+    ours = outs_of(outs, Table)[1].df
+    assert ours["activation"].tolist() == [v[0] for v in R.VARIANTS]
+    spec = outs_of(outs, Chart)[0].chart.to_dict()
+    assert len(spec["layer"]) == 2
+    assert R.VARIANTS[1][2] == pytest.approx(0.01) and R.VARIANTS[2][2] == pytest.approx(1 / 5.5)
+    one = R.LESSON.step("rerun").run({"seeds": 1})
+    assert "no spread" in [o for o in one if isinstance(o, Note)][0].text
+
+
+# ---------------------------------------------------------------- step 6
+
+
+def test_boundary_demo(views):
+    outs = views["boundaries"]
+    results = engine.run_many(R.boundary_experiments(2))
+    split = engine.data.load(R.BOUNDARY.data)
+    assert len(split.y_train) == 75 and len(split.y_test) == 25  # the caption's 75 / 25
+    spec = outs_of(outs, Chart)[0].chart.to_dict()
+    assert len(spec["vconcat"]) == 2 and all(len(row["hconcat"]) == 2 for row in spec["vconcat"])
+    for r in results:
+        assert r.snapshots.shape == (1, 48, 48)
+    titles = [p["title"] for p in spec["vconcat"][0]["hconcat"]]
+    assert titles[0].startswith("ReLU · test acc") and f"{results[0].final['test_metric']:.2f}" in titles[0]
+    assert titles[1].startswith("tanh · test acc") and f"{results[1].final['test_metric']:.2f}" in titles[1]
+    table = outs_of(outs, Table)[0].df
+    assert len(table) == 4
+    only = R.LESSON.step("boundaries").run({"sklearn": False, "layers": 4})
+    assert len(outs_of(only, Chart)[0].chart.to_dict()["vconcat"]) == 1
+
+
+# ---------------------------------------------------------------- the lesson as a whole
+
+
+def test_lesson_shape():
+    lesson = R.LESSON
+    assert lesson.id == "relu_family" and lesson.number == 2 and len(lesson.steps) == 8
+    for step in lesson.steps[:-1]:
+        assert step.narrative and step.notice and (step.equations or step.id == "check"), step.id
+        assert step.demo is not None
+    quiz = lesson.steps[-1]
+    assert len(quiz.questions) >= 3
+    for q in [q for s in lesson.steps for q in s.checks()]:
+        assert len(q.explanations) == len(q.options) and 0 <= q.answer < len(q.options)
+    for step in lesson.steps:
+        for name, values in step.presets:
+            for k, v in values.items():
+                assert step.control(k).parse(v) == (v, None), (step.id, name, k)
+    ids = [re.sub(r"\W", "", s.id) for s in lesson.steps]
+    assert len(set(ids)) == len(ids)
+
+
+def test_cheap_extremes_do_not_crash():
+    step = R.LESSON.step("family")
+    for act in R.FAMILY:
+        assert step.run({"activation": act, "compare": act, "a": 0.01, "convention": "x/a", "alpha": 3.0})
+    out = R.LESSON.step("outputs")
+    for vals in ({"z1": -6.0, "z2": 6.0, "z3": 6.0, "shift": -10.0, "temperature": 0.1, "eps": 0.45},
+                 {"z1": 6.0, "z2": -6.0, "z3": -6.0, "shift": 10.0, "temperature": 10.0, "eps": 0.0,
+                  "task": "regression"}):
+        assert out.run(vals)
+    for layers in (1, 4):
+        assert R.LESSON.step("boundaries").run({"layers": layers})
