@@ -50,13 +50,33 @@ def _dact(name: str, z, h, param, slope, rr):
     raise ValueError(name)
 
 
-def _dloss(loss: str, z, y, w, smoothing, n_classes):
-    """d(weighted mean loss)/dz and the per-run data loss."""
+_FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass
+    "tanh": lambda dh, z, h: torch.ops.aten.tanh_backward(dh, h),
+    "sigmoid": lambda dh, z, h: torch.ops.aten.sigmoid_backward(dh, h),
+    "relu": lambda dh, z, h: torch.ops.aten.threshold_backward(dh, z, 0),
+}
+
+
+def _batch_constants(y, w, smoothing, loss, state):
+    """Per-batch constants of the loss; a full-batch run reuses them every step."""
+    key = (id(y), id(w), id(smoothing), loss)
+    if state is not None and state.get("batch_key") == key:
+        return state["batch_consts"]
     den = w.sum(1, keepdim=True)  # (R, 1)
     scale = (w / den)[..., None]  # (R, B, 1)
+    t = y * (1 - smoothing) + (1 - y) * smoothing if loss == "bce" else None
+    out = (den, scale, t)
+    if state is not None:
+        state["batch_key"], state["batch_consts"] = key, out
+        state["batch_refs"] = (y, w, smoothing)  # keep the ids alive while they are the key
+    return out
+
+
+def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
+    """d(weighted mean loss)/dz and the per-run data loss."""
+    den, scale, t = _batch_constants(y, w, smoothing, loss, state)
     if loss == "bce":
         zz = z[..., 0]
-        t = y * (1 - smoothing) + (1 - y) * smoothing
         val = F.softplus(zz) - t * zz
         g = (torch.sigmoid(zz) - t)[..., None]
     elif loss == "softmax_ce":
@@ -87,21 +107,44 @@ def _dloss(loss: str, z, y, w, smoothing, n_classes):
     return (val * w).sum(1) / den[:, 0], g * scale
 
 
+def _views(net: Net, flat, state):
+    """Views of the parameter row and of a gradient buffer, made once per training run (the trainer
+    updates `flat` in place, so the views stay valid)."""
+    if state is not None and state.get("flat") is flat:
+        return state["views"]
+    L = net.layout
+    grad = torch.empty_like(flat)
+    v = {"grad": grad,
+         "W": [L.view(flat, p) for p in net.Ws], "b": [L.view(flat, p) for p in net.bs],
+         "gW": [L.view(grad, p) for p in net.Ws], "gb": [L.view(grad, p) for p in net.bs]}
+    if net.spec.activation == "prelu":
+        pieces = [L.get("slope", i) for i in range(len(net.spec.hidden))]
+        v["slope"] = [L.view(flat, p) for p in pieces]
+        v["gslope"] = [L.view(grad, p) for p in pieces]
+    if state is not None:
+        state["flat"], state["views"] = flat, v
+    return v
+
+
 def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l1, l2, wmask, noise,
-                       use_l1: bool, use_l2: bool):
-    """Training-mode objective (R,) and its gradient (R, P) for a net without batch norm."""
+                       use_l1: bool, use_l2: bool, state: dict | None = None):
+    """Training-mode objective (R,) and its gradient (R, P) for a net without batch norm.
+
+    `state` (a dict the caller keeps between steps) caches views and per-batch constants; the
+    returned gradient lives in a buffer that the next call overwrites."""
     L, spec = net.layout, net.spec
     act = spec.activation
-    grad = torch.empty_like(flat)
+    v = _views(net, flat, state)
+    grad = v["grad"]
     hs, zs, acts, masks, rrs = [X], [], [], [], []
     h = X
     for i in range(L.n_layers):
-        z = torch.baddbmm(L.view(flat, net.bs[i]), h, L.view(flat, net.Ws[i]))
+        z = torch.baddbmm(v["b"][i], h, v["W"][i])
         if i == L.n_layers - 1:
             out = z
             break
         zs.append(z)
-        slope = L.view(flat, L.get("slope", i)) if act == "prelu" else None
+        slope = v["slope"][i] if act == "prelu" else None
         rr = None
         if act == "rrelu":
             rr = spec.rrelu_lower + (spec.rrelu_upper - spec.rrelu_lower) * noise(z.shape)
@@ -115,14 +158,14 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
             masks.append(m)
             h = h * m
         hs.append(h)
-    data_loss, delta = _dloss(loss, out, y, w, smoothing, n_classes)
+    data_loss, delta = _dloss(loss, out, y, w, smoothing, n_classes, state)
     for i in range(L.n_layers - 1, -1, -1):
         hin = hs[i]
-        L.view(grad, net.Ws[i]).copy_(torch.bmm(hin.transpose(1, 2), delta))
-        L.view(grad, net.bs[i]).copy_(delta.sum(1, keepdim=True))
+        v["gb"][i].copy_(delta.sum(1, keepdim=True))
+        v["gW"][i].copy_(torch.bmm(hin.transpose(1, 2), delta))
         if i == 0:
             break
-        dh = torch.bmm(delta, L.view(flat, net.Ws[i]).transpose(1, 2))  # grad wrt layer i's input
+        dh = torch.bmm(delta, v["W"][i].transpose(1, 2))  # grad wrt layer i's input
         if net.use_dropout:
             dh = dh * masks[i - 1]
         z = zs[i - 1]
@@ -130,10 +173,12 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
             half = z.shape[-1]
             delta = dh[..., :half] * (z > 0) - dh[..., half:] * (z < 0)
             continue
+        if act in _FUSED:
+            delta = _FUSED[act](dh, z, acts[i - 1])
+            continue
         if act == "prelu":
-            slope_p = L.get("slope", i - 1)
-            L.view(grad, slope_p).copy_((dh * torch.where(z > 0, torch.zeros_like(z), z)).sum(1, keepdim=True))
-            slope = L.view(flat, slope_p)
+            v["gslope"][i - 1].copy_((dh * torch.where(z > 0, torch.zeros_like(z), z)).sum(1, keepdim=True))
+            slope = v["slope"][i - 1]
         else:
             slope = None
         delta = dh * _dact(act, z, acts[i - 1], net.act_param, slope, rrs[i - 1])

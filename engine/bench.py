@@ -3,6 +3,8 @@
     python -m engine.bench                    # 32 runs on this machine's device
     python -m engine.bench --device cuda --runs 4096
 
+The engine trains with $ENGINE_THREADS torch threads (default 1); the nn.Module loop runs with
+torch's default threads, as a user would write it, and once more with 1 thread for comparison.
 Same 32 runs three ways (moons, 300 points, 2-16-16-1 tanh, full batch, 500 Adam steps, lr 0.01,
 seeds 0..31): the engine's batched pass, a loop of nn.Module + torch.optim.Adam, and a loop of
 sklearn MLPClassifier(solver="adam") run for all 500 iterations. Prints wall times, mean test
@@ -91,6 +93,7 @@ def main(argv=None):
     ap.add_argument("--skip-baselines", action="store_true", help="engine only (e.g. thousands of runs on a GPU)")
     a = ap.parse_args(argv)
     dev = pick_device(a.device)
+    default_threads = torch.get_num_threads()
     print(f"device={dev.type} torch={torch.__version__} threads={torch.get_num_threads()} runs={a.runs} "
           f"steps={a.steps}")
     te, acc_e = bench_engine(a.runs, a.steps, dev, a.record_every)
@@ -98,8 +101,12 @@ def main(argv=None):
           f"model-steps/s {a.runs * a.steps / te:,.0f}")
     if a.skip_baselines or a.runs > 256:
         return
-    tl, acc_l = bench_loop(a.runs, a.steps)
-    print(f"nn.Module loop: {tl:8.3f} s  mean test acc {acc_l:.3f}")
+    tl, acc_l = bench_loop(a.runs, a.steps)  # as a user would run it: torch's default threads
+    print(f"nn.Module loop: {tl:8.3f} s  mean test acc {acc_l:.3f}  ({default_threads} torch threads, the default)")
+    torch.set_num_threads(1)
+    tl1, _ = bench_loop(a.runs, a.steps)
+    torch.set_num_threads(default_threads)
+    print(f"nn.Module loop: {tl1:8.3f} s  (1 torch thread, as the engine trains: speedup {tl1 / te:.1f}x)")
     ts, acc_s = bench_sklearn(a.runs, a.steps)
     print(f"sklearn MLP:    {ts:8.3f} s  mean test acc {acc_s:.3f}")
     print(f"speedup_vs_loop={tl / te:.1f} speedup_vs_sklearn={ts / te:.1f}")

@@ -20,7 +20,6 @@ from .cache import SHIPPED_DIR, Cache
 from .config import Experiment
 from .sweep import run_many
 
-
 _last = [-1]
 
 

@@ -11,7 +11,9 @@ The loop is pure: it reports through `progress(fraction, text)` and returns `Res
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -70,7 +72,31 @@ def _col(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
+@contextmanager
+def _cpu_threads():
+    """Train with $ENGINE_THREADS intra-op threads (default 1), then restore the process setting.
+
+    A stacked step is many small ops; on a shared 2-core machine, a second OpenMP thread saved ~20%
+    when the machine was idle and cost up to 100x when another process held the other core.
+    """
+    want = os.environ.get("ENGINE_THREADS", "1").strip()
+    before = torch.get_num_threads()
+    n = int(want) if want.isdigit() and int(want) > 0 else before
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
+
+
 def train_group(exps: list[Experiment], device: torch.device, progress=None) -> list[Result]:
+    with _cpu_threads():
+        return _train_group(exps, device, progress)
+
+
+def _train_group(exps: list[Experiment], device: torch.device, progress=None) -> list[Result]:
     t0 = time.perf_counter()
     R = len(exps)
     e0 = exps[0]
@@ -101,6 +127,7 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
     net = Net(layout, R, dev, act_param, drop)
     fast = not e0.model.batch_norm  # hand-written backprop (engine/backprop.py); autograd for batch norm
     use_l1, use_l2 = bool((l1 > 0).any()), bool((l2 > 0).any())
+    bp_state: dict = {}  # views and batch constants the fast path reuses across steps
     steps = resolved_steps(e0, n_tr)
     lrs = torch.as_tensor(np.stack([lr_table(e.optim, max(steps, 1)) for e in exps], 1),
                           dtype=torch.float32, device=dev)  # (steps, R)
@@ -149,6 +176,7 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
     records, rec_steps = [], []
     active = torch.ones(R, dtype=torch.bool, device=dev)
     first_bad = torch.full((R,), -1, dtype=torch.long, device=dev)
+    window, window_start = [], 0  # objectives since the last record, checked there for NaN/inf
     patience = [e.train.patience for e in exps]
     use_es = any(p > 0 for p in patience) and n_val > 0
     best_val = [math.inf] * R
@@ -177,7 +205,7 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
                 with torch.no_grad():
                     obj, g = objective_and_grad(net, flat, Xb, yb, wb, loss=loss_name, smoothing=smooth,
                                                 n_classes=n_classes, l1=l1, l2=l2, wmask=wmask, noise=noise,
-                                                use_l1=use_l1, use_l2=use_l2)
+                                                use_l1=use_l1, use_l2=use_l2, state=bp_state)
             else:
                 z = net.forward(flat, Xb, training=True, noise=noise)
                 obj = weighted_mean(per_sample(loss_name, z, yb, smooth, n_classes), wb)
@@ -186,13 +214,16 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
                 if use_l2:
                     obj = obj + l2 * (flat.square() * wmask).sum(1)
                 (g,) = torch.autograd.grad(obj.sum(), flat)
-            with torch.no_grad():
-                bad = active & ~torch.isfinite(obj)
-                first_bad = torch.where(bad, torch.full_like(first_bad, t), first_bad)
-                active = active & ~bad
-                flat.masked_fill_(bad[:, None], 0.0)  # keep dead runs finite; they are frozen from here
+            window.append(obj.detach())
         if t % k == 0 or t == steps:
             with torch.no_grad():
+                if window:  # divergence: the first step whose objective was not finite, per run
+                    bad = ~torch.isfinite(torch.stack(window))  # (n, R)
+                    hit = bad.any(0) & (first_bad < 0)
+                    first_bad = torch.where(hit, window_start + bad.float().argmax(0), first_bad)
+                    active = active & ~hit
+                    window.clear()
+                    window_start = t + 1
                 keep = []
                 tr_loss, tr_m = evaluate(Xtr, ytr, wtr, keep)
                 va_loss, va_m = evaluate(Xva, yva, wva) if n_val else (zero.expand(R) * math.nan,) * 2
@@ -226,7 +257,9 @@ def train_group(exps: list[Experiment], device: torch.device, progress=None) -> 
             if t < steps and not bool(active.any()):
                 break
         if t < steps:
-            opt.step(flat.data, g, lrs[t][:, None], active)
+            # rows are independent, so a diverged run may go on producing NaN without touching the
+            # others; only early stopping needs frozen rows
+            opt.step(flat.data, g, lrs[t][:, None], active if use_es else None)
 
     # ---------------------------------------------------------------- results
     with torch.no_grad():

@@ -57,3 +57,16 @@ def entries(course=COURSE) -> list[Entry]:
 
 def lessons() -> list[Lesson]:
     return [e.lesson for e in entries()]
+
+
+def all_experiments() -> list:
+    """Every engine experiment the registered lessons' default views need (for engine.precompute):
+
+        python -m engine.precompute lessons.registry:all_experiments --prune
+    """
+    out = []
+    for e in entries():
+        module = importlib.import_module(f"lessons.{e.module}")
+        if hasattr(module, "experiments"):
+            out.extend(module.experiments())
+    return out
