@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 import engine
-from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec
+from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec
 from engine import activations as A
 from engine import data as D
 from lessons.theme import ACTIVATION_COLORS, color_scale
@@ -256,7 +256,7 @@ def dying_demo(values: dict, progress=None) -> list:
         y=alt.Y("dead:Q", title="dead units", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("activation:N", scale=color_scale(ACTIVATION_COLORS, DYING_ACTS)),
         tooltip=["activation", "layer", "step", alt.Tooltip("dead:Q", format=".0%")],
-    ).properties(width=230, height=230).facet(column=alt.Column("layer:N", title=None))
+    ).properties(width=165, height=220).facet(column=alt.Column("layer:N", title=None))
     rows = []
     for r in results:
         dead = dead_at_end(r)
@@ -278,9 +278,9 @@ def dying_demo(values: dict, progress=None) -> list:
         caption = setting + "Diverged runs stop at the step where the loss blew up; their dead fractions are from " \
                             "the last recorded step before that."
     else:
-        out += [Metric("ReLU units dead at the end", pct(relu_dead), help="mean over the three hidden layers"),
-                Metric("Leaky ReLU, worst layer", pct(leaky_dead)),
-                Metric("ReLU, worst layer", pct(max(dead_at_end(relu))))]
+        out += [Metric("ReLU dead", pct(relu_dead), help="at the end, mean over the three hidden layers"),
+                Metric("ReLU worst layer", pct(max(dead_at_end(relu)))),
+                Metric("Leaky worst layer", pct(leaky_dead))]
         caption = setting + (f"At the end {pct(relu_dead)} of the ReLU units are dead "
                              f"(layers: {', '.join(pct(v) for v in dead_at_end(relu))}); the worst Leaky ReLU layer "
                              f"has {pct(leaky_dead)}.")
@@ -333,7 +333,7 @@ def slopes_demo(values: dict, progress=None) -> list:
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("prelu_slope:Q", title="mean learned slope a", scale=alt.Scale(zero=False)),
         color=alt.Color("layer:N", title="hidden layer", scale=alt.Scale(scheme="greens")),
-    ).properties(width=330, height=260, title="PReLU: learned slopes")
+    ).properties(width=520, height=220, title="PReLU: learned slopes")
     x, y_tr, y_ev = rrelu_draws(lower, upper)
     neg = x < 0
     slopes = (y_tr[neg] / x[neg]).numpy()
@@ -347,22 +347,22 @@ def slopes_demo(values: dict, progress=None) -> list:
                                                         ACTIVATION_COLORS["rrelu"], "#000000"])))
     rr_chart = alt.layer(rr.transform_filter(alt.datum.mode == modes[0]).mark_point(size=18, opacity=0.6),
                          rr.transform_filter(alt.datum.mode == modes[1]).mark_line(strokeWidth=2)
-                         ).properties(width=330, height=260, title="RReLU: one forward pass")
-    out.append(Metric("PReLU slope, layer 1", f"{start[0]:.3f} → {end[0]:.3f}"))
-    out.append(Metric(f"PReLU slope, layer {len(end)}", f"{start[-1]:.3f} → {end[-1]:.3f}"))
-    out.append(Metric("RReLU slopes drawn (training)", f"{slopes.min():.3f} … {slopes.max():.3f}"))
-    out.append(Metric("RReLU slope in evaluation", f"{mean_slope:.3f}"))
+                         ).properties(width=520, height=220, title="RReLU: one forward pass")
+    out.append(Metric("PReLU a, layer 1", f"{start[0]:.2f} → {end[0]:.3f}"))
+    out.append(Metric(f"PReLU a, layer {len(end)}", f"{start[-1]:.2f} → {end[-1]:.3f}"))
+    out.append(Metric("RReLU, training", f"{slopes.min():.2f} … {slopes.max():.2f}", help="range of the random slopes"))
+    out.append(Metric("RReLU, evaluation", f"{mean_slope:.3f}", help="the fixed mean slope (l + u)/2"))
     test_acc = "diverged" if res.diverged else f"{res.final['test_metric']:.3f}"
-    out.append(Columns([
-        [Chart(prelu_chart, caption=(
+    out += [
+        Chart(prelu_chart, caption=(
             f"Digits, 3 PReLU layers of 64 units, slopes start at {values['prelu_init']:g}. Mean learned slope per "
             "layer: " + ", ".join(f"layer {i + 1} {s:.3f} → {e:.3f}" for i, (s, e) in enumerate(zip(start, end)))
-            + f". Test accuracy {test_acc}."))],
-        [Chart(rr_chart, caption=(
+            + f". Test accuracy {test_acc}.")),
+        Chart(rr_chart, caption=(
             f"Each negative input gets its own slope from U({lower:g}, {upper:g}) while training: here from "
             f"{slopes.min():.3f} to {slopes.max():.3f} (mean {slopes.mean():.3f}). In evaluation every negative "
-            f"input uses the mean slope (l + u)/2 = {mean_slope:.3f}, so the network is deterministic."))],
-    ]))
+            f"input uses the mean slope (l + u)/2 = {mean_slope:.3f}, so the network is deterministic.")),
+    ]
     return out
 
 
@@ -549,7 +549,8 @@ def rerun_demo(values: dict, progress=None) -> list:
 BOUNDARY = Experiment(
     data=DataSpec("moons", n=100, noise=0.25, train_frac=0.75, val_frac=0.0, test_frac=0.25, seed=3),
     model=ModelSpec(hidden=(10, 10), activation="relu"),
-    optim=OptimSpec("adam", lr=0.02),
+    optim=OptimSpec("adam", lr=0.01),
+    reg=RegSpec(l2=0.003),  # a little weight decay, as scikit-learn's alpha: keeps the surfaces from turning into steps
     train=TrainSpec(steps=1000, record_every=50, snapshot_steps=(1000,), grid=48),
     seed=0,
 )
@@ -603,7 +604,7 @@ def _surface_chart(p: np.ndarray, extent, points: pd.DataFrame, title: str) -> a
                                                                       range=["circle", "triangle-up"])),
         fill=alt.Fill("class:N", scale=alt.Scale(domain=["0", "1"], range=["#1F4E99", "#B35806"]), title="class"),
         stroke=alt.value("white"), tooltip=["split", "class"])
-    return alt.layer(heat, dots).properties(width=300, height=260, title=title)
+    return alt.layer(heat, dots).properties(width=250, height=220, title=title)
 
 
 def boundary_demo(values: dict, progress=None) -> list:
@@ -620,7 +621,7 @@ def boundary_demo(values: dict, progress=None) -> list:
     for r in results:
         act = r.config.model.activation
         acc = r.final["test_metric"]
-        rows.append({"model": f"ours (Adam, 1000 steps), {NAMES[act]}", "test accuracy": round(acc, 3),
+        rows.append({"model": f"ours (Adam, 1000 steps, L2 0.003), {NAMES[act]}", "test accuracy": round(acc, 3),
                      "train accuracy": round(r.final["train_metric"], 3),
                      "training time (s)": round(r.meta["wall_time"], 3)})
         if r.snapshots is not None and not r.diverged:
@@ -814,10 +815,10 @@ STEPS = (
             Select("optimizer", "Optimizer", ("adam", "sgd"), "adam"),
         ),
         presets=(
-            ("Gentle: Adam, lr 0.01", {"lr": 0.01, "bias": 0.0, "optimizer": "adam"}),
-            ("Negative bias −1, lr 0.03", {"lr": 0.03, "bias": -1.0, "optimizer": "adam"}),
-            ("Plain SGD, lr 1", {"lr": 1.0, "bias": 0.0, "optimizer": "sgd"}),
-            ("Too far: SGD, lr 3", {"lr": 3.0, "bias": 0.0, "optimizer": "sgd"}),
+            ("Gentle: lr 0.01", {"lr": 0.01, "bias": 0.0, "optimizer": "adam"}),
+            ("Bias −1, lr 0.03", {"lr": 0.03, "bias": -1.0, "optimizer": "adam"}),
+            ("SGD, lr 1", {"lr": 1.0, "bias": 0.0, "optimizer": "sgd"}),
+            ("SGD, lr 3", {"lr": 3.0, "bias": 0.0, "optimizer": "sgd"}),
         ),
         demo=dying_demo, heavy=True,
         notice=(
@@ -951,8 +952,8 @@ STEPS = (
             "therefore made of straight segments, more of them as the network grows. A tanh network is smooth, "
             "and so is its boundary. Here both learn the two moons with 1 to 4 hidden layers of 10 units, "
             "trained by our engine, and, as in the lecture notebook, by scikit-learn's MLPClassifier."),
-        equations=(r"f(x) = W_3\,\mathrm{ReLU}(W_2\,\mathrm{ReLU}(W_1 x + b_1) + b_2) + b_3 "
-                   r"\text{ is linear on each region where the on/off pattern of the units is fixed}",),
+        equations=(r"f(x) = W_3\,\mathrm{ReLU}(W_2\,\mathrm{ReLU}(W_1 x + b_1) + b_2) + b_3",
+                   r"\text{linear wherever the on/off pattern of the units stays the same}"),
         controls=(
             Slider("layers", "Hidden layers", 1, 4, 2, step=1),
             Toggle("sklearn", "Also fit scikit-learn's MLPClassifier", True),

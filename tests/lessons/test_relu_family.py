@@ -134,11 +134,11 @@ def test_compute_cost_is_cheap_and_plausible():
     import time
     t0 = time.perf_counter()
     cost = R.compute_cost()
-    assert time.perf_counter() - t0 < 1.0  # budget 0.5 s on an idle machine; the test box is shared
+    assert time.perf_counter() - t0 < 1.0  # about 0.05 s on an idle 2-core box; the test box is shared
     assert cost["relu"] == 1 and all(v > 0 for v in cost.values())
-    # the notice: RReLU in training (random numbers) is the dearest; most cost within a small factor of ReLU
-    assert max(cost, key=cost.get) == "rrelu"
-    assert sum(v < 4 for v in cost.values()) >= 6
+    # the notice: RReLU (random numbers) and CReLU (two outputs) stand out; most cost within a small factor of ReLU
+    assert cost["rrelu"] > 3 and cost["crelu"] > 2, cost
+    assert sum(v < 4 for v in cost.values()) >= 6, cost
     assert R.compute_cost() is cost  # measured once per process
 
 
@@ -300,8 +300,14 @@ def test_slopes_demo(views):
     assert all(e > 0 for e in end)  # notice: slopes stay positive...
     assert all(abs(e - s) < 0.1 for s, e in zip(start, end))  # ... and move only a little
     m = {x.label: x.value for x in outs_of(outs, Metric)}
-    assert m["RReLU slope in evaluation"] == f"{(0.125 + 1 / 3) / 2:.3f}"
+    assert m["RReLU, evaluation"] == f"{(0.125 + 1 / 3) / 2:.3f}"
     assert len(outs_of(outs, Chart)) == 2
+    # the notice: where the slopes end depends on where they start (the two presets)
+    ends = {}
+    for _, preset in R.LESSON.step("slopes").presets:
+        r = engine.run_many([R.prelu_experiment(preset["prelu_init"])])[0]
+        ends[preset["prelu_init"]] = [r.history[c].iloc[-1] for c in r.layer_columns("prelu_slope")]
+    assert max(ends[0.0]) < 0.15 and min(ends[1.0]) > 0.85
     swapped = R.LESSON.step("slopes").run({"lower": 0.5, "upper": 0.125})
     assert any(isinstance(o, Note) and "U(0.125, 0.5)" in o.text for o in swapped)
 
