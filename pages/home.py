@@ -8,9 +8,9 @@ from lessons import registry
 st.title("Deep learning, step by step")
 st.markdown(
     "An interactive companion to a course on **how neural networks learn**: why deep sigmoid "
-    "networks stop learning, what ReLU and its relatives fix, where loss functions come from, how "
-    "optimizers move through a loss surface and how regularisation keeps a model honest. Every idea "
-    "comes with a live experiment: move a slider and a real PyTorch model retrains in front of you."
+    "networks stop learning, what ReLU and its relatives fix and where loss functions come from; "
+    "lessons on optimizers, overfitting and regularisation follow. Every idea comes with a live "
+    "experiment: move a slider and a real PyTorch model retrains in front of you."
 )
 st.markdown(
     "**For whom:** students who know a little Python and calculus and have met a neural network "
@@ -40,7 +40,7 @@ with instructor:
         "- Switch the sidebar to **Present**: one step per screen in large type, with *Previous* / "
         "*Next* buttons and a step picker.\n"
         "- The address bar always holds the current view: mode, step and the demo's settings, "
-        "e.g. `.../vanishing_gradients?mode=present&step=3&depth=8`.\n"
+        "e.g. `.../vanishing_gradients?mode=present&step=4&depth=3&activation=relu`.\n"
         "- Prepare a lecture as a list of such links and open them in turn; a link with a typo "
         "falls back to the defaults and says what it ignored."
     )
