@@ -31,7 +31,6 @@ from engine import data as D
 from lessons.theme import ACTIVATION_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
-    Columns,
     Latex,
     Lesson,
     LogSlider,
@@ -134,7 +133,7 @@ def _fmt(v: float) -> str:
 
 def properties(slope: float = 0.01, alpha: float = 1.0) -> pd.DataFrame:
     """Every property measured from the function itself (float64), none typed in by hand."""
-    x = torch.cat([torch.tensor([-1e4]), torch.linspace(-30, 30, 60001, dtype=torch.float64), torch.tensor([1e4])])
+    x = torch.cat([torch.tensor([-1e7]), torch.linspace(-30, 30, 60001, dtype=torch.float64), torch.tensor([1e7])])
     x = x.to(torch.float64)
     z = torch.randn(200_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     pts = torch.tensor([-30.0, -4.0, -1.0, 0.0, 30.0], dtype=torch.float64)
@@ -147,18 +146,19 @@ def properties(slope: float = 0.01, alpha: float = 1.0) -> pd.DataFrame:
         shown = 0.0 if abs(mean) < 5e-3 else mean  # no "-0.00"
         d = curve(name, pts, slope, alpha)[1].tolist()  # f' at -30, -4, -1, 0, 30
         flat_left, flat_right = abs(d[0]) < 1e-3, abs(d[4]) < 1e-3
-        neg = f"{_fmt(d[2])} (constant)" if abs(d[2] - d[1]) < 1e-9 else f"{_fmt(d[2])} at −1, {_fmt(d[1])} at −4"
-        bounded = {(True, True): "bounded", (True, False): "bounded below", (False, True): "bounded above",
-                   (False, False): "unbounded"}[(lo > -1e3, hi < 1e3)]
+        neg = f"{_fmt(d[2])} (constant)" if abs(d[2] - d[1]) < 1e-9 else f"{d[2]:.2g} (−1), {d[1]:.2g} (−4)".replace(
+            "-", "−")
         rows.append({
             "activation": NAMES[name],
-            "output range": f"{_fmt(lo)} … {_fmt(hi)} ({bounded})",
-            "zero-centred (mean out, x ~ N(0,1))": f"{'yes' if abs(mean) < 0.05 else 'no'} ({shown:.2f})",
-            "f' → 0 (saturates)": {(True, True): "both sides", (True, False): "x → −∞",
-                                   (False, True): "x → +∞", (False, False): "never"}[(flat_left, flat_right)],
+            "range": f"{_fmt(lo)} … {_fmt(hi)}",
+            "bounded": {(True, True): "both", (True, False): "below", (False, True): "above",
+                        (False, False): "no"}[(lo > -1e3, hi < 1e3)],
+            "zero-centred": f"{'yes' if abs(mean) < 0.05 else 'no'} ({shown:.2f})",
+            "saturates": {(True, True): "both sides", (True, False): "x → −∞",
+                          (False, True): "x → +∞", (False, False): "never"}[(flat_left, flat_right)],
             "f'(0)": round(d[3], 3),
-            "f'(x), x < 0": neg,
-            "cost (ReLU = 1)": round(cost[name], 2),
+            "f'(x<0)": neg,
+            "cost ×ReLU": round(cost[name], 2),
         })
     return pd.DataFrame(rows).set_index("activation")
 
@@ -180,11 +180,11 @@ def family_demo(values: dict, progress=None) -> list:
             frames.append(pd.DataFrame({"x": x.numpy(), "f": torch.relu(-x).numpy(), "df": np.nan,
                                         "activation": act, "part": "max(0, −x)"}))
     df = pd.concat(frames, ignore_index=True)
-    colour = alt.Color("activation:N", title="activation", scale=color_scale(ACTIVATION_COLORS, list(dict.fromkeys(
-        [name, other]))))
+    colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
+                       scale=color_scale(ACTIVATION_COLORS, list(dict.fromkeys([name, other]))))
     dash = alt.StrokeDash("part:N", title="part", scale=alt.Scale(domain=["f", "max(0, x)", "max(0, −x)"],
                                                                   range=[[1, 0], [1, 0], [6, 4]]), legend=None)
-    base = alt.Chart(df).properties(width=260, height=260)
+    base = alt.Chart(df).properties(width=250, height=250)
     f = base.mark_line().encode(
         x=alt.X("x:Q", title="x"), y=alt.Y("f:Q", title="f(x)", scale=alt.Scale(domain=[-3, 5], clamp=True)),
         color=colour, strokeDash=dash, detail="part:N").properties(title="the function")
@@ -209,9 +209,11 @@ def family_demo(values: dict, progress=None) -> list:
                      caption=f"{NAMES[name]} (and {NAMES[other]} for comparison) and the derivative autograd finds "
                              "through the engine's own implementation. Leaky slope "
                              f"{slope:.4g}, ELU α = {alpha:g}; RReLU drawn in evaluation mode (mean slope)."))
-    out.append(Table(props, caption="Measured, not typed in: ranges and derivatives from the functions on a grid "
-                                    "(float64; f'(0) is the value autograd uses at the kink), the mean output "
-                                    "for standard normal inputs, and the time of PyTorch's "
+    out.append(Table(props, caption="Measured, not typed in: ranges, saturation (f' below 0.001 at ±30) and "
+                                    "derivatives from the functions on a grid; zero-centred means a mean output below "
+                                    "0.05 in size for x ~ N(0, 1), the mean in brackets "
+                                    "(float64; f'(0) is the value autograd uses at the kink); cost is the time "
+                                    "of PyTorch's "
                                     "kernel for each activation on 524,288 floats on this machine, relative to "
                                     "ReLU (forward pass, fastest of 7 rounds; RReLU in training mode, so it "
                                     "includes drawing its random slopes)."))
@@ -321,7 +323,7 @@ def slopes_demo(values: dict, progress=None) -> list:
     out = []
     if lower > upper:
         lower, upper = upper, lower
-        out.append(Note(f"The lower bound was above the upper one; showing U({lower:g}, {upper:g}) instead.",
+        out.append(Note(f"The lower bound was above the upper one; showing U({lower:.3g}, {upper:.3g}) instead.",
                         "warning"))
     (res,) = engine.run_many([prelu_experiment(values["prelu_init"])], progress=progress)
     out += _diverged_notes([res], lambda r: "The PReLU network")
@@ -347,11 +349,12 @@ def slopes_demo(values: dict, progress=None) -> list:
                                                         ACTIVATION_COLORS["rrelu"], "#000000"])))
     rr_chart = alt.layer(rr.transform_filter(alt.datum.mode == modes[0]).mark_point(size=18, opacity=0.6),
                          rr.transform_filter(alt.datum.mode == modes[1]).mark_line(strokeWidth=2)
-                         ).properties(width=520, height=220, title="RReLU: one forward pass")
-    out.append(Metric("PReLU a, layer 1", f"{start[0]:.2f} → {end[0]:.3f}"))
-    out.append(Metric(f"PReLU a, layer {len(end)}", f"{start[-1]:.2f} → {end[-1]:.3f}"))
-    out.append(Metric("RReLU, training", f"{slopes.min():.2f} … {slopes.max():.2f}", help="range of the random slopes"))
-    out.append(Metric("RReLU, evaluation", f"{mean_slope:.3f}", help="the fixed mean slope (l + u)/2"))
+                         ).properties(width=520, height=260, title="RReLU: one forward pass")
+    out.append(Metric("a, layer 1", f"{end[0]:.3f}", help=f"PReLU's mean learned slope in layer 1 (from {start[0]:g})"))
+    out.append(Metric(f"a, layer {len(end)}", f"{end[-1]:.3f}",
+                      help=f"PReLU's mean learned slope in layer {len(end)} (from {start[-1]:g})"))
+    out.append(Metric("RReLU train", f"{slopes.min():.2f}…{slopes.max():.2f}", help="range of the random slopes drawn"))
+    out.append(Metric("RReLU eval", f"{mean_slope:.3f}", help="the fixed mean slope (l + u)/2"))
     test_acc = "diverged" if res.diverged else f"{res.final['test_metric']:.3f}"
     out += [
         Chart(prelu_chart, caption=(
@@ -359,7 +362,7 @@ def slopes_demo(values: dict, progress=None) -> list:
             "layer: " + ", ".join(f"layer {i + 1} {s:.3f} → {e:.3f}" for i, (s, e) in enumerate(zip(start, end)))
             + f". Test accuracy {test_acc}.")),
         Chart(rr_chart, caption=(
-            f"Each negative input gets its own slope from U({lower:g}, {upper:g}) while training: here from "
+            f"Each negative input gets its own slope from U({lower:.3g}, {upper:.3g}) while training: here from "
             f"{slopes.min():.3f} to {slopes.max():.3f} (mean {slopes.mean():.3f}). In evaluation every negative "
             f"input uses the mean slope (l + u)/2 = {mean_slope:.3f}, so the network is deterministic.")),
     ]
@@ -491,7 +494,7 @@ def rerun_verdict(summary: pd.DataFrame, seeds: int) -> str:
     gap = worst["test error"] - best["test error"]
     sd = float(s["test error sd"].max())
     text = (f"Lowest mean test error: {best['activation']} ({best['test error']:.2%}); highest: "
-            f"{worst['activation']} ({worst['test error']:.2%}), a gap of {gap:.2%}. ")
+            f"{worst['activation']} ({worst['test error']:.2%}), a gap of {100 * gap:.2f} percentage points. ")
     if seeds < 2:
         return text + "With one seed there is no spread to compare the gap with: add seeds before reading a ranking."
     if gap <= 2 * sd:
@@ -530,14 +533,14 @@ def rerun_demo(values: dict, progress=None) -> list:
     for c in ("train error", "test error", "test error sd"):
         ours[c] = ours[c].map(lambda v: f"{v:.2%}")
     out = _diverged_notes(results, lambda r: f"{NAMES[r.config.model.activation]} (seed {r.config.seed})")
-    out.append(Columns([
-        [Table(XU_TABLE, caption="Xu et al. 2015, Network in Network on CIFAR-10 and CIFAR-100: error rates "
-                                 "(their tables 3 and 4). Leaky a is in the x/a convention; RReLU tests with "
-                                 "x / ((l+u)/2) = x / 5.5.")],
-        [Table(ours, caption=f"Our re-run: digits, MLP with 2 hidden layers of {width} units, Adam, 300 steps, "
-                             f"{seeds} seed(s) (each a new split and initialisation); mean error and its "
-                             "standard deviation over seeds.")],
-    ]))
+    out += [
+        Table(XU_TABLE.set_index("activation"), caption=(
+            "Xu et al. 2015, Network in Network on CIFAR-10 and CIFAR-100: error rates (their tables 3 and 4). "
+            "Leaky a is in the x/a convention; RReLU tests with x / ((l+u)/2) = x / 5.5.")),
+        Table(ours.set_index("activation"), caption=(
+            f"Our re-run: digits, MLP with 2 hidden layers of {width} units, Adam, 300 steps, {seeds} seed(s) (each "
+            "a new split and initialisation); mean error and its standard deviation over seeds.")),
+    ]
     out.append(Chart(chart, caption=f"Test error per variant: the dot is the mean over {seeds} seed(s), the bar "
                                     "runs from the best to the worst seed."))
     out.append(Note(rerun_verdict(summary, seeds), "info"))
@@ -569,7 +572,7 @@ def _grid(extent, n):
 @lru_cache(maxsize=16)
 def sklearn_boundary(activation: str, layers: int, grid: int = 48):
     """scikit-learn's MLPClassifier as the lecture used it (lbfgs, 10 units per layer), on our split.
-    Returns (P(class 1) on the grid, test accuracy, fit seconds)."""
+    Returns (P(class 1) on the grid, test accuracy, fit seconds, training accuracy)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
@@ -584,7 +587,7 @@ def sklearn_boundary(activation: str, layers: int, grid: int = 48):
     gx, gy = _grid(split.extent(), grid)
     p = clf.predict_proba(np.c_[gx.ravel(), gy.ravel()])[:, 1].reshape(grid, grid)
     acc = float(clf.score(split.raw_test, split.y_test.astype(int)))
-    return p, acc, seconds
+    return p, acc, seconds, float(clf.score(split.raw_train, split.y_train.astype(int)))
 
 
 def _surface_chart(p: np.ndarray, extent, points: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -626,22 +629,22 @@ def boundary_demo(values: dict, progress=None) -> list:
                      "training time (s)": round(r.meta["wall_time"], 3)})
         if r.snapshots is not None and not r.diverged:
             panels.append(_surface_chart(r.snapshots[-1], r.meta["extent"], points,
-                                         f"{NAMES[act]} · test acc {acc:.2f} · {r.meta['wall_time']:.2f} s"))
+                                         f"ours {NAMES[act]} · acc {acc:.2f} · {r.meta['wall_time']:.2f} s"))
     charts = [alt.hconcat(*panels)] if panels else []
     if values["sklearn"]:
         sk = []
         for act in ("relu", "tanh"):
-            p, acc, secs = sklearn_boundary(act, layers)
+            p, acc, secs, train_acc = sklearn_boundary(act, layers)
             rows.append({"model": f"scikit-learn MLPClassifier (lbfgs), {NAMES[act]}", "test accuracy": round(acc, 3),
-                         "train accuracy": np.nan, "training time (s)": round(secs, 3)})
-            sk.append(_surface_chart(p, split.extent(), points,
-                                     f"scikit-learn {NAMES[act]} · test acc {acc:.2f} · {secs:.2f} s"))
+                         "train accuracy": round(train_acc, 3), "training time (s)": round(secs, 3)})
+            sk.append(_surface_chart(p, split.extent(), points, f"sklearn {NAMES[act]} · acc {acc:.2f} · {secs:.2f} s"))
         charts.append(alt.hconcat(*sk))
     table = pd.DataFrame(rows)
     if charts:
         out.append(Chart(alt.vconcat(*charts).resolve_scale(color="shared"), caption=(
             f"Moons (100 points, noise 0.25, 75 train / 25 test), {layers} hidden layer(s) of 10 units. Colour is "
-            "the predicted probability of class 1; circles are training points, triangles test points. Times are "
+            "the predicted probability of class 1; circles are training points, triangles test points; acc is test "
+            "accuracy. Times are "
             "wall-clock seconds of the training run as it was measured (ours: the engine's stacked pass, possibly "
             "precomputed; scikit-learn: fitted in this session).")))
     ours = [r for r in results if not r.diverged]
@@ -702,12 +705,12 @@ def outputs_demo(values: dict, progress=None) -> list:
     ])
     kinds = [f"softmax (T = {T:g})", "sigmoid per label"]
     bars = alt.Chart(df).mark_bar().encode(
-        x=alt.X("output:N", title=None), xOffset="activation:N",
+        x=alt.X("output:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset="activation:N",
         y=alt.Y("value:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=kinds, range=["#0072B2", ACTIVATION_COLORS["sigmoid"]])),
         tooltip=["output", "activation", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(height=260, width=380)
+    ).properties(height=240, width=460)
     gap = float((p - p_shift).abs().max())
     sig_gap = float((torch.sigmoid(z + c) - sig).abs().max())
     pick = choose(values["task"])
@@ -718,18 +721,17 @@ def outputs_demo(values: dict, progress=None) -> list:
     out = [
         Metric("Σ softmax", f"{float(p.sum()):.6f}"),
         Metric("Σ sigmoids", f"{float(sig.sum()):.3f}", help="independent probabilities need not sum to 1"),
-        Metric(f"softmax change after adding {c:g}", f"{gap:.1e}", help="max |softmax(z + c) − softmax(z)|"),
-        Metric(f"sigmoid change after adding {c:g}", f"{sig_gap:.3f}"),
-        Columns([
-            [Chart(bars, caption=(
+        Metric("Δ softmax", f"{gap:.1e}", help=f"max |softmax(z + c) − softmax(z)| for c = {c:g}"),
+        Metric("Δ sigmoid", f"{sig_gap:.3f}", help=f"max |σ(z + c) − σ(z)| for c = {c:g}"),
+        Chart(bars, caption=(
                 f"Logits z = ({values['z1']:g}, {values['z2']:g}, {values['z3']:g}). Softmax at temperature {T:g} "
                 f"gives {', '.join(f'{v:.3f}' for v in p.tolist())} (sum {float(p.sum()):.3f}); the sigmoids give "
-                f"{', '.join(f'{v:.3f}' for v in sig.tolist())} (sum {float(sig.sum()):.3f})."))],
-            [Markdown(f"**Which output for a {values['task']} task?**"),
-             Table(pd.DataFrame({"choice": list(pick.keys())[1:], "": list(pick.values())[1:]}).set_index("choice")),
-             Table(smooth, caption=f"Label smoothing with k = {k}: the true class gets 1 − ε = {1 - eps:g}, each "
-                                   f"other class ε/(k−1) = {eps / (k - 1):.4g}; the row still sums to 1.")],
-        ]),
+                f"{', '.join(f'{v:.3f}' for v in sig.tolist())} (sum {float(sig.sum()):.3f}).")),
+        Markdown(f"**Which output for a {values['task']} task?**"),
+        Table(pd.DataFrame({"choice": list(pick.keys())[1:], "": list(pick.values())[1:]}).set_index("choice")),
+        Table(smooth.set_index("target"), caption=f"Label smoothing with k = {k}: the true class gets 1 − ε = "
+                                                  f"{1 - eps:g}, each other class ε/(k−1) = {eps / (k - 1):.4g}; the "
+                                                  "row still sums to 1."),
     ]
     return out
 
@@ -917,7 +919,7 @@ STEPS = (
             "Xu et al. 2015 compared ReLU, two Leaky ReLUs, PReLU and RReLU in a Network-in-Network CNN on "
             "CIFAR-10 and CIFAR-100. On CIFAR-100 every leaky variant beat ReLU on test error; the steeper leak "
             "(a = 5.5) beat the tiny one (a = 100); RReLU was best on CIFAR-100 and tied with Leaky a = 5.5 on "
-            "CIFAR-10. Their explanation: a leak acts partly as a regulariser.\n\n"
+            "CIFAR-10. Their reading: the random slope of RReLU helps against overfitting.\n\n"
             "We cannot re-run CIFAR in a browser, but we can ask the same question of a small MLP on "
             "scikit-learn's digits, with several seeds so that we see the noise the ranking has to beat. All "
             "runs below are one batched call to the engine."),
@@ -986,8 +988,9 @@ STEPS = (
         equations=(
             r"\sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \mathrm{softmax}(z)_j = \frac{e^{z_j / T}}"
             r"{\sum_{i=1}^{k} e^{z_i / T}}, \qquad \sum_j \mathrm{softmax}(z)_j = 1",
-            r"\mathrm{softmax}(z + c\mathbf{1}) = \frac{e^{c/T} e^{z_j/T}}{e^{c/T}\sum_i e^{z_i/T}} = "
-            r"\mathrm{softmax}(z), \qquad y^{\text{smooth}}_j = \begin{cases} 1 - \varepsilon & j = \text{true} "
+            r"\mathrm{softmax}(z + c\mathbf{1})_j = \frac{e^{c/T} e^{z_j/T}}{e^{c/T}\sum_i e^{z_i/T}} = "
+            r"\mathrm{softmax}(z)_j",
+            r"y^{\text{smooth}}_j = \begin{cases} 1 - \varepsilon & j = \text{true class} "
             r"\\ \varepsilon / (k - 1) & \text{otherwise} \end{cases}",
         ),
         controls=(
@@ -999,9 +1002,9 @@ STEPS = (
             Slider("eps", "Label smoothing ε", 0.0, 0.45, 0.1, step=0.05),
             Select("task", "Task", TASKS, "multiclass"),
         ),
-        presets=(("Shift all logits by +10", {"shift": 10.0}),
-                 ("Hot softmax (T = 5)", {"temperature": 5.0}),
-                 ("Cold softmax (T = 0.25)", {"temperature": 0.25})),
+        presets=(("Shift +10", {"shift": 10.0}),
+                 ("Hot: T = 5", {"temperature": 5.0}),
+                 ("Cold: T = 0.25", {"temperature": 0.25})),
         demo=outputs_demo,
         notice=(
             "- The softmax bars always sum to 1; the sigmoid bars do not, and should not for multilabel tasks.\n"

@@ -116,13 +116,16 @@ def test_leaky_conventions():
 def test_properties_table_is_measured():
     p = R.properties(slope=0.01)
     assert list(p.index) == [R.NAMES[n] for n in R.FAMILY]
-    zc = p["zero-centred (mean out, x ~ N(0,1))"]
-    assert [i for i in p.index if zc[i].startswith("yes")] == ["tanh"]
+    assert [i for i in p.index if p.loc[i, "zero-centred"].startswith("yes")] == ["tanh"]
     assert p.loc["ReLU", "f'(0)"] == 0 and p.loc["Leaky ReLU", "f'(0)"] == pytest.approx(0.01)
-    assert p.loc["Sigmoid", "output range"] == "0 … 1 (bounded)" and p.loc["ReLU6", "output range"] == "0 … 6 (bounded)"
-    assert p.loc["ReLU", "f' → 0 (saturates)"] == "x → −∞" and p.loc["Leaky ReLU", "f' → 0 (saturates)"] == "never"
-    assert p.loc["tanh", "f' → 0 (saturates)"] == "both sides"
-    assert p.loc["Leaky ReLU", "f'(x), x < 0"] == "0.01 (constant)"
+    assert p.loc["Sigmoid", "range"] == "0 … 1" and p.loc["ReLU6", "range"] == "0 … 6"
+    assert p.loc["Leaky ReLU", "range"] == "−∞ … ∞" and p.loc["ELU", "range"] == "−1 … ∞"
+    assert p["bounded"].to_dict() == {"Sigmoid": "both", "tanh": "both", "ReLU": "below", "Leaky ReLU": "no",
+                                      "PReLU": "no", "RReLU": "no", "CReLU": "below", "ELU": "below",
+                                      "ReLU6": "both", "GELU": "below", "SiLU": "below", "Softplus": "below"}
+    assert p.loc["ReLU", "saturates"] == "x → −∞" and p.loc["Leaky ReLU", "saturates"] == "never"
+    assert p.loc["tanh", "saturates"] == "both sides"
+    assert p.loc["Leaky ReLU", "f'(x<0)"] == "0.01 (constant)"
     # step 1's notice: slope -> 1 far right for all but the bounded ones
     for name in R.FAMILY:
         d = R.curve(name, torch.tensor([30.0], dtype=torch.float64))[1].item()
@@ -179,13 +182,13 @@ def test_outputs_demo(views):
     assert metrics["Σ softmax"] == "1.000000"
     shifted = R.LESSON.step("outputs").run({"shift": 10.0, "temperature": 5.0})
     m = {x.label: x.value for x in outs_of(shifted, Metric)}
-    assert float(m["softmax change after adding 10"]) < 1e-12
-    assert float(m["sigmoid change after adding 10"]) > 0.1
+    assert float(m["Δ softmax"]) < 1e-12
+    assert float(m["Δ sigmoid"]) > 0.1
     spec = outs_of(outs, Chart)[0].chart.to_dict()
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["xOffset"]["field"] == "activation"
     tables = outs_of(outs, Table)
     assert tables[0].df.loc["output activation"].iloc[0] == "softmax"
-    assert tables[1].df.iloc[1, 1:].tolist() == pytest.approx([0.9, 0.05, 0.05])
+    assert tables[1].df.iloc[1].tolist() == pytest.approx([0.9, 0.05, 0.05])
 
 
 # ---------------------------------------------------------------- the shipped cache
@@ -300,7 +303,8 @@ def test_slopes_demo(views):
     assert all(e > 0 for e in end)  # notice: slopes stay positive...
     assert all(abs(e - s) < 0.1 for s, e in zip(start, end))  # ... and move only a little
     m = {x.label: x.value for x in outs_of(outs, Metric)}
-    assert m["RReLU, evaluation"] == f"{(0.125 + 1 / 3) / 2:.3f}"
+    assert m["RReLU eval"] == f"{(0.125 + 1 / 3) / 2:.3f}"
+    assert m["a, layer 1"] == f"{end[0]:.3f}" and m["a, layer 3"] == f"{end[2]:.3f}"
     assert len(outs_of(outs, Chart)) == 2
     # the notice: where the slopes end depends on where they start (the two presets)
     ends = {}
@@ -362,7 +366,7 @@ def test_rerun_is_one_batched_sweep_and_the_verdict_matches(views):
     assert ("does not separate" in verdict) == (gap <= 2 * summary["test error sd"].max())
     assert summary["train error"].max() == 0 and "training error 0.00%" in verdict  # the quiz explanation too
     ours = outs_of(outs, Table)[1].df
-    assert ours["activation"].tolist() == [v[0] for v in R.VARIANTS]
+    assert ours.index.tolist() == [v[0] for v in R.VARIANTS]
     spec = outs_of(outs, Chart)[0].chart.to_dict()
     assert len(spec["layer"]) == 2
     assert R.VARIANTS[1][2] == pytest.approx(0.01) and R.VARIANTS[2][2] == pytest.approx(1 / 5.5)
@@ -383,8 +387,8 @@ def test_boundary_demo(views):
     for r in results:
         assert r.snapshots.shape == (1, 48, 48)
     titles = [p["title"] for p in spec["vconcat"][0]["hconcat"]]
-    assert titles[0].startswith("ReLU · test acc") and f"{results[0].final['test_metric']:.2f}" in titles[0]
-    assert titles[1].startswith("tanh · test acc") and f"{results[1].final['test_metric']:.2f}" in titles[1]
+    assert titles[0].startswith("ours ReLU · acc") and f"{results[0].final['test_metric']:.2f}" in titles[0]
+    assert titles[1].startswith("ours tanh · acc") and f"{results[1].final['test_metric']:.2f}" in titles[1]
     table = outs_of(outs, Table)[0].df
     assert len(table) == 4
     only = R.LESSON.step("boundaries").run({"sklearn": False, "layers": 4})
