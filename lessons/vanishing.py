@@ -140,28 +140,36 @@ def _saturation_demo(v, progress):
     thr = 0.1 * s["peak"]
     d = A.derivative(act, xs).numpy()
     edge = float(xs.numpy()[np.argmax(d >= thr)])  # first z where the slope reaches 10% of its peak
-    band = pd.DataFrame({"z0": [-8.0, -edge], "z1": [edge, 8.0]})
-    shade = alt.Chart(band).mark_rect(color="#D55E00", opacity=0.10).encode(x="z0:Q", x2="z1:Q")
+    band = pd.DataFrame({"z0": [-8.0, edge], "z1": [-edge, 8.0]})
+    shade = alt.Chart(band).mark_rect(color="#D55E00", opacity=0.10).encode(
+        x=alt.X("z0:Q", scale=alt.Scale(domain=[-8, 8])), x2="z1:Q")
+    names = [f"{act}(z)", f"{act}'(z)"]
     fcurve = alt.Chart(curves).mark_line().encode(
-        x=alt.X("z:Q", title="pre-activation z"), y=alt.Y("value:Q", title=""),
-        color=alt.Color("curve:N", scale=alt.Scale(range=[ACTIVATION_COLORS[act], "#333333"]), title=""),
-        strokeDash=alt.StrokeDash("curve:N", legend=None, scale=alt.Scale(range=[[1, 0], [5, 3]])))
-    left = (shade + fcurve).properties(height=260, width=330, title="Shaded: saturated (slope < 10% of peak)")
+        x=alt.X("z:Q", title="pre-activation z", scale=alt.Scale(domain=[-8, 8])), y=alt.Y("value:Q", title=""),
+        color=alt.Color("curve:N", scale=alt.Scale(domain=names, range=[ACTIVATION_COLORS[act], "#333333"]),
+                        title="", legend=alt.Legend(orient="bottom")),
+        tooltip=["curve", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")])
+    left = (shade + fcurve).properties(height=260, title="Shaded: saturated (slope < 10% of peak)")
     z = np.clip(s["z"], -12, 12)
     edges = np.linspace(-12, 12, 61)
     counts, _ = np.histogram(z, edges)
     sat, _ = np.histogram(z[s["d"] < thr], edges)
-    hist = pd.concat([pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "count": counts - sat, "saturated": "active"}),
-                      pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "count": sat, "saturated": "saturated"})])
-    right = alt.Chart(hist).mark_bar().encode(
-        x=alt.X("z0:Q", title="z = w·x over 2000 inputs x 64 units (clipped at ±12)"), x2="z1:Q",
-        y=alt.Y("count:Q", title="count", stack=True),
-        color=alt.Color("saturated:N", scale=alt.Scale(domain=["active", "saturated"],
-                                                         range=[ACTIVATION_COLORS[act], "#BBBBBB"]), title="")
-    ).properties(height=260, width=330, title=f"Pre-activations at weight scale {scale:g}")
+    hist = pd.concat([pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "y0": 0, "y1": counts - sat,
+                                    "units": "active"}),
+                      pd.DataFrame({"z0": edges[:-1], "z1": edges[1:], "y0": counts - sat, "y1": counts,
+                                    "units": "saturated"})])
+    right = alt.Chart(hist).mark_rect().encode(
+        x=alt.X("z0:Q", title="z (2000 inputs × 64 units)"), x2="z1:Q",
+        y=alt.Y("y1:Q", title="count"), y2="y0:Q",
+        color=alt.Color("units:N", scale=alt.Scale(domain=["active", "saturated"],
+                                                     range=[ACTIVATION_COLORS[act], "#BBBBBB"]), title="",
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["units", alt.Tooltip("z0:Q", format=".1f", title="from z"), alt.Tooltip("z1:Q", format=".1f",
+                                                                                         title="to z")]
+    ).properties(height=260, title=f"Pre-activations at weight scale {scale:g}")
     return [
-        Chart(alt.hconcat(left, right), caption="Left: the activation and its slope. Right: where a real layer's "
-              "pre-activations land when the weights grow."),
+        Columns([[Chart(left, caption="The activation and its slope.")],
+                 [Chart(right, caption="Where a real layer's pre-activations land.")]]),
         Metric("std of z", f"{s['z_std']:.2f}"),
         Metric("saturated", f"{s['saturated']:.0%}"),
         Metric(f"mean {act}'(z)", f"{s['mean_derivative']:.3f}", help=f"peak slope is {s['peak']:g} at z = 0"),
@@ -203,7 +211,8 @@ def _composition_demo(v, progress):
         color=alt.Color("k:O", scale=alt.Scale(scheme="viridis"), title="times applied"),
         strokeDash=alt.StrokeDash("k:O", legend=None),
         tooltip=["activation", "k", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".4f")],
-    ).properties(width=250, height=230).facet(column=alt.Column("activation:N", title=None, sort=list(SQUASH)))
+    ).properties(width=145, height=210).facet(column=alt.Column("activation:N", title=None, sort=list(SQUASH))
+                                              ).resolve_scale(y="independent").configure_legend(orient="bottom")
     st_ = composition_stats(df)
     relu = df[df.activation == "relu"]
     once = relu[relu.k == 1].set_index("x")["y"]
@@ -212,11 +221,11 @@ def _composition_demo(v, progress):
     return [
         Chart(ch, caption="Each curve is the function applied k times. ReLU's curves lie on top of each other "
                           "(dashes show them all)."),
-        Metric(f"sigmoid applied {k}x: output range", f"{sig.loc[k, 'output range']:.4f}",
-               help="max - min over x in [-5, 5]"),
-        Metric(f"sigmoid applied {k}x: steepest slope", f"{sig.loc[k, 'steepest slope']:.2e}",
-               help="never above 0.25^k"),
-        Metric("ReLU: max |relu^k(x) - relu(x)|", f"{worst:g}", help="0: ReLU is idempotent"),
+        Metric(f"sigmoid ×{k}: range", f"{sig.loc[k, 'output range']:.4f}",
+               help=f"max - min of the sigmoid applied {k} times, over x in [-5, 5]"),
+        Metric(f"sigmoid ×{k}: max slope", f"{sig.loc[k, 'steepest slope']:.2e}",
+               help=f"steepest slope of the sigmoid applied {k} times; never above 0.25^{k}"),
+        Metric("ReLU ×k vs ReLU", f"{worst:g}", help="max |relu^k(x) - relu(x)| over k and x: 0, ReLU is idempotent"),
         Table(st_.pivot(index="k", columns="activation", values="steepest slope").round(6),
               caption="Steepest slope of the k-fold composition over x in [-5, 5]: the sigmoid column shrinks "
                       "at least 4x per application; the ReLU column stays 1."),
@@ -295,6 +304,13 @@ def gradient_experiments(data="spiral", depth=6, width=16, lr=0.5, steps=300) ->
                        model=ModelSpec(hidden=(int(width),) * int(depth), activation=a),
                        optim=OptimSpec("sgd", lr=float(lr)), train=TrainSpec(steps=int(steps), record_every=10))
             for a in SQUASH]
+
+
+def gradient_decay(result) -> float:
+    """Mean weight-gradient norm (over layers) from step 50 on, relative to its value at step 0."""
+    h = result.history
+    m = h[result.layer_columns("grad_norm")].mean(axis=1)
+    return float(m[h["step"] >= 50].mean() / m[h["step"] == 0].iloc[0])
 
 
 def gradient_table(results) -> pd.DataFrame:
@@ -596,8 +612,8 @@ STEPS = (
                 "output layer's at the start of training (ratio ~1e-3); with ReLU or tanh (both initialised "
                 "for their slopes) the ratio stays within a factor of a few of 1.\n"
                 "- The sigmoid profile (left) is a staircase: each layer down gets roughly 2-4x less.\n"
-                "- In the heatmaps, the sigmoid net's gradients collapse after the first few steps, while tanh "
-                "and ReLU keep every layer active.\n"
+                "- In the heatmaps, the sigmoid net's gradients collapse after the first steps: from step 50 on "
+                "they average about 0.1% of their size at step 0, while tanh's and ReLU's stay above 10%.\n"
                 "- The sigmoid net also fails to learn the spiral in these 300 steps (test accuracy near "
                 "chance), while the ReLU net solves it."),
     ),

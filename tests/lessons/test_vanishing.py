@@ -75,7 +75,10 @@ def test_presets_reach_the_bands_their_captions_claim(presets):
 
 
 def test_gradient_ratio_orders_of_magnitude_apart():
-    tab = V.gradient_table(run_many(V.gradient_experiments())).set_index("activation")
+    res = run_many(V.gradient_experiments())
+    decay = {r.config.model.activation: V.gradient_decay(r) for r in res}
+    assert decay["sigmoid"] < 0.005 and decay["tanh"] > 0.1 and decay["relu"] > 0.1
+    tab = V.gradient_table(res).set_index("activation")
     assert tab.loc["sigmoid", "first / last"] < 1e-2
     assert tab.loc["relu", "first / last"] > 0.1 and 0.2 < tab.loc["tanh", "first / last"] < 5
     assert tab.loc["relu", "first / last"] / tab.loc["sigmoid", "first / last"] > 100
