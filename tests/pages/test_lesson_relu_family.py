@@ -1,0 +1,76 @@
+"""Lesson 2's page under AppTest: the extremes of every control, every preset, a diverging run."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lessons.relu_family import LESSON
+from tests.pages.test_pages import APP, ok, texts, warnings
+
+PAGE = "pages/lesson_relu_family.py"
+
+
+def open_at(query):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.clear()
+    at.query_params.update(query)
+    return ok(at.run())
+
+
+def errors(at):
+    return [e.value for e in at.error if "could not run" in e.value]
+
+
+@pytest.mark.parametrize("step, params", [
+    (1, {"activation": "crelu", "compare": "rrelu", "convention": "x/a", "a": "0.01", "alpha": "3.0"}),
+    (1, {"activation": "softplus", "compare": "sigmoid", "convention": "a*x", "a": "100.0", "alpha": "0.1"}),
+    (2, {"lr": "0.001", "bias": "-1.5"}),
+    (2, {"lr": "3.0", "bias": "0.5", "optimizer": "sgd"}),
+    (3, {"prelu_init": "0.0", "lower": "0.5", "upper": "0.125"}),
+    (3, {"prelu_init": "1.0", "lower": "0.0", "upper": "1.0"}),
+    (4, {"width": "8", "depth": "1"}),
+    (4, {"width": "32", "depth": "3"}),
+    (5, {"seeds": "1", "width": "64"}),
+    (6, {"layers": "1", "sklearn": "0"}),
+    (6, {"layers": "4", "sklearn": "1"}),
+    (7, {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1", "eps": "0.45",
+         "task": "regression"}),
+    (7, {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0", "eps": "0.0",
+         "task": "multilabel"}),
+])
+def test_extreme_deep_links(step, params):
+    at = open_at({"mode": "present", "step": str(step), **params})
+    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not errors(at), errors(at)
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_diverging_run_says_so():
+    at = open_at({"mode": "present", "step": "2", "lr": "3.0", "optimizer": "sgd"})
+    assert any("ReLU diverged" in e.value for e in at.error)
+    assert not errors(at)
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+@pytest.mark.parametrize("index", [i for i, s in enumerate(LESSON.steps) if s.presets])
+def test_every_preset_button(index):
+    step = LESSON.steps[index]
+    at = open_at({"mode": "present", "step": str(index + 1)})
+    for j, (_, values) in enumerate(step.presets):
+        ok(at.button(key=f"{LESSON.id}.{step.id}.__preset{j}").click().run())
+        assert not errors(at), (step.id, j, errors(at))
+        assert at.query_params["step"] == str(index + 1)
+        for name, value in values.items():
+            c = step.control(name)
+            if value != c.default:
+                assert at.query_params[name] == c.to_query(value), (step.id, name)
+
+
+def test_quiz_feedback():
+    at = open_at({"mode": "present", "step": "8"})
+    quiz = LESSON.steps[-1]
+    for j, q in enumerate(quiz.questions):
+        key = f"{LESSON.id}.{quiz.id}.__check{j}"
+        ok(at.radio(key=key).set_value(q.answer).run())
+        assert any("Right" in s.value for s in at.success)
