@@ -133,11 +133,16 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
                           dtype=torch.float32, device=dev)  # (steps, R)
     opt = StackedOptimizer(e0.optim, flat.detach(), per([e.optim.weight_decay for e in exps]).view(R, 1))
 
-    gens = [torch.Generator(device=dev).manual_seed(e.seed * 7919 + 17) for e in exps]
+    _gens: list = []
+
+    def gens():  # one random stream per run, made only if the run needs randomness (a GPU sweep of
+        if not _gens:  # thousands of full-batch runs never does)
+            _gens.extend(torch.Generator(device=dev).manual_seed(e.seed * 7919 + 17) for e in exps)
+        return _gens
 
     def noise(shape, normal=False):  # each run draws from its own stream
         f = torch.randn if normal else torch.rand
-        return torch.stack([f(tuple(shape[1:]), generator=g, device=dev) for g in gens])
+        return torch.stack([f(tuple(shape[1:]), generator=g, device=dev) for g in gens()])
 
     bs = e0.train.batch_size
     minibatch = 0 < bs < n_tr
@@ -150,7 +155,7 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
             return Xtr, ytr, wtr
         j = t % per_epoch
         if j == 0:
-            perms = torch.stack([torch.randperm(n_tr, generator=g, device=dev) for g in gens])
+            perms = torch.stack([torch.randperm(n_tr, generator=g, device=dev) for g in gens()])
         idx = perms[:, j * bs:(j + 1) * bs]  # (R, bs)
         return (torch.gather(Xtr, 1, idx[..., None].expand(-1, -1, Xtr.shape[2])),
                 torch.gather(ytr, 1, idx), torch.gather(wtr, 1, idx))
