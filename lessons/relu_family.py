@@ -555,7 +555,7 @@ def rerun_demo(values: dict, progress=None) -> list:
         ours[c] = ours[c].map(lambda v: f"{v:.2%}")
     out = _diverged_notes(results, lambda r: f"{NAMES[r.config.model.activation]} (seed {r.config.seed})")
     out += [
-        Table(XU_TABLE.set_index("activation"), caption=(
+        Table(XU_TABLE.set_index("activation").map(lambda v: f"{v:.2%}"), caption=(
             "Xu et al. 2015, Network in Network on CIFAR-10 and CIFAR-100: error rates (their tables 3 and 4). "
             "Leaky a is in the x/a convention; RReLU tests with x / ((l+u)/2) = x / 5.5.")),
         Table(ours.set_index("activation"), caption=(
@@ -955,8 +955,8 @@ STEPS = (
             "- In the paper's table the test errors of the five variants span 1.47 percentage points on CIFAR-10 "
             "and 2.65 on CIFAR-100.\n"
             "- In our re-run, compare the gap between variants with the spread between seeds of one variant.\n"
-            "- One seed would give a confident-looking ranking; set seeds to 1 and watch it change when you "
-            "change the width."),
+            "- Set seeds to 1: you still get a ranking, but nothing to tell you whether it would survive "
+            "another seed."),
         question=Question(
             "Our digits re-run shows variants within noise of each other. What does that tell us about Xu et al.?",
             ("Their result was wrong",
