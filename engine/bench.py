@@ -3,8 +3,9 @@
     python -m engine.bench                    # 32 runs on this machine's device
     python -m engine.bench --device cuda --runs 4096
 
-The engine trains with $ENGINE_THREADS torch threads (default 1); the nn.Module loop runs with
-torch's default threads, as a user would write it, and once more with 1 thread for comparison.
+The engine picks its threads (engine.train.training_threads: all when the machine is idle, else
+one; $ENGINE_THREADS overrides); the nn.Module loop runs with torch's default threads, as a user
+would write it, and once more with 1 thread for comparison.
 Same 32 runs three ways (moons, 300 points, 2-16-16-1 tanh, full batch, 500 Adam steps, lr 0.01,
 seeds 0..31): the engine's batched pass, a loop of nn.Module + torch.optim.Adam, and a loop of
 sklearn MLPClassifier(solver="adam") run for all 500 iterations. Prints wall times, mean test
@@ -94,8 +95,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     dev = pick_device(a.device)
     default_threads = torch.get_num_threads()
-    print(f"device={dev.type} torch={torch.__version__} threads={torch.get_num_threads()} runs={a.runs} "
-          f"steps={a.steps}")
+    from .train import training_threads
+
+    print(f"device={dev.type} torch={torch.__version__} engine_threads={training_threads()} "
+          f"default_threads={default_threads} runs={a.runs} steps={a.steps}")
     te, acc_e = bench_engine(a.runs, a.steps, dev, a.record_every)
     print(f"engine batched: {te:8.3f} s  mean test acc {acc_e:.3f}  "
           f"model-steps/s {a.runs * a.steps / te:,.0f}")
@@ -106,7 +109,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     tl1, _ = bench_loop(a.runs, a.steps)
     torch.set_num_threads(default_threads)
-    print(f"nn.Module loop: {tl1:8.3f} s  (1 torch thread, as the engine trains: speedup {tl1 / te:.1f}x)")
+    print(f"nn.Module loop: {tl1:8.3f} s  (1 torch thread: speedup {tl1 / te:.1f}x)")
     ts, acc_s = bench_sklearn(a.runs, a.steps)
     print(f"sklearn MLP:    {ts:8.3f} s  mean test acc {acc_s:.3f}")
     print(f"speedup_vs_loop={tl / te:.1f} speedup_vs_sklearn={ts / te:.1f}")
