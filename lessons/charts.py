@@ -10,9 +10,7 @@ import pandas as pd
 
 from engine import data as D
 from engine.results import Result
-from lessons.theme import SPLIT_COLORS, color_scale
-
-CLASS_COLORS = {"class 0": "#E69F00", "class 1": "#0072B2", "class 2": "#009E73"}
+from lessons.theme import CLASS_COLORS, PROBABILITY_RANGE, SPLIT_COLORS, color_scale
 
 
 def surface_frame(prob: np.ndarray, extent) -> pd.DataFrame:
@@ -36,8 +34,10 @@ def points_frame(split: D.Split, which=("train", "test")) -> pd.DataFrame:
 
 
 def decision_surface(prob: np.ndarray, extent, split: D.Split | None = None, title: str = "",
-                     multiclass: bool = False, width: int = 360, height: int = 330) -> alt.LayerChart:
-    """Predicted P(class 1) (or predicted class) as a coloured map, with the data on top."""
+                     multiclass: bool = False, width: int = 360, height: int = 330,
+                     legend: bool = True) -> alt.LayerChart:
+    """Predicted P(class 1) (or predicted class) as a coloured map, with the data on top.
+    `legend=False` leaves the legends out (for all but one panel of a grid of surfaces)."""
     x0, x1, y0, y1 = extent
     xs = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     ys = alt.Scale(domain=[y0, y1], nice=False, zero=False)
@@ -46,19 +46,22 @@ def decision_surface(prob: np.ndarray, extent, split: D.Split | None = None, tit
         df["p"] = [f"class {int(v)}" for v in df["p"]]
         fill = alt.Color("p:N", scale=color_scale(CLASS_COLORS), legend=None)
     else:
-        fill = alt.Color("p:Q", scale=alt.Scale(domain=[0, 1], range=["#E69F00", "#F7F7F7", "#0072B2"]),
-                         legend=alt.Legend(title="P(class 1)", orient="bottom", gradientLength=180))
-    base = alt.Chart(df).mark_rect(opacity=0.55 if multiclass else 0.8).encode(
+        # no gradient legend: it crowds the plot when Streamlit fits the chart to its column; captions
+        # say "blue: class 0, orange: class 1, pale: unsure" instead
+        fill = alt.Color("p:Q", scale=alt.Scale(domain=[0, 1], range=PROBABILITY_RANGE), legend=None)
+    base = alt.Chart(df).mark_rect(opacity=0.45 if multiclass else 0.6).encode(
         x=alt.X("x:Q", scale=xs, title="x1"), x2="x2:Q", y=alt.Y("y:Q", scale=ys, title="x2"), y2="y2:Q",
         color=fill, tooltip=[])
     layers = [base]
     if split is not None:
         pts = points_frame(split)
-        layers.append(alt.Chart(pts).mark_point(filled=True, size=28, strokeWidth=0.6, stroke="white").encode(
+        present = sorted(pts["label"].unique())
+        layers.append(alt.Chart(pts).mark_point(filled=True, size=34, strokeWidth=0.8, stroke="#222222").encode(
             x=alt.X("x1:Q", scale=xs), y=alt.Y("x2:Q", scale=ys),
-            fill=alt.Fill("label:N", scale=color_scale(CLASS_COLORS), legend=alt.Legend(title="", orient="bottom")),
+            fill=alt.Fill("label:N", scale=color_scale(CLASS_COLORS, present),
+                          legend=alt.Legend(title="", orient="bottom") if legend else None),
             shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle-up"]),
-                            legend=alt.Legend(title="", orient="bottom")),
+                            legend=alt.Legend(title="", orient="bottom") if legend else None),
             tooltip=["split", "label", alt.Tooltip("x1:Q", format=".2f"), alt.Tooltip("x2:Q", format=".2f")]))
     return alt.layer(*layers).properties(width=width, height=height, title=title).resolve_scale(color="independent")
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine.data import load
-from lessons.theme import OKABE_ITO, color_scale
+from lessons.theme import CLASS_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
     Columns,
@@ -50,7 +50,6 @@ LINE_N = 15
 LINE_SEED = 7
 T1_RANGE, T2_RANGE = (-1.0, 2.5), (-2.0, 4.0)  # slider ranges = window of the maps
 LINE_COLOR, FIT_MSE, FIT_MAE = "#0072B2", "#D55E00", "#009E73"
-CLASS_COLORS = {"class 0": OKABE_ITO[0], "class 1": OKABE_ITO[1], "class 2": OKABE_ITO[2]}
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ import engine
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec
 from engine import activations as A
 from engine import data as D
+from lessons import charts as lesson_charts
 from lessons.theme import ACTIVATION_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
@@ -611,35 +612,10 @@ def sklearn_boundary(activation: str, layers: int, grid: int = 48):
     return p, acc, seconds, float(clf.score(split.raw_train, split.y_train.astype(int)))
 
 
-def _surface_chart(p: np.ndarray, extent, points: pd.DataFrame, title: str) -> alt.LayerChart:
-    n = p.shape[0]
-    x0, x1, y0, y1 = extent
-    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
-    dx, dy = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
-    gx, gy = np.meshgrid(xs, ys)
-    cells = pd.DataFrame({"x": (gx - dx / 2).ravel(), "x2": (gx + dx / 2).ravel(), "y": (gy - dy / 2).ravel(),
-                          "y2": (gy + dy / 2).ravel(), "p": np.round(p.ravel().astype(float), 3)})
-    heat = alt.Chart(cells).mark_rect(opacity=0.75, tooltip=False).encode(
-        x=alt.X("x:Q", title="x₁", scale=alt.Scale(domain=[x0, x1], nice=False)), x2="x2:Q",
-        y=alt.Y("y:Q", title="x₂", scale=alt.Scale(domain=[y0, y1], nice=False)), y2="y2:Q",
-        color=alt.Color("p:Q", title="P(class 1)", scale=alt.Scale(scheme="blueorange", domain=[0, 1])))
-    dots = alt.Chart(points).mark_point(size=45, filled=True, strokeWidth=1).encode(
-        x="x:Q", y="y:Q", shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"],
-                                                                      range=["circle", "triangle-up"])),
-        fill=alt.Fill("class:N", scale=alt.Scale(domain=["0", "1"], range=["#1F4E99", "#B35806"]), title="class"),
-        stroke=alt.value("white"), tooltip=["split", "class"])
-    return alt.layer(heat, dots).properties(width=250, height=220, title=title)
-
-
 def boundary_demo(values: dict, progress=None) -> list:
     layers = int(values["layers"])
     results = engine.run_many(boundary_experiments(layers), progress=progress)
     split = D.load(BOUNDARY.data)
-    points = pd.concat([
-        pd.DataFrame({"x": split.raw_train[:, 0], "y": split.raw_train[:, 1],
-                      "class": split.y_train.astype(int).astype(str), "split": "train"}),
-        pd.DataFrame({"x": split.raw_test[:, 0], "y": split.raw_test[:, 1],
-                      "class": split.y_test.astype(int).astype(str), "split": "test"})], ignore_index=True)
     out = _diverged_notes(results, lambda r: NAMES[r.config.model.activation])
     panels, rows = [], []
     for r in results:
@@ -649,8 +625,9 @@ def boundary_demo(values: dict, progress=None) -> list:
                      "train accuracy": round(r.final["train_metric"], 3),
                      "training time (s)": round(r.meta["wall_time"], 3)})
         if r.snapshots is not None and not r.diverged:
-            panels.append(_surface_chart(r.snapshots[-1], r.meta["extent"], points,
-                                         f"ours {NAMES[act]} · acc {acc:.2f} · {r.meta['wall_time']:.2f} s"))
+            panels.append(lesson_charts.decision_surface(
+                r.snapshots[-1], r.meta["extent"], split, f"ours {NAMES[act]} · acc {acc:.2f} · "
+                f"{r.meta['wall_time']:.2f} s", width=250, height=220, legend=not panels))
     charts = [alt.hconcat(*panels)] if panels else []
     if values["sklearn"]:
         sk = []
@@ -658,13 +635,15 @@ def boundary_demo(values: dict, progress=None) -> list:
             p, acc, secs, train_acc = sklearn_boundary(act, layers)
             rows.append({"model": f"scikit-learn MLPClassifier (lbfgs), {NAMES[act]}", "test accuracy": round(acc, 3),
                          "train accuracy": round(train_acc, 3), "training time (s)": round(secs, 3)})
-            sk.append(_surface_chart(p, split.extent(), points, f"sklearn {NAMES[act]} · acc {acc:.2f} · {secs:.2f} s"))
+            sk.append(lesson_charts.decision_surface(p, split.extent(), split, f"sklearn {NAMES[act]} · acc {acc:.2f} "
+                                                     f"· {secs:.2f} s", width=250, height=220, legend=False))
         charts.append(alt.hconcat(*sk))
     table = pd.DataFrame(rows)
     if charts:
-        out.append(Chart(alt.vconcat(*charts).resolve_scale(color="shared"), caption=(
-            f"Moons (100 points, noise 0.25, 75 train / 25 test), {layers} hidden layer(s) of 10 units. Colour is "
-            "the predicted probability of class 1; circles are training points, triangles test points; acc is test "
+        out.append(Chart(alt.vconcat(*charts), caption=(
+            f"Moons (100 points, noise 0.25, 75 train / 25 test), {layers} hidden layer(s) of 10 units. The "
+            "background is the predicted probability of class 1 (blue near 0, orange near 1, pale where "
+            "unsure); circles are training points, triangles test points; acc is test "
             "accuracy. Times are "
             "wall-clock seconds of the training run as it was measured (ours: the engine's stacked pass, possibly "
             "precomputed; scikit-learn: fitted in this session).")))

@@ -49,6 +49,13 @@ OPTIMIZER_COLORS: dict[str, str] = {
     "sgd_cyclic": "#999933",
 }
 
+CLASS_COLORS: dict[str, str] = {  # class labels of the classification demos, in every lesson
+    "class 0": "#0072B2",  # blue
+    "class 1": "#E69F00",  # orange
+    "class 2": "#009E73",  # bluish green
+}
+PROBABILITY_RANGE = ["#0072B2", "#F7F7F7", "#E69F00"]  # P(class 1) from 0 (blue) to 1 (orange)
+
 SPLIT_COLORS: dict[str, str] = {
     "train": "#0072B2",
     "val": "#E69F00",

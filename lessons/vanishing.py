@@ -281,7 +281,7 @@ def _playground_demo(v, progress):
         idx = min(idx, ok[-1]) if ok else 0
     shown_step = steps_avail[idx]
     surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], split,
-                                   title=f"After {shown_step} of {exp.train.steps} steps", width=400, height=380)
+                                   title=f"After {shown_step} of {exp.train.steps} steps", width=340, height=360)
     curves = charts.learning_curves(res, vertical=True, width=330, height=150)
     f = res.final
     outs += [
@@ -289,8 +289,8 @@ def _playground_demo(v, progress):
         Metric("test accuracy", "—" if div is not None else f"{f['test_metric']:.0%}"),
         Metric("parameters", f"{res.meta['n_params']}"),
         Metric("training time", "cached" if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
-        Columns([[Chart(surf, caption="Colour: the network's P(class 1). Circles: training points; "
-                                      "triangles: test points.")],
+        Columns([[Chart(surf, caption="Background: the network's P(class 1), blue near 0, orange near 1, pale "
+                                      "where it is unsure. Circles: training points; triangles: test points.")],
                  [Chart(curves, caption="Loss and accuracy on the training and validation sets.")]]),
     ]
     return outs
@@ -443,11 +443,12 @@ def _collapse_demo(v, progress):
     cols = []
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], split,
-                                     title=f"{name}, {d} hidden layers of 16", width=320, height=300)
+                                     title=f"{name} · {d} × 16 units", width=320, height=300)
         if r is lin:
             ch = alt.layer(*ch.layer, _boundary_line(chk, split, r.meta["extent"])).properties(
-                width=320, height=300, title=f"{name}, {d} hidden layers of 16").resolve_scale(color="independent")
-        cols.append([Chart(ch), Metric(f"{name} test accuracy", f"{r.final['test_metric']:.0%}")])
+                width=320, height=300, title=f"{name} · {d} × 16 units").resolve_scale(color="independent")
+        cols.append([Chart(ch, caption="Background: P(class 1), blue near 0, orange near 1."),
+                     Metric(f"{name} test accuracy", f"{r.final['test_metric']:.0%}")])
     w = chk["W"]
     return [
         Columns(cols),
