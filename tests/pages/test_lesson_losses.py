@@ -1,21 +1,15 @@
 """Lesson 3's page under AppTest at the extremes of its controls: sigma near 0, learning rates far
 above 2/L, the last training point, every step in Present mode via deep links."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lessons.losses import LESSON
-from tests.pages.test_pages import APP, TIMEOUT, ok, texts, warnings
+from tests.pages.test_pages import ok, open_lesson, texts, warnings
 
 PAGE = "pages/lesson_losses.py"
 
 
 def open_at(query):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.clear()
-    at.query_params.update(query)
-    return ok(at.run())
+    return open_lesson(PAGE, query)
 
 
 @pytest.mark.parametrize("step, params", [

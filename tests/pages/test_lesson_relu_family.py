@@ -1,24 +1,17 @@
 """Lesson 2's page under AppTest: the extremes of every control, every preset, a diverging run."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lessons.relu_family import LESSON
-from tests.pages.test_pages import APP, ok, texts, warnings
+from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
 
 PAGE = "pages/lesson_relu_family.py"
 
 
 def open_at(query):
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.clear()
-    at.query_params.update(query)
-    return ok(at.run())
+    return open_lesson(PAGE, query)
 
 
-def errors(at):
-    return [e.value for e in at.error if "could not run" in e.value]
+errors = demo_errors
 
 
 @pytest.mark.parametrize("step, params", [

@@ -1,24 +1,17 @@
 """Lesson 1's page under AppTest: every preset, the extremes of every control, a diverging run."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lessons.vanishing import LESSON, PRESETS
-from tests.pages.test_pages import APP, ok, texts, warnings
+from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
 
 PAGE = "pages/lesson_vanishing.py"
 
 
 def open_at(query):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE)
-    at.query_params.clear()
-    at.query_params.update(query)
-    return ok(at.run())
+    return open_lesson(PAGE, query)
 
 
-def errors(at):
-    return [e.value for e in at.error if "could not run" in e.value]
+errors = demo_errors
 
 
 @pytest.mark.parametrize("step, params", [

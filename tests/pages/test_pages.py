@@ -30,6 +30,21 @@ def run(path=APP, query=None, page=None, mode=None):
     return at.run()
 
 
+def open_lesson(page, query, timeout=90):
+    """The app, switched to a lesson's page script, with `query` as the URL's parameters."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(page)
+    at.query_params.clear()
+    at.query_params.update(query)
+    return ok(at.run())
+
+
+def demo_errors(at):
+    """The renderer's notices for a demo that raised."""
+    return [e.value for e in at.error if "could not run" in e.value]
+
+
 def ok(at):
     assert not at.exception, [e.value for e in at.exception]
     return at
