@@ -3,7 +3,7 @@ write assets/screenshots/*.png once each page has finished rendering.
 
 usage: python tools/screenshots.py [OUT_DIR]
 Needs requirements-dev.txt and /usr/bin/chromium (apt-get install -y chromium); never run
-`playwright install`. Every registered lesson is shot in Self-paced mode and at step 2 in Present mode.
+`playwright install`. Each registered lesson is shot at its SHOWCASE step in Present mode.
 """
 import re
 import socket
@@ -20,6 +20,10 @@ from lessons import registry  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+# the step of each lesson that shows it best in one picture (Present mode); others use step 2
+SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3}
 
 
 def free_port() -> int:
@@ -48,7 +52,13 @@ def shoot(page, url: str, png: Path) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
-        chart.locator("canvas, svg").first.wait_for(timeout=60_000)
+        chart.locator("canvas, svg").first.wait_for(state="attached", timeout=60_000)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    if charts.count():  # a lesson: scroll its first demo into view (narrative and equations come first)
+        charts.first.evaluate("""el => { el.scrollIntoView({block: 'start'});
+            let p = el.parentElement;  // Streamlit scrolls inside its main container, not the window
+            while (p && p.scrollHeight <= p.clientHeight) p = p.parentElement;
+            if (p) p.scrollTop -= 330; }""")
     page.wait_for_timeout(800)
     page.screenshot(path=str(png))
     print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png, flush=True)
@@ -61,13 +71,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     paths = ["", "references"]
     for e in registry.entries():
-        paths += [e.lesson.id, f"{e.lesson.id}?mode=present&step=2"]
+        step = SHOWCASE.get(e.lesson.id, 2)
+        paths += [f"{e.lesson.id}?mode=present&step={step}"]
     port = free_port()
     proc = start(port)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
             for path in paths:
                 name = re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-") or "home"
                 shoot(page, f"http://127.0.0.1:{port}/{path}", out / f"{name}.png")
