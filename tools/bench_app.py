@@ -5,7 +5,8 @@
 Starts `streamlit run app.py` with an empty local engine cache (so only the shipped
 `assets/cache/` helps), then in headless Debian Chromium opens Home, References and every step of
 every lesson in Present mode twice: the first visit is cold (fresh server: imports, Streamlit
-caches empty), the second warm. It also times a cached interaction (the "Next step" button on a
+caches empty), the second warm; each lesson is also opened in Self-paced mode (all its steps on one
+page). It also times a cached interaction (the "Next step" button on a
 warm page). Prints one line per URL and a summary; compare with the budgets in DESIGN.md
 (warm default < 2 s, cached interaction < 300 ms, heaviest cold default < 10 s, server < 600 MB).
 """
@@ -89,8 +90,8 @@ def main(argv=None):
                 break
             except OSError:
                 time.sleep(0.5)
-        paths = ["", "references"] + [f"{e.lesson.id}?mode=present&step={i + 1}"
-                                      for e in registry.entries() for i in range(len(e.lesson.steps))]
+        paths = ["", "references"] + [e.lesson.id for e in registry.entries()] + [  # self-paced: every step
+            f"{e.lesson.id}?mode=present&step={i + 1}" for e in registry.entries() for i in range(len(e.lesson.steps))]
         rows = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
