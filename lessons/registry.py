@@ -21,6 +21,7 @@ COURSE: tuple[tuple[str, str], ...] = (
     ("Activations", "vanishing"),
     ("Activations", "relu_family"),
     ("Losses and optimisation", "losses"),
+    ("Losses and optimisation", "optimizers"),
 )
 
 

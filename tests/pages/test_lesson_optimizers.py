@@ -1,0 +1,72 @@
+"""Lesson 4's page under AppTest: every preset, the extremes of every control, diverging runs."""
+import pytest
+
+from lessons.optimizers import LESSON, RACE_PRESETS
+from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
+
+PAGE = "pages/lesson_optimizers.py"
+
+
+def open_at(query):
+    return open_lesson(PAGE, query)
+
+
+errors = demo_errors
+
+
+@pytest.mark.parametrize("step, params", [
+    (1, {"lr": "0.0003", "steps": "100"}),
+    (1, {"lr": "1.0", "steps": "1000"}),
+    (2, {"epochs": "2", "lr": "0.01"}),
+    (2, {"epochs": "40", "lr": "0.3"}),
+    (3, {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
+    (3, {"surface": "rosenbrock", "mult": "4.0", "steps": "500", "x0": "4.5", "y0": "4.5"}),
+    (3, {"surface": "saddle", "x0": "0", "y0": "0"}),
+    (4, {"lr": "0.005", "beta": "0.5", "steps": "30"}),
+    (4, {"lr": "0.02", "beta": "0.99", "steps": "50"}),
+    (4, {"lr": "0.09", "beta": "0.95", "steps": "200"}),
+    (5, {"lam": "0.001"}),
+    (5, {"lam": "0.1"}),
+    (6, {"lr": "0.03"}),
+    (6, {"lr": "1.0"}),
+    (7, {"data": "moons", "mult": "0.1", "steps": "100"}),
+    (7, {"data": "digits", "mult": "10.0", "steps": "500"}),
+    (8, {"activation": "tanh", "depth": "2", "lr": "0.03"}),
+    (8, {"activation": "sigmoid", "depth": "8", "lr": "1.0"}),
+    (9, {}),
+])
+def test_extreme_deep_links(step, params):
+    at = open_at({"mode": "present", "step": str(step), **params})
+    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not errors(at), errors(at)
+    if LESSON.steps[step - 1].demo is not None:
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_diverging_runs_say_so():
+    at = open_at({"mode": "present", "step": "1", "lr": "1.0"})
+    assert sum("diverged at step" in w.value for w in at.warning) == 2
+    assert not errors(at)
+    at = open_at({"mode": "present", "step": "3", "mult": "2.0"})
+    assert any("nesterov: **diverged at step" in w.value or "nesterov: diverged at step" in w.value
+               for w in at.warning)
+    assert not errors(at)
+
+
+def test_every_preset_button():
+    at = open_at({"mode": "present", "step": "3"})
+    for i, (label, values) in enumerate(RACE_PRESETS):
+        ok(at.button(key=f"optimizers.race.__preset{i}").click().run())
+        assert at.radio(key="optimizers.race.surface").value == values["surface"]
+        assert at.slider(key="optimizers.race.x0").value == pytest.approx(values["x0"])
+        assert not errors(at)
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_out_of_range_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "3", "x0": "99", "mult": "abc", "surface": "himmelblau"})
+    notice = " ".join(warnings(at))
+    assert "x0" in notice and "mult" in notice and "surface" in notice
+    assert at.slider(key="optimizers.race.x0").value == pytest.approx(0.8)
+    assert not errors(at)
