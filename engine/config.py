@@ -173,7 +173,7 @@ class RegSpec:
 class TrainSpec:
     loss: str = "auto"  # one of LOSSES; auto = bce (binary), softmax_ce (multiclass), mse (regression)
     steps: int = 500  # optimizer updates (ignored when epochs > 0)
-    epochs: int = 0  # > 0: steps = epochs * ceil(n_train / batch_size)
+    epochs: int = 0  # > 0: steps = epochs * floor(n_train / batch_size) (the last partial batch is dropped)
     batch_size: int = 0  # 0 = full batch; else minibatches drawn by reshuffling every epoch
     patience: int = 0  # early stopping: > 0 stops after this many evaluations without a better val loss
     restore_best: bool = True  # with early stopping, end with the weights of the best evaluation
