@@ -23,7 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
 
 
 # the step of each lesson that shows it best in one picture (Present mode); others use step 2
-SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3}
+SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3, "optimizers": 3}
 
 
 def free_port() -> int:
