@@ -58,6 +58,8 @@ def settle(page, timeout=120_000):
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementContainer"]', timeout=timeout)
     page.wait_for_selector(FINISHED, timeout=timeout)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+    # elements still being delivered show as skeletons; wait until every one has been replaced
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():  # charts in closed expanders stay hidden
         chart.locator("canvas, svg").first.wait_for(state="attached", timeout=timeout)
 

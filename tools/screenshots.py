@@ -51,6 +51,8 @@ def shoot(page, url: str, png: Path) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+    # elements still being delivered show as skeletons; wait until every one has been replaced
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=120_000)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
         chart.locator("canvas, svg").first.wait_for(state="attached", timeout=60_000)
     charts = page.locator('[data-testid="stVegaLiteChart"]')

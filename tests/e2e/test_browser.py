@@ -19,6 +19,8 @@ def settle(page):
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementContainer"]', timeout=TIMEOUT)
     page.wait_for_selector(FINISHED, timeout=TIMEOUT)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
+    # elements still being delivered show as skeletons; wait until every one has been replaced
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=TIMEOUT)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
         chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
 
