@@ -1,0 +1,837 @@
+"""Lesson 5: overfitting and validation, live.
+
+A model that fits its training data better is not always a better model. This lesson measures the
+gap between training and held-out error on Auto MPG as the network grows (3-2-1, 30-10-1,
+100-50-10-1, as in the lectures), explains why there are three splits and how early stopping and
+k-fold cross-validation use the validation data, decomposes error into bias and variance, shows
+train and test error against the number of features (closed-form least squares), why collinear
+features make coefficients unstable, and what a 2-unit bottleneck layer costs. Every number a
+caption states comes from the code below; tests/lessons/test_overfitting.py checks each one.
+
+References: Hastie, Tibshirani & Friedman 2009, ch. 2 and 7; Goodfellow, Bengio & Courville 2016,
+ch. 5 and 7; Prechelt 1998 (early stopping).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
+from engine import data as D
+from lessons.theme import SPLIT_COLORS, color_scale
+from lessons.walkthrough import (
+    Chart,
+    Columns,
+    Lesson,
+    LogSlider,
+    Metric,
+    Note,
+    Question,
+    Select,
+    Slider,
+    Step,
+    Table,
+    Toggle,
+)
+
+CAPACITIES = {"3-2-1": (3, 2), "30-10-1": (30, 10), "100-50-10-1": (100, 50, 10)}
+MODEL_COLORS = {"3-2-1": "#999999", "30-10-1": "#CC79A7", "100-50-10-1": "#D55E00"}
+LRS = (0.005, 0.01, 0.02, 0.05)
+RECORD = 20  # evaluate every 20 updates: one "evaluation" for early-stopping patience
+SPLIT_SCALE = color_scale(SPLIT_COLORS, ["train", "val"])
+SPLIT3_SCALE = color_scale(SPLIT_COLORS, ["train", "val", "test"])
+
+
+def mpg_experiment(hidden, steps: int = 2000, lr: float = 0.02, seed: int = 0, val_frac: float = 0.2,
+                   test_frac: float = 0.2, kfold: int = 0, fold: int = 0, patience: int = 0,
+                   restore_best: bool = True) -> Experiment:
+    """One ELU network regressing miles per gallon on Auto MPG (all 392 rows), full-batch Adam, MSE."""
+    return Experiment(
+        data=DataSpec("autompg", n=0, seed=seed, train_frac=round(1 - val_frac - test_frac, 6), val_frac=val_frac,
+                      test_frac=test_frac, kfold=kfold, fold=fold),
+        model=ModelSpec(hidden=tuple(hidden), activation="elu", act_param=1.0),
+        optim=OptimSpec("adam", lr=lr),
+        train=TrainSpec(steps=steps, record_every=RECORD, patience=patience, restore_best=restore_best),
+        seed=seed)
+
+
+def _log_loss_axis(title="mean squared error (mpg², log scale)"):
+    return alt.Y("loss:Q", title=title, scale=alt.Scale(type="log"))
+
+
+# ============================================================ step 1: capacity
+
+
+def capacity_experiments(lr: float = 0.02, steps: int = 2000, seed: int = 0) -> list[Experiment]:
+    return [mpg_experiment(h, steps, lr, seed) for h in CAPACITIES.values()]
+
+
+def capacity_table(res) -> pd.DataFrame:
+    rows = []
+    for name, r in zip(CAPACITIES, res):
+        h = r.history
+        i = int(h["val_loss"].idxmin())
+        rows.append({"network": name, "parameters": int(r.meta["n_params"]),
+                     "train loss": r.final["train_loss"], "val loss": r.final["val_loss"],
+                     "gap (val - train)": r.final["val_loss"] - r.final["train_loss"],
+                     "lowest val loss": float(h["val_loss"][i]), "at step": int(h["step"][i]),
+                     "train R²": r.final["train_metric"], "val R²": r.final["val_metric"]})
+    return pd.DataFrame(rows)
+
+
+def _curves(res, names) -> pd.DataFrame:
+    parts = []
+    for name, r in zip(names, res):
+        h = r.history
+        for split in ("train", "val"):
+            parts.append(pd.DataFrame({"network": name, "split": split, "step": h["step"],
+                                       "loss": h[f"{split}_loss"].clip(lower=1e-3)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _capacity_demo(v, progress):
+    res = run_many(capacity_experiments(v["lr"], v["steps"], v["seed"]), progress=progress)
+    if any(r.diverged for r in res):
+        return [Note("A run diverged at this learning rate; pick a smaller one.", kind="error")]
+    df = _curves(res, list(CAPACITIES))
+    chart = alt.Chart(df).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("step:Q", title="update"), y=_log_loss_axis("MSE (mpg², log)"),
+        color=alt.Color("split:N", scale=SPLIT_SCALE, title=""),
+        tooltip=["network", "split", "step", alt.Tooltip("loss:Q", format=".2f")],
+    ).properties(width=210, height=260).facet(
+        column=alt.Column("network:N", sort=list(CAPACITIES), title=None,
+                          header=alt.Header(labelFontSize=17, labelFontWeight=600)))
+    tab = capacity_table(res)
+    big = tab.iloc[-1]
+    shown = tab.copy()
+    for c in ("train loss", "val loss", "gap (val - train)", "lowest val loss"):
+        shown[c] = shown[c].map(lambda x: f"{x:.2f}")
+    for c in ("train R²", "val R²"):
+        shown[c] = shown[c].map(lambda x: f"{x:.3f}")
+    return [
+        Chart(chart, caption="Blue: mean squared error on the training rows; orange: on the validation rows "
+                             "(never used for the updates). Same data, optimizer and number of updates for all three."),
+        Table(shown, caption="After the last update. R² = 1 is a perfect fit, 0 is no better than predicting "
+                             "the mean."),
+        Note(f"The 100-50-10-1 network reaches its lowest validation loss ({big['lowest val loss']:.2f}) at step "
+             f"{big['at step']}; by the end its training loss is {big['train loss']:.2f} while its validation loss "
+             f"has risen to {big['val loss']:.2f}.", kind="info"),
+    ]
+
+
+# ============================================================ step 2: three splits
+
+
+SELECT_WIDTHS = (2, 8, 32, 128)
+
+
+def selection_experiments(val_frac: float = 0.2, test_frac: float = 0.2, seed: int = 0) -> list[Experiment]:
+    return [mpg_experiment((w,), 800, 0.02, seed, val_frac, test_frac) for w in SELECT_WIDTHS]
+
+
+def select_model(res) -> tuple[pd.DataFrame, int]:
+    """The candidates' train and validation losses, and the index of the one validation picks."""
+    df = pd.DataFrame({"hidden units": [r.config.model.hidden[0] for r in res],
+                       "train": [r.final["train_loss"] for r in res], "val": [r.final["val_loss"] for r in res]})
+    return df, int(np.argmin(df["val"].to_numpy()))
+
+
+def _splits_demo(v, progress):
+    spec_kw = dict(val_frac=v["val_frac"], test_frac=v["test_frac"], seed=v["seed"])
+    res = run_many(selection_experiments(**spec_kw), progress=progress)
+    s = D.load(res[0].config.data)
+    df, best = select_model(res)
+    long = df.melt("hidden units", ["train", "val"], "split", "loss")
+    long["candidate"] = long["hidden units"].map(lambda w: f"{w} units")
+    order = [f"{w} units" for w in SELECT_WIDTHS]
+    bars = alt.Chart(long).mark_bar().encode(
+        x=alt.X("candidate:N", sort=order, title="candidate (one hidden layer)", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("split:N", sort=["train", "val"]),
+        y=alt.Y("loss:Q", title="MSE after 800 updates (mpg²)"),
+        color=alt.Color("split:N", scale=SPLIT_SCALE, title=""),
+        tooltip=["candidate", "split", alt.Tooltip("loss:Q", format=".2f")]).properties(height=280)
+    pick = res[best]
+    return [
+        Metric("training rows", str(len(s.y_train))), Metric("validation rows", str(len(s.y_val))),
+        Metric("test rows", str(len(s.y_test))),
+        Chart(bars, caption="Each candidate is trained on the training rows only; validation loss ranks them."),
+        Note(f"Validation picks **{SELECT_WIDTHS[best]} hidden units** (val MSE {pick.final['val_loss']:.2f}). "
+             f"Only now is the test set opened, once: test MSE {pick.final['test_loss']:.2f}, "
+             f"test R² {pick.final['test_metric']:.3f}.", kind="success"),
+    ]
+
+
+# ============================================================ step 3: early stopping
+
+
+def stopping_experiments(patience: int = 10, restore: bool = True, seed: int = 0) -> list[Experiment]:
+    """The 100-50-10-1 network trained for 2000 updates, and the same run with early stopping."""
+    big = CAPACITIES["100-50-10-1"]
+    return [mpg_experiment(big, seed=seed), mpg_experiment(big, seed=seed, patience=patience, restore_best=restore)]
+
+
+def best_step(res) -> tuple[int, float]:
+    h = res.history
+    i = int(h["val_loss"].idxmin())
+    return int(h["step"][i]), float(h["val_loss"][i])
+
+
+def _stopping_demo(v, progress):
+    full, es = run_many(stopping_experiments(v["patience"], v["restore"], v["seed"]), progress=progress)
+    step_best, val_best = best_step(full)
+    stop = es.meta.get("stopped_at")
+    df = _curves([full], ["full"])
+    lines = alt.Chart(df).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("step:Q", title="update"), y=_log_loss_axis(),
+        color=alt.Color("split:N", scale=SPLIT_SCALE, title=""),
+        tooltip=["split", "step", alt.Tooltip("loss:Q", format=".2f")])
+    marks = pd.DataFrame({"step": [step_best] + ([stop] if stop is not None else []),
+                          "what": ["lowest val loss"] + (["early stopping fires"] if stop is not None else [])})
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
+        x="step:Q", strokeDash=alt.StrokeDash("what:N", title="", scale=alt.Scale(
+            domain=["lowest val loss", "early stopping fires"], range=[[6, 4], [1, 0]])),
+        tooltip=["what", "step"])
+    outs = [Chart((lines + rules).properties(height=320, title="100-50-10-1 on Auto MPG, 2000 updates"),
+                  caption=f"Validation is evaluated every {RECORD} updates; patience counts those evaluations.")]
+    outs += [Metric("lowest val loss at step", str(step_best)),
+             Metric("stopped at step", "never" if stop is None else str(stop)),
+             Metric("val MSE, no stopping", f"{full.final['val_loss']:.2f}"),
+             Metric("val MSE, early stopping", f"{es.final['val_loss']:.2f}"),
+             Metric("test MSE, no stopping", f"{full.final['test_loss']:.2f}"),
+             Metric("test MSE, early stopping", f"{es.final['test_loss']:.2f}")]
+    if stop is None:
+        outs.append(Note("With this patience the run never waited long enough to stop.", kind="warning"))
+    elif v["restore"]:
+        outs.append(Note(f"Training stopped at step {stop}, {stop - step_best} updates after the best evaluation, "
+                         f"and restored the weights of step {step_best}.", kind="success"))
+    else:
+        outs.append(Note(f"Training stopped at step {stop} and kept the weights it had then, not those of step "
+                         f"{step_best}.", kind="info"))
+    return outs
+
+
+# ============================================================ step 4: k-fold cross-validation
+
+
+CV_HIDDEN = (30, 10)
+CV_STEPS = 700
+
+
+def kfold_experiments(k: int = 5, seed: int = 0) -> list[Experiment]:
+    return [mpg_experiment(CV_HIDDEN, CV_STEPS, 0.02, seed, kfold=k, fold=i) for i in range(k)]
+
+
+def fold_table(k: int = 5, seed: int = 0, res=None) -> pd.DataFrame:
+    """Per fold: rows it trains on and holds out, scikit-learn KFold's sizes, and (with results) its scores."""
+    from sklearn.model_selection import KFold
+
+    specs = [e.config.data if hasattr(e, "config") else e.data for e in (res or kfold_experiments(k, seed))]
+    sk = list(KFold(n_splits=k).split(np.arange(len(D.load(specs[0]).y_train))))
+    rows = []
+    for i, spec in enumerate(specs):
+        s = D.load(spec)
+        row = {"fold": i + 1, "train rows": int(s.w_train.sum()), "held-out rows": int(s.w_val.sum()),
+               "KFold train": len(sk[i][0]), "KFold held out": len(sk[i][1])}
+        if res is not None:
+            row["val MSE"] = res[i].final["val_loss"]
+            row["val R²"] = res[i].final["val_metric"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fold_assignment(k: int = 5, seed: int = 0) -> np.ndarray:
+    """For every pooled (train + validation) row, the fold that holds it out (-1 if none)."""
+    held = np.stack([D.load(e.data).w_val > 0 for e in kfold_experiments(k, seed)])  # (k, pool)
+    out = np.full(held.shape[1], -1)
+    for i in range(k):
+        out[held[i]] = i
+    out[held.sum(0) != 1] = -1
+    return out
+
+
+def _kfold_demo(v, progress):
+    k = v["k"]
+    res = run_many(kfold_experiments(k, v["seed"]), progress=progress)
+    tab = fold_table(k, v["seed"], res)
+    assign = fold_assignment(k, v["seed"])
+    scores = tab["val MSE"].to_numpy()
+    strip = pd.DataFrame({"row": np.arange(len(assign)), "fold": [f"fold {a + 1}" for a in assign]})
+    fold_names = [f"fold {i + 1}" for i in range(k)]
+    strip_chart = alt.Chart(strip).mark_tick(thickness=2, size=30).encode(
+        x=alt.X("row:Q", title="pooled row (train + validation, in data order)"),
+        color=alt.Color("fold:N", sort=fold_names, title="held out in",
+                        scale=alt.Scale(scheme="tableau10", domain=fold_names)),
+        tooltip=["row", "fold"]).properties(height=60, title="Which fold holds out each row")
+    bars = alt.Chart(tab.assign(fold=[f"fold {i}" for i in tab["fold"]])).mark_bar(
+        color=SPLIT_COLORS["val"]).encode(
+        x=alt.X("fold:N", sort=fold_names, axis=alt.Axis(labelAngle=0), title=None),
+        y=alt.Y("val MSE:Q", title="held-out MSE (mpg²)"),
+        tooltip=["fold", alt.Tooltip("val MSE:Q", format=".2f"), alt.Tooltip("val R²:Q", format=".3f")])
+    mean = alt.Chart(pd.DataFrame({"mean": [scores.mean()]})).mark_rule(strokeDash=[6, 4], strokeWidth=2).encode(
+        y="mean:Q", tooltip=[alt.Tooltip("mean:Q", format=".2f", title="CV estimate")])
+    shown = tab.copy()
+    shown["val MSE"] = shown["val MSE"].map(lambda x: f"{x:.2f}")
+    shown["val R²"] = shown["val R²"].map(lambda x: f"{x:.3f}")
+    partition = bool((assign >= 0).all())
+    same = bool((tab["held-out rows"] == tab["KFold held out"]).all()
+                and (tab["train rows"] == tab["KFold train"]).all())
+    return [
+        Chart(strip_chart, caption="Each pooled row is held out by exactly one fold."),
+        Chart((bars + mean).properties(height=260, title=f"{k}-fold cross-validation of 30-10-1"),
+              caption="Dashed: the mean over folds, the cross-validation estimate."),
+        Metric("CV estimate (mean val MSE)", f"{scores.mean():.2f}"),
+        Metric("spread over folds (std)", f"{scores.std(ddof=1):.2f}"),
+        Metric("best / worst fold", f"{scores.min():.2f} / {scores.max():.2f}"),
+        Table(shown, caption="The engine's fold sizes next to scikit-learn's KFold on the same pool."),
+        Note(f"Every pooled row held out exactly once: **{partition}**. Fold sizes equal KFold's: **{same}**. "
+             f"All {k} folds were trained together in one stacked pass.", kind="info"),
+    ]
+
+
+# ============================================================ step 5: bias and variance
+
+
+def truth(x):
+    return np.sin(2 * np.pi * x)
+
+
+def poly_features(x, degree: int) -> np.ndarray:
+    """Legendre polynomials of x mapped to [-1, 1] (well conditioned, unlike raw powers)."""
+    return np.polynomial.legendre.legvander(2 * np.asarray(x) - 1, degree)
+
+
+def bias_variance(degree: int, noise: float = 0.3, n: int = 25, replicas: int = 200, seed: int = 0,
+                  n_grid: int = 101) -> dict:
+    """Fit a degree-`degree` polynomial by least squares to `replicas` fresh training sets
+    y = sin(2πx) + N(0, noise²) at n evenly spaced x; measure the fits on a grid of x in [0, 1].
+
+    bias2: mean over x of (average fit - truth)²; variance: mean over x of the fits' variance;
+    expected test error = bias2 + variance + noise² (each fit scored on fresh noisy targets)."""
+    rng = np.random.default_rng(seed)
+    xg = np.linspace(0, 1, n_grid)
+    Pg = poly_features(xg, degree)
+    x = (np.arange(n) + 0.5) / n  # a fixed design: the inputs stay, the noise is drawn afresh
+    P = poly_features(x, degree)
+    fits = np.empty((replicas, n_grid))
+    for r in range(replicas):
+        y = truth(x) + rng.normal(0, noise, n)
+        coef, *_ = np.linalg.lstsq(P, y, rcond=None)
+        fits[r] = Pg @ coef
+    mean_fit = fits.mean(0)
+    bias2 = float(((mean_fit - truth(xg)) ** 2).mean())
+    var = float(fits.var(0).mean())
+    return {"x": xg, "fits": fits, "mean_fit": mean_fit, "bias2": bias2, "variance": var,
+            "test_error": bias2 + var + noise ** 2}
+
+
+def bias_variance_curve(noise: float = 0.3, n: int = 25, max_degree: int = 12, seed: int = 0) -> pd.DataFrame:
+    rows = []
+    for d in range(max_degree + 1):
+        bv = bias_variance(d, noise, n, seed=seed)
+        rows.append({"degree": d, "bias²": bv["bias2"], "variance": bv["variance"], "expected test error":
+                     bv["test_error"]})
+    return pd.DataFrame(rows)
+
+
+BV_COLORS = {"bias²": "#0072B2", "variance": "#D55E00", "expected test error": "#000000"}
+
+
+def _bv_demo(v, progress):
+    d, noise, n = v["degree"], v["noise"], v["n"]
+    bv = bias_variance(d, noise, n)
+    curve = bias_variance_curve(noise, n)
+    xg = bv["x"]
+    fits = pd.DataFrame({"x": np.tile(xg, 30), "y": bv["fits"][:30].ravel(),
+                         "replica": np.repeat(np.arange(30), len(xg))})
+    ref = pd.concat([pd.DataFrame({"x": xg, "y": truth(xg), "curve": "truth sin(2πx)"}),
+                     pd.DataFrame({"x": xg, "y": bv["mean_fit"], "curve": "average fit"})])
+    ys = alt.Scale(domain=[-2.5, 2.5], clamp=True)
+    left = alt.Chart(fits).mark_line(strokeWidth=1, opacity=0.35, color="#888888").encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q", scale=ys, title="prediction"), detail="replica:N") + alt.Chart(ref).mark_line(
+        strokeWidth=3).encode(x="x:Q", y=alt.Y("y:Q", scale=ys), color=alt.Color(
+            "curve:N", title="", scale=alt.Scale(domain=["truth sin(2πx)", "average fit"],
+                                                 range=[SPLIT_COLORS["test"], "#000000"]),
+            legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("curve:N", legend=None, scale=alt.Scale(
+            domain=["truth sin(2πx)", "average fit"], range=[[6, 4], [1, 0]])))
+    long = curve.melt("degree", list(BV_COLORS), "part", "value")
+    right = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("degree:Q", title="polynomial degree"),
+        y=alt.Y("value:Q", title="error (log scale)", scale=alt.Scale(type="log")),
+        color=alt.Color("part:N", scale=color_scale(BV_COLORS), title="", legend=alt.Legend(orient="bottom")),
+        tooltip=["degree", "part", alt.Tooltip("value:Q", format=".4f")])
+    rule = alt.Chart(pd.DataFrame({"degree": [d]})).mark_rule(strokeDash=[4, 4], color="#555555").encode(x="degree:Q")
+    best = int(curve["expected test error"].idxmin())
+    return [
+        Columns([[Chart(left.properties(height=300, title=f"30 of 200 fits, degree {d}"),
+                        caption="Grey: fits to different training sets of the same size.")],
+                 [Chart((right + rule).properties(height=300, title="Bias² and variance vs degree"),
+                        caption=f"Black = bias² + variance + noise² ({noise ** 2:.2f}).")]]),
+        Metric("bias²", f"{bv['bias2']:.4f}"), Metric("variance", f"{bv['variance']:.4f}"),
+        Metric("expected test error", f"{bv['test_error']:.4f}"),
+        Note(f"With {n} points and noise σ = {noise:g}, the lowest expected test error is at degree {best}.",
+             kind="info"),
+    ]
+
+
+# ============================================================ step 6: number of features
+
+
+def rbf_features(x, m: int, width: float = 0.1) -> np.ndarray:
+    """m Gaussian bumps with centres evenly spaced on [0, 1] (m = 0: just a constant)."""
+    x = np.asarray(x, float)
+    if m == 0:
+        return np.ones((len(x), 1))
+    centres = np.linspace(0, 1, m)
+    return np.exp(-((x[:, None] - centres[None, :]) ** 2) / (2 * width ** 2))
+
+
+def rbf_data(n_train: int = 20, noise: float = 0.3, seed: int = 0, n_test: int = 500):
+    rng = np.random.default_rng(seed)
+    xtr = np.sort(rng.uniform(0, 1, n_train))
+    xte = rng.uniform(0, 1, n_test)
+    return xtr, truth(xtr) + rng.normal(0, noise, n_train), xte, truth(xte) + rng.normal(0, noise, n_test)
+
+
+def rbf_fit(xtr, ytr, m: int):
+    """Least-squares coefficients (minimum norm when the system is underdetermined)."""
+    coef, *_ = np.linalg.lstsq(rbf_features(xtr, m), ytr, rcond=None)
+    return coef
+
+
+def rbf_errors(n_train: int = 20, noise: float = 0.3, seed: int = 0, max_m: int = 30) -> pd.DataFrame:
+    xtr, ytr, xte, yte = rbf_data(n_train, noise, seed)
+    rows = []
+    for m in range(1, max_m + 1):
+        c = rbf_fit(xtr, ytr, m)
+        rows.append({"features": m, "train": float(((rbf_features(xtr, m) @ c - ytr) ** 2).mean()),
+                     "test": float(((rbf_features(xte, m) @ c - yte) ** 2).mean())})
+    return pd.DataFrame(rows)
+
+
+def _features_demo(v, progress):
+    n, noise, m = v["n_train"], v["noise"], v["m"]
+    err = rbf_errors(n, noise)
+    xtr, ytr, xte, yte = rbf_data(n, noise)
+    c = rbf_fit(xtr, ytr, m)
+    long = err.melt("features", ["train", "test"], "split", "loss")
+    long["loss"] = long["loss"].clip(lower=1e-6)
+    curve = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("features:Q", title="number of RBF features m"),
+        y=alt.Y("loss:Q", title="MSE (log scale)", scale=alt.Scale(type="log")),
+        color=alt.Color("split:N", scale=color_scale(SPLIT_COLORS, ["train", "test"]), title="",
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["features", "split", alt.Tooltip("loss:Q", format=".4g")])
+    rules = alt.Chart(pd.DataFrame({"features": [m, n], "what": ["shown fit", "m = n (training points)"]})).mark_rule(
+        strokeDash=[4, 4], color="#555555").encode(x="features:Q", tooltip=["what", "features"])
+    xg = np.linspace(0, 1, 300)
+    fit = pd.DataFrame({"x": xg, "y": rbf_features(xg, m) @ c})
+    pts = pd.concat([pd.DataFrame({"x": xtr, "y": ytr, "split": "train"}),
+                     pd.DataFrame({"x": xte[:80], "y": yte[:80], "split": "test"})])
+    ys = alt.Scale(domain=[-3, 3], clamp=True)
+    right = alt.Chart(pts).mark_point(filled=True, size=45).encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q", scale=ys),
+        color=alt.Color("split:N", scale=color_scale(SPLIT_COLORS, ["train", "test"]), title="",
+                        legend=alt.Legend(orient="bottom")),
+        opacity=alt.condition(alt.datum.split == "train", alt.value(1.0), alt.value(0.45))) + alt.Chart(fit).mark_line(
+        color="#000000", strokeWidth=2.5, clip=True).encode(x="x:Q", y=alt.Y("y:Q", scale=ys))
+    e = err.set_index("features")
+    best = int(e["test"].idxmin())
+    return [
+        Columns([[Chart((curve + rules).properties(height=300, title="Train and test error vs m"),
+                        caption=f"{n} training points, 500 test points, y = sin(2πx) + noise (σ = {noise:g}).")],
+                 [Chart(right.properties(height=300, title=f"Least-squares fit with m = {m}"),
+                        caption="Black: the fit. Faint green: 80 of the test points.")]]),
+        Metric(f"train MSE, m = {m}", f"{e.loc[m, 'train']:.2g}"),
+        Metric(f"test MSE, m = {m}", f"{e.loc[m, 'test']:.3g}"),
+        Metric("best m on test", str(best)), Metric(f"test MSE at m = n = {n}", f"{e.loc[n, 'test']:.3g}"),
+    ]
+
+
+# ============================================================ step 7: collinear features
+
+
+CORRS = (0.0, 0.5, 0.9, 0.99, 0.999)
+
+
+def collinear_coefficients(rho: float, n: int = 50, replicas: int = 300, noise: float = 1.0, seed: int = 0):
+    """y = x1 + x2 + noise with corr(x1, x2) = rho; least-squares (b1, b2) on `replicas` fresh samples."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((replicas, 2))
+    for r in range(replicas):
+        x1 = rng.normal(size=n)
+        x2 = rho * x1 + np.sqrt(1 - rho ** 2) * rng.normal(size=n)
+        y = x1 + x2 + rng.normal(0, noise, n)
+        out[r], *_ = np.linalg.lstsq(np.c_[x1, x2], y, rcond=None)
+    return out
+
+
+def _collinear_demo(v, progress):
+    rho = v["rho"]
+    b = collinear_coefficients(rho)
+    base = collinear_coefficients(0.0)
+    df = pd.DataFrame({"b1": b[:, 0], "b2": b[:, 1]})
+    scatter = alt.Chart(df).mark_circle(size=30, opacity=0.5, color=SPLIT_COLORS["train"]).encode(
+        x=alt.X("b1:Q", title="coefficient of x1"), y=alt.Y("b2:Q", title="coefficient of x2"),
+        tooltip=[alt.Tooltip("b1:Q", format=".2f"), alt.Tooltip("b2:Q", format=".2f")])
+    truth_pt = alt.Chart(pd.DataFrame({"b1": [1.0], "b2": [1.0]})).mark_point(
+        shape="cross", size=300, color="#000000", filled=True).encode(x="b1:Q", y="b2:Q")
+    rows = [{"corr(x1, x2)": r, "std of b1": collinear_coefficients(r)[:, 0].std(),
+             "std of b1 + b2": collinear_coefficients(r).sum(1).std(),
+             "theory: std ∝ 1/√(1-ρ²)": base[:, 0].std() / np.sqrt(1 - r ** 2)} for r in CORRS]
+    tab = pd.DataFrame(rows)
+    for c in tab.columns[1:]:
+        tab[c] = tab[c].map(lambda x: f"{x:.3f}")
+    return [
+        Chart((scatter + truth_pt).properties(height=320, title=f"300 least-squares fits, corr = {rho:g}"),
+              caption="True coefficients (1, 1) at the black cross. Each dot: one fresh sample of 50 rows."),
+        Metric("std of b1", f"{b[:, 0].std():.3f}"), Metric("std of b1 + b2", f"{b.sum(1).std():.3f}"),
+        Metric("corr(b1, b2)", f"{np.corrcoef(b.T)[0, 1]:.2f}"),
+        Table(tab, caption="The spread of b1 follows 1/√(1-ρ²); the sum b1 + b2, what the data can see, stays put."),
+    ]
+
+
+# ============================================================ step 8: bottleneck
+
+
+BOTTLENECKS = (1, 2, 4, 8, 32)
+
+
+def bottleneck_experiments(steps: int = 400, seed: int = 0) -> list[Experiment]:
+    return [Experiment(data=DataSpec("digits", n=0, seed=seed), model=ModelSpec(hidden=(32, w, 32), activation="tanh"),
+                       optim=OptimSpec("adam", lr=0.01), train=TrainSpec(steps=steps, record_every=RECORD), seed=seed)
+            for w in BOTTLENECKS]
+
+
+def bottleneck_codes(res) -> pd.DataFrame:
+    """The 2-unit layer's outputs (tanh) for every test digit, from the trained weights."""
+    s = D.load(res.config.data)
+    W = res.weights()
+    h = np.tanh(s.X_test @ W[0]["W"] + W[0]["b"])
+    z = np.tanh(h @ W[1]["W"] + W[1]["b"])
+    return pd.DataFrame({"unit 1": z[:, 0], "unit 2": z[:, 1], "digit": s.y_test.astype(int).astype(str)})
+
+
+def _bottleneck_demo(v, progress):
+    res = run_many(bottleneck_experiments(v["steps"], v["seed"]), progress=progress)
+    acc = pd.DataFrame([{"width": f"{w}", "split": sp, "accuracy": r.final[f"{sp}_metric"]}
+                        for w, r in zip(BOTTLENECKS, res) for sp in ("train", "test")])
+    order = [str(w) for w in BOTTLENECKS]
+    bars = alt.Chart(acc).mark_bar().encode(
+        x=alt.X("width:N", sort=order, title="units in the middle layer (64-32-w-32-10)", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("split:N", sort=["train", "test"]),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("split:N", scale=color_scale(SPLIT_COLORS, ["train", "test"]), title="",
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["width", "split", alt.Tooltip("accuracy:Q", format=".3f")])
+    codes = bottleneck_codes(res[BOTTLENECKS.index(2)])
+    digits = [str(i) for i in range(10)]
+    scatter = alt.Chart(codes).mark_text(fontSize=13, fontWeight=600).encode(
+        x=alt.X("unit 1:Q", scale=alt.Scale(domain=[-1.05, 1.05])),
+        y=alt.Y("unit 2:Q", scale=alt.Scale(domain=[-1.05, 1.05])), text="digit:N",
+        color=alt.Color("digit:N", sort=digits, scale=alt.Scale(scheme="tableau10", domain=digits), legend=None),
+        tooltip=["digit", alt.Tooltip("unit 1:Q", format=".2f"), alt.Tooltip("unit 2:Q", format=".2f")])
+    a = {w: r.final["test_metric"] for w, r in zip(BOTTLENECKS, res)}
+    return [
+        Columns([[Chart(bars.properties(height=300, title="Digits: accuracy vs bottleneck width"),
+                        caption="Blue: training rows; green: test rows.")],
+                 [Chart(scatter.properties(height=300, title="What the 2-unit layer keeps"),
+                        caption="Each test digit drawn at the two numbers the bottleneck passes on.")]]),
+        *[Metric(f"test accuracy, w = {w}", f"{a[w]:.1%}") for w in BOTTLENECKS],
+    ]
+
+
+# ============================================================ the lesson
+
+
+def experiments() -> list[Experiment]:
+    """Every engine run the default views need (shipped in assets/cache/)."""
+    out = capacity_experiments()
+    out += selection_experiments()
+    out += stopping_experiments(10, True)
+    out += kfold_experiments(5)
+    out += bottleneck_experiments()
+    return out
+
+
+_SEED = Slider("seed", "seed (data split and initialisation)", 0, 4, 0, step=1)
+
+STEPS = (
+    Step(
+        id="capacity", title="Underfitting and overfitting",
+        narrative=(
+            "We fit networks to predict a car's fuel consumption (miles per gallon) from its weight, power, "
+            "year and origin, using the Auto MPG table: 392 cars, 60% for training, 20% for validation and "
+            "20% held back for testing. The three networks from the lecture differ only in capacity: "
+            "**3-2-1** has 41 parameters, **30-10-1** has 621, **100-50-10-1** has 6,571, for 236 "
+            "training rows.\n\n"
+            "Training minimises the loss on the training rows only. What we care about is the loss on rows "
+            "the network never saw, the **generalisation error**, and we estimate it on the validation rows. "
+            "A model that is too simple has high error on both (it **underfits**); a model with room to "
+            "memorise keeps lowering its training error while its validation error turns back up (it "
+            "**overfits**)."),
+        equations=(r"\hat L_{\text{train}} = \frac{1}{n}\sum_{i \in \text{train}} (y_i - f(x_i))^2 \qquad "
+                   r"\hat L_{\text{val}} = \frac{1}{m}\sum_{j \in \text{val}} (y_j - f(x_j))^2",
+                   r"\text{generalisation gap} = \hat L_{\text{val}} - \hat L_{\text{train}}"),
+        controls=(LogSlider("lr", "learning rate (Adam)", LRS, 0.02),
+                  Slider("steps", "updates", 500, 3000, 2000, step=500), _SEED),
+        demo=_capacity_demo, heavy=True,
+        presets=(("Stop early: 500 updates", {"steps": 500}), ("Slower learning", {"lr": 0.005, "steps": 3000})),
+        notice=("- The gap between validation and training loss grows with capacity: about 2 for 3-2-1, about 12 "
+                "for 30-10-1, about 20 for 100-50-10-1.\n"
+                "- The biggest network drives its training loss to about 0.1 mpg² but its validation loss is "
+                "lowest near step 140 (about 9.1) and ends more than twice as high.\n"
+                "- The smallest network has the highest training loss of the three: it cannot fit even the "
+                "data it is trained on as well as the others."),
+        question=Question(
+            "Training loss keeps falling while validation loss rises. What is happening?",
+            ("The model underfits", "The model overfits the training rows", "The learning rate is too small",
+             "The validation set is too large"), 1,
+            ("Underfitting shows as high training loss; here training loss is low and still falling.",
+             "Right: it is fitting details of the training rows that do not carry over to new rows.",
+             "A small rate slows both curves; it does not make validation loss rise.",
+             "The size of the validation set changes how noisy the estimate is, not the direction of the curve.")),
+    ),
+    Step(
+        id="splits", title="Train, validation, test",
+        narrative=(
+            "Every choice made by looking at a score is a form of fitting. If we pick the network size, the "
+            "learning rate or the number of updates by the test score, the test score stops being an honest "
+            "estimate: it has been optimised. So we keep three disjoint sets:\n\n"
+            "1. **training** rows: the weights are fitted to them;\n"
+            "2. **validation** rows: the hyperparameters and the model are chosen with them;\n"
+            "3. **test** rows: opened once, at the end, to report the chosen model.\n\n"
+            "Below, four one-hidden-layer networks are candidates. Validation picks one; only then do we "
+            "look at its test error. Move the fractions to see how the split sizes change."),
+        equations=(r"\hat\theta(\lambda) = \arg\min_\theta \hat L_{\text{train}}(\theta, \lambda), \qquad "
+                   r"\lambda^\star = \arg\min_\lambda \hat L_{\text{val}}(\hat\theta(\lambda))",
+                   r"\text{report } \hat L_{\text{test}}(\hat\theta(\lambda^\star)) \text{ once}"),
+        controls=(Slider("val_frac", "validation fraction", 0.1, 0.3, 0.2, step=0.05, format="%.2f"),
+                  Slider("test_frac", "test fraction", 0.1, 0.3, 0.2, step=0.05, format="%.2f"), _SEED),
+        demo=_splits_demo, heavy=True,
+        notice=("- With the default 60/20/20 split of 392 cars there are 236 training, 78 validation and 78 "
+                "test rows.\n"
+                "- The candidate with the most hidden units has the lowest **training** loss, but validation "
+                "picks 32 units.\n"
+                "- The test error of the chosen model is reported once; it is not used to choose anything."),
+        question=Question(
+            "You tried 50 learning rates and report the best test score among them. What is wrong?",
+            ("Nothing: the test set was not used for training", "The reported score is optimistic: the test "
+             "set was used for selection", "50 is too few rates", "Learning rates should be chosen on the "
+             "training loss"), 1,
+            ("Choosing among runs by their test score fits the choice to the test set.",
+             "Right: the maximum of 50 noisy scores is biased upwards; select on validation, then test once.",
+             "The number of candidates makes the bias worse, not better.",
+             "The training loss rewards whatever fits the training rows best, including overfitting.")),
+    ),
+    Step(
+        id="early_stopping", title="Learning curves and early stopping",
+        narrative=(
+            "The validation curve of the big network has a minimum. **Early stopping** watches it while "
+            "training: every evaluation that does not improve the best validation loss so far counts "
+            "towards the **patience**; when patience runs out, training stops and (optionally) the weights "
+            "of the best evaluation are restored. The number of updates becomes a hyperparameter chosen by "
+            "the validation set, at the price of one validation pass per evaluation."),
+        equations=(r"t^\star = \arg\min_{t \in \{0, 20, 40, \dots\}} \hat L_{\text{val}}(\theta_t)",
+                   r"\text{stop at the first } t \text{ with } t - t^\star > 20 \times \text{patience}"),
+        controls=(Slider("patience", "patience (evaluations of 20 updates)", 1, 30, 10, step=1),
+                  Toggle("restore", "restore the best weights", True), _SEED),
+        demo=_stopping_demo, heavy=True,
+        presets=(("Impatient (1)", {"patience": 1}), ("Keep the last weights", {"restore": False})),
+        notice=("- Without stopping the validation loss is lowest at step 140 and then rises to about 19.9 by "
+                "step 2000.\n"
+                "- With patience 10 training stops at step 360 (11 evaluations after step 140) and restores the "
+                "weights of step 140: the validation loss is exactly that lowest value, about 9.06.\n"
+                "- The test loss of the stopped network is lower than that of the one trained to the end."),
+        question=Question(
+            "Early stopping with restored weights returns the weights with the lowest...",
+            ("training loss", "validation loss among the evaluations made", "test loss", "learning rate"), 1,
+            ("Training loss is lowest at the end, which is what we want to avoid.",
+             "Right: it keeps a copy of the best evaluation and hands it back.",
+             "The test set plays no part in training or stopping.",
+             "Early stopping does not change the learning rate.")),
+    ),
+    Step(
+        id="kfold", title="k-fold cross-validation",
+        narrative=(
+            "One validation set of 78 rows gives a noisy score: another random split gives another number. "
+            "**k-fold cross-validation** pools the training and validation rows, cuts them into k folds, and "
+            "trains k models, each holding out a different fold. Every pooled row is used for validation "
+            "exactly once, and the mean of the k held-out scores is the estimate; their spread shows how "
+            "much one split can mislead. The engine trains the k models together, in one stacked pass, "
+            "with per-row weights marking each fold. The test rows stay out of it."),
+        equations=(r"\text{CV}_k = \frac{1}{k}\sum_{i=1}^{k} \hat L_{\text{fold } i}\big(\hat\theta^{(-i)}\big)",
+                   r"\hat\theta^{(-i)} \text{ is trained on every fold except } i"),
+        controls=(Slider("k", "folds k", 2, 10, 5, step=1), _SEED),
+        demo=_kfold_demo, heavy=True,
+        presets=(("Two folds", {"k": 2}), ("Ten folds", {"k": 10})),
+        notice=("- The folds partition the 314 pooled rows: with k = 5 each fold holds out 62 or 63 rows, the "
+                "same sizes as scikit-learn's `KFold`.\n"
+                "- The held-out MSE of 30-10-1 differs from fold to fold: with k = 5 from about 8.5 to about 11.7.\n"
+                "- The cross-validation estimate is their mean; report it with the spread."),
+        question=Question(
+            "With k = 10, how many times is each pooled row used for training?",
+            ("Once", "9 times", "10 times", "It depends on the seed"), 1,
+            ("Each row is used once for validation, not once for training.",
+             "Right: it is held out by one fold and trained on by the other nine.",
+             "It cannot be trained on by the fold that holds it out.",
+             "The folds always partition the pool, whatever the seed.")),
+    ),
+    Step(
+        id="bias_variance", title="Bias and variance",
+        narrative=(
+            "Imagine drawing many training sets of the same size from the same source and fitting the same "
+            "model to each. The average fit misses the truth by the **bias**; the fits scatter around their "
+            "average by the **variance**. The expected squared error on a new point adds the noise that no "
+            "model can remove. Simple models have high bias and low variance; flexible ones the reverse.\n\n"
+            "Here the source is y = sin(2πx) plus Gaussian noise, and the model is a polynomial fitted by "
+            "least squares (closed form, no training loop), refitted to 200 training sets that share the same n "
+            "evenly spaced inputs and differ only in their noise."),
+        equations=(r"\mathbb{E}\big[(y - \hat f(x))^2\big] = \underbrace{\big(\mathbb{E}\hat f(x) - f(x)\big)^2}"
+                   r"_{\text{bias}^2} + \underbrace{\operatorname{Var}\hat f(x)}_{\text{variance}} + "
+                   r"\underbrace{\sigma^2}_{\text{noise}}",),
+        controls=(Slider("degree", "polynomial degree", 0, 12, 3, step=1),
+                  Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
+                  Slider("n", "training points per set", 15, 60, 25, step=5)),
+        demo=_bv_demo,
+        presets=(("Too simple (degree 1)", {"degree": 1}), ("Too flexible (degree 12)", {"degree": 12})),
+        notice=("- Bias² falls as the degree grows: at the defaults degree 1 has bias² about 0.2, every degree "
+                "from 5 up less than 0.001.\n"
+                "- Variance grows with every added degree: degree 12 has more than ten times the variance of "
+                "degree 3.\n"
+                "- The expected test error is lowest in between: at degree 3 for 25 points with σ = 0.3, at "
+                "degree 5 with 60 points (more data supports a more flexible model)."),
+        question=Question(
+            "Adding more training data mainly reduces...",
+            ("the bias", "the variance", "the noise σ²", "none of them"), 1,
+            ("Bias comes from the model family; more data of the same kind does not change the average fit much.",
+             "Right: fits to larger samples agree more with each other (try the slider).",
+             "The noise is a property of the data source.",
+             "The variance term shrinks visibly in the demo.")),
+    ),
+    Step(
+        id="features", title="More features than the data can support",
+        narrative=(
+            "A linear model with enough features can fit any training set. With m Gaussian bumps "
+            "(radial basis functions) as features, least squares has m coefficients; once m reaches the "
+            "number of training points n, it can pass through every point and the training error drops to "
+            "zero. The test error tells another story: it is lowest for a moderate m and explodes near "
+            "m = n, where the fit has to bend wildly between points to pass through all of them."),
+        equations=(r"\phi_j(x) = \exp\!\Big(-\frac{(x - c_j)^2}{2s^2}\Big),\quad "
+                   r"\hat y = \sum_{j=1}^m w_j\,\phi_j(x)",
+                   r"\hat w = \arg\min_w \lVert \Phi w - y \rVert^2 = \Phi^{+} y"),
+        controls=(Slider("m", "features m for the fit", 1, 30, 8, step=1),
+                  Slider("n_train", "training points n", 10, 30, 20, step=1),
+                  Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f")),
+        demo=_features_demo,
+        presets=(("m = n", {"m": 20, "n_train": 20}), ("Too few", {"m": 3})),
+        notice=("- Training error tends to fall as m grows and is essentially zero (below 10⁻⁶) from m = n = 20 on.\n"
+                "- Test error is lowest at a moderate m (8 at the defaults) and more than 100 times higher at "
+                "m = n."),
+        question=Question(
+            "Your model fits the training data perfectly. What do you know about its test error?",
+            ("It is zero too", "Nothing yet: measure it on held-out data", "It is at least the noise σ²",
+             "It is lower than for any smaller model"), 1,
+            ("A perfect training fit is what overfitting looks like at m = n.",
+             "Right: only held-out data says how well the fit generalises.",
+             "True in expectation but not all you need to know; measure it.",
+             "At m = n the demo shows the opposite.")),
+    ),
+    Step(
+        id="collinear", title="Collinear features make coefficients unstable",
+        narrative=(
+            "When two features carry almost the same information, the data can pin down their combined "
+            "effect but not how to share it between them. Least squares then picks a split that depends on "
+            "the noise of the particular sample: refit on a fresh sample and the two coefficients swing in "
+            "opposite directions. The predictions hardly change; the coefficients, and any story told from "
+            "them, do. Here y = x₁ + x₂ + noise, and corr(x₁, x₂) = ρ."),
+        equations=(r"\operatorname{Var}(\hat b_1) = \frac{\sigma^2}{n\,\operatorname{Var}(x_1)\,(1 - \rho^2)}"
+                   r"\quad\text{(two standardised features)}",),
+        controls=(Select("rho", "correlation ρ of x₁ and x₂", CORRS, 0.99),),
+        demo=_collinear_demo,
+        presets=(("Independent", {"rho": 0.0}), ("Nearly identical", {"rho": 0.999})),
+        notice=("- At ρ = 0.99 the spread of b₁ is about 7 times that at ρ = 0, close to 1/√(1-ρ²) ≈ 7.1.\n"
+                "- b₁ and b₂ are strongly negatively correlated across samples (about -0.99 at ρ = 0.99), while the "
+                "spread of b₁ + b₂ stays small (0.15 to 0.22) for every ρ."),
+        question=Question(
+            "Two features are almost copies of each other. Which statement is true?",
+            ("Least squares cannot be computed", "The individual coefficients vary a lot between samples, "
+             "their sum much less", "Both coefficients become zero", "Prediction error becomes infinite"), 1,
+            ("It can; the answer is just very sensitive to the sample (unless they are exact copies).",
+             "Right: the data only determine the combined effect.",
+             "Nothing pushes them to zero; that would need a penalty (Lesson 6).",
+             "Predictions stay good: the combination is well determined.")),
+    ),
+    Step(
+        id="bottleneck", title="Capacity and the information bottleneck",
+        narrative=(
+            "Capacity is not only the number of parameters: a single narrow layer limits what the whole "
+            "network can pass on. Here digit images (8×8 pixels, 10 classes) go through 64-32-w-32-10 "
+            "networks. With w = 2, everything the last layers know about an image is two numbers, so the "
+            "ten classes have to be laid out in a plane. The right-hand plot shows that plane for the test "
+            "digits."),
+        equations=(r"x \in \mathbb{R}^{64} \to h_1 \in \mathbb{R}^{32} \to z \in \mathbb{R}^{w} \to "
+                   r"h_3 \in \mathbb{R}^{32} \to \hat p \in \Delta^{10}",),
+        controls=(Slider("steps", "updates", 200, 800, 400, step=100), _SEED),
+        demo=_bottleneck_demo, heavy=True,
+        notice=("- Test accuracy grows with the width of the middle layer: 1 < 2 < 4.\n"
+                "- With w = 2 the network reaches about 76% on test digits; with w = 32 about 97%.\n"
+                "- With w = 2 the training accuracy stays near 100% while the test accuracy does not: a narrow "
+                "layer does not stop the network from memorising."),
+        question=Question(
+            "A 2-unit layer in the middle of a digit classifier...",
+            ("has no effect, the other layers are wide", "limits what later layers can know to two numbers "
+             "per image", "always prevents overfitting", "makes training impossible"), 1,
+            ("Everything after the layer sees only its two outputs.",
+             "Right: the classes must be separated in a 2-D code (the scatter).",
+             "The demo shows near-perfect training accuracy with a larger test gap.",
+             "It trains; the demo shows the accuracy it reaches.")),
+    ),
+    Step(
+        id="check", title="Check yourself",
+        narrative="Four questions on what the demos showed.",
+        questions=(
+            Question("Which symptom points to **underfitting**?",
+                     ("Low training error, high validation error", "High training error and similar "
+                      "validation error", "Validation error rising late in training", "Perfect training fit"), 1,
+                     ("That is overfitting.",
+                      "Right: the model cannot fit even the training rows (3-2-1 in step 1); add capacity or "
+                      "features, or train longer.",
+                      "That is overfitting setting in; early stopping helps.",
+                      "A perfect training fit is the opposite of underfitting.")),
+            Question("Why not pick hyperparameters on the training loss?",
+                     ("It is too slow to compute", "It always favours the most flexible model",
+                      "It is not differentiable", "It uses too few rows"), 1,
+                     ("It costs nothing extra.",
+                      "Right: the largest candidate has the lowest training loss (step 2), overfitting or not.",
+                      "Differentiability matters for training, not for selection.",
+                      "The training set is the largest of the three.")),
+            Question("What does k-fold cross-validation give that a single validation split does not?",
+                     ("A model trained on more data than exists", "An estimate that uses every pooled row for "
+                      "validation once, with a spread", "A test score", "Faster training"), 1,
+                     ("Every model still trains on (k-1)/k of the pool.",
+                      "Right: the mean over folds is less dependent on one lucky or unlucky split (step 4).",
+                      "The test set stays out of cross-validation.",
+                      "It trains k models, so it costs more (the engine stacks them to pay less).")),
+            Question("A polynomial of high degree fitted to 25 points has...",
+                     ("high bias, low variance", "low bias, high variance", "low bias, low variance",
+                      "high noise"), 1,
+                     ("That describes a low degree.",
+                      "Right: its average fit is close to the truth, but each fit swings with the sample (step 5).",
+                      "That would be ideal; with few points you cannot have both.",
+                      "The noise is in the data, not the model.")),
+        ),
+    ),
+)
+
+LESSON = Lesson(
+    id="overfitting", number=5, title="Overfitting and validation",
+    summary="Train, validation and test sets; underfitting and overfitting on Auto MPG; early stopping, k-fold "
+            "cross-validation, bias and variance, too many features, collinearity and a 2-unit bottleneck.",
+    intro=("A network can always do better on the data it is trained on. This lesson measures how far that is "
+           "from doing better on new data, and shows the tools that keep us honest: held-out splits, early "
+           "stopping, cross-validation and the bias-variance view of error."),
+    steps=STEPS,
+    references=("Hastie, Tibshirani & Friedman 2009", "Goodfellow, Bengio & Courville 2016", "Prechelt 1998"),
+)
