@@ -171,15 +171,15 @@ def _l2_demo(v, progress):
                         lam, log_y=True)
     norm = alt.Chart(tab.assign(λ=tab["lambda"].map(_lam_label))).mark_line(point=True, color="#4D4D4D").encode(
         x=alt.X("λ:O", sort=[_lam_label(x) for x in LAMBDAS], title="λ"),
-        y=alt.Y("weight norm:Q", scale=alt.Scale(type="log"), title="‖W‖ (all weights, log)"),
-        tooltip=["λ", alt.Tooltip("weight norm:Q", format=".3f")]).properties(height=200, title="Weight norm")
+        y=alt.Y("weight norm:Q", scale=alt.Scale(type="log"), title="‖W‖ (log)"),
+        tooltip=["λ", alt.Tooltip("weight norm:Q", format=".3f")]).properties(height=260, title="Weight norm")
     ridge = ridge_check()
     diff = float(np.abs(ridge.iloc[:, 1] - ridge.iloc[:, 2]).max())
     return [
         Chart(loss, caption="12 networks, one per λ, trained together in one stacked pass. Dashed: the λ chosen "
                             "with the slider."),
         Chart(norm, caption="The norm of all weights after training, on a log scale."),
-        Metric("best λ (lowest val loss)", _lam_label(best["lambda"])),
+        Metric("best λ (val loss)", _lam_label(best["lambda"]), help="the λ with the lowest validation loss"),
         Metric("val loss at λ = 0", f"{tab.loc[0, 'val loss']:.2f}"),
         Metric(f"val loss at λ = {_lam_label(lam)}", f"{tab.set_index('lambda').loc[lam, 'val loss']:.2f}"),
         _surface_pair(by, lam, "λ"),
@@ -224,8 +224,8 @@ def _l1_demo(v, progress):
               caption=f"The share of all 4,288 weights whose size is below {NEAR_ZERO}, for the L1 and the L2 sweep "
                       "(same net, same data, same λ)."),
         Chart(bars, caption="Distribution of |w| for the λ chosen with the slider."),
-        Metric(f"L1, λ = {_lam_label(lam)}: near zero", f"{row1['near zero']:.0%}"),
-        Metric(f"L2, λ = {_lam_label(lam)}: near zero", f"{row2['near zero']:.0%}"),
+        Metric("L1: near zero", f"{row1['near zero']:.0%}", help=f"share of |w| < {NEAR_ZERO} at λ = {lam:g}"),
+        Metric("L2: near zero", f"{row2['near zero']:.0%}", help=f"share of |w| < {NEAR_ZERO} at λ = {lam:g}"),
         Metric("L1 val accuracy", f"{row1['val accuracy']:.0%}"),
         Metric("L2 val accuracy", f"{row2['val accuracy']:.0%}"),
     ]
@@ -270,9 +270,8 @@ def _dropout_demo(v, progress):
     show["kept"] = np.where(show["kept"] > 0, f"kept (× {1 / (1 - p):.2f})", "dropped")
     mask_chart = alt.Chart(show).mark_rect(stroke="white").encode(
         x=alt.X("unit:O", title="hidden unit"), y=alt.Y("example:O", title="example in the batch"),
-        color=alt.Color("kept:N", scale=alt.Scale(range=["#DDDDDD", "#0072B2"]), title="",
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=["example", "unit", "kept"]).properties(height=230, title=f"One mask, drop probability {p:g}")
+        color=alt.Color("kept:N", scale=alt.Scale(range=["#DDDDDD", "#0072B2"]), title=""),
+        tooltip=["example", "unit", "kept"]).properties(height=280, title=f"One mask, drop probability {p:g}")
     res = run_many(dropout_experiments(), progress=progress)
     curves = []
     for r in res:
@@ -291,11 +290,11 @@ def _dropout_demo(v, progress):
     chosen = next(r for r in res if abs(r.config.model.dropout - p) < 1e-9)
     tab = pd.DataFrame(mc_dropout(chosen, samples)).T
     return [
-        Columns([[Chart(mask_chart, caption="Blue units pass (scaled by 1/keep), grey ones are zeroed; a fresh "
-                                            "mask is drawn for every example at every step.")],
-                 [Metric("mean activation", f"{m['mean_a']:.3f}"),
-                  Metric("masked, not scaled", f"{m['mean_plain']:.3f}"),
-                  Metric("masked and scaled by 1/keep", f"{m['mean_inverted']:.3f}")]]),
+        Chart(mask_chart, caption="Blue units pass (scaled by 1/keep), grey ones are zeroed; a fresh mask is drawn "
+                                  "for every example at every step."),
+        Metric("mean activation", f"{m['mean_a']:.3f}", help="over 20,000 examples × 16 units"),
+        Metric("masked", f"{m['mean_plain']:.3f}", help="mask applied, no scaling"),
+        Metric("masked, × 1/keep", f"{m['mean_inverted']:.3f}", help="inverted dropout"),
         Chart(lc, caption="The same wide net trained with five drop probabilities in one stacked pass."),
         Table(tab.round(3), caption=f"Test-time inference for the net trained with drop probability {p:g}."),
     ]
@@ -353,7 +352,8 @@ def _smoothing_demo(v, progress):
     tab["1 - ε"] = 1 - tab["ε"]
     long = tab.melt("ε", ["test confidence", "train P(true class)", "1 - ε"], "quantity", "value")
     ch = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("ε:Q", title="label smoothing ε"), y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=""),
+        x=alt.X("ε:Q", title="label smoothing ε", axis=alt.Axis(values=list(SMOOTHS))),
+        y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=""),
         color=alt.Color("quantity:N", scale=alt.Scale(domain=["train P(true class)", "test confidence", "1 - ε"],
                                                        range=["#0072B2", "#009E73", "#999999"]), title="",
                         legend=alt.Legend(orient="bottom")),
@@ -364,7 +364,8 @@ def _smoothing_demo(v, progress):
     return [
         Chart(ch, caption="500 digits (300 for training), a ReLU net with 32 hidden units, 300 Adam steps, one run "
                           "per ε."),
-        Table(smoothed_targets(eps).set_index("class"), caption="The target of a digit of class 0, ten classes."),
+        Table(smoothed_targets(eps).set_index("class").T.round(4),
+              caption="The target of a digit of class 0 (columns: the ten classes)."),
         Table(tab.set_index("ε").round(3)),
     ]
 
@@ -433,14 +434,20 @@ def _early_demo(v, progress):
                                                   tooltip=["step", alt.Tooltip("norm:Q", format=".2f")])
     val = base.mark_line(color=SPLIT_COLORS["val"]).encode(
         y=alt.Y("val_loss:Q", title="validation loss"), tooltip=["step", alt.Tooltip("val_loss:Q", format=".3f")])
-    rule = alt.Chart(pd.DataFrame({"step": [best]})).mark_rule(strokeDash=[5, 4], color="#D55E00").encode(x="step:Q")
+    marks = pd.DataFrame({"step": [best] + ([at] if at is not None else []),
+                          "event": ["best step (kept)"] + (["stopped"] if at is not None else [])})
+    rule = alt.Chart(marks).mark_rule(strokeDash=[5, 4]).encode(
+        x="step:Q", color=alt.Color("event:N", scale=alt.Scale(domain=["best step (kept)", "stopped"],
+                                                               range=["#D55E00", "#777777"]), title="",
+                                    legend=alt.Legend(orient="bottom")), tooltip=["event", "step"])
     return [
         Columns([[Chart((norm + rule).properties(height=240, title="Weight norm during training"))],
                  [Chart((val + rule).properties(height=240, title="Validation loss"))]]),
-        Metric("stopped at step", "—" if at is None else str(at)),
-        Metric("‖W‖ kept (best step)", f"{weight_norm(stop):.1f}"),
-        Metric("‖W‖ after 2000 steps", f"{weight_norm(full):.1f}"),
-        Metric("val loss kept / at the end", f"{stop.final['val_loss']:.2f} / {full.final['val_loss']:.2f}"),
+        Metric("stopped at", "—" if at is None else f"step {at}"),
+        Metric("‖W‖ kept", f"{weight_norm(stop):.1f}", help=f"the weights of step {best}, the best evaluation"),
+        Metric("‖W‖ at 2000", f"{weight_norm(full):.1f}", help="the same run without early stopping"),
+        Metric("val loss", f"{stop.final['val_loss']:.2f} / {full.final['val_loss']:.2f}",
+               help="kept weights / after 2000 steps"),
     ]
 
 

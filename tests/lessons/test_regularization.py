@@ -169,7 +169,7 @@ def test_every_step_returns_its_outputs():
 def test_l2_step_metrics_follow_the_slider():
     outs = R.LESSON.step("l2").run({"lam": 0.064})
     m = {o.label: o.value for o in outs if isinstance(o, Metric)}
-    assert m["best λ (lowest val loss)"] == "0.004" and "val loss at λ = 0.064" in m
+    assert m["best λ (val loss)"] == "0.004" and "val loss at λ = 0.064" in m
     assert any(isinstance(o, Table) for o in outs)
 
 

@@ -1,0 +1,55 @@
+"""Lesson 6's page under AppTest: the extremes of every control via deep links and bad URL values."""
+import pytest
+
+from lessons.regularization import LAMBDAS, LESSON
+from tests.pages.test_pages import demo_errors, open_lesson, texts, warnings
+
+PAGE = "pages/lesson_regularization.py"
+
+
+def open_at(query):
+    return open_lesson(PAGE, query)
+
+
+@pytest.mark.parametrize("step, params", [
+    (1, {"noise": "0.2", "lam": "0.0"}),
+    (1, {"noise": "0.4", "lam": str(LAMBDAS[-1])}),
+    (2, {"noise": "0.2", "lam": "0.001"}),
+    (2, {"noise": "0.4", "lam": str(LAMBDAS[-1])}),
+    (3, {"p": "0.1", "samples": "1"}),
+    (3, {"p": "0.5", "samples": "50"}),
+    (4, {"sigma": "0.1"}),
+    (4, {"sigma": "1.0"}),
+    (5, {"eps": "0.05"}),
+    (5, {"eps": "0.3"}),
+    (6, {"b": "1"}),
+    (6, {"b": "10"}),
+    (7, {"patience": "5"}),
+    (7, {"patience": "50"}),
+    (8, {}),
+])
+def test_extreme_deep_links(step, params):
+    at = open_at({"mode": "present", "step": str(step), **params})
+    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not demo_errors(at), demo_errors(at)
+    if LESSON.steps[step - 1].demo is not None:
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_bad_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "1", "lam": "7", "noise": "abc"})
+    notice = " ".join(warnings(at))
+    assert "lam" in notice and "noise" in notice
+    assert not demo_errors(at)
+    at = open_at({"mode": "present", "step": "6", "b": "99"})
+    assert "b" in " ".join(warnings(at))
+    assert at.slider(key="regularization.bagging.b").value == 10
+    assert not demo_errors(at)
+
+
+def test_moving_a_control_reruns_the_demo():
+    at = open_at({"mode": "present", "step": "3"})
+    at.radio(key="regularization.dropout.p").set_value(0.5).run()
+    assert not at.exception and not demo_errors(at)
+    assert any("0.5" in t.value for t in at.caption)
