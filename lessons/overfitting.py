@@ -22,7 +22,6 @@ from engine import data as D
 from lessons.theme import SPLIT_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
-    Columns,
     Lesson,
     LogSlider,
     Metric,
@@ -76,7 +75,7 @@ def capacity_table(res) -> pd.DataFrame:
                      "train loss": r.final["train_loss"], "val loss": r.final["val_loss"],
                      "gap (val - train)": r.final["val_loss"] - r.final["train_loss"],
                      "lowest val loss": float(h["val_loss"][i]), "at step": int(h["step"][i]),
-                     "train R²": r.final["train_metric"], "val R²": r.final["val_metric"]})
+                     "val R²": r.final["val_metric"]})
     return pd.DataFrame(rows)
 
 
@@ -99,16 +98,15 @@ def _capacity_demo(v, progress):
         x=alt.X("step:Q", title="update"), y=_log_loss_axis("MSE (mpg², log)"),
         color=alt.Color("split:N", scale=SPLIT_SCALE, title=""),
         tooltip=["network", "split", "step", alt.Tooltip("loss:Q", format=".2f")],
-    ).properties(width=210, height=260).facet(
+    ).properties(width=135, height=240).facet(
         column=alt.Column("network:N", sort=list(CAPACITIES), title=None,
                           header=alt.Header(labelFontSize=17, labelFontWeight=600)))
     tab = capacity_table(res)
     big = tab.iloc[-1]
-    shown = tab.copy()
+    shown = tab.drop(columns="parameters")
     for c in ("train loss", "val loss", "gap (val - train)", "lowest val loss"):
         shown[c] = shown[c].map(lambda x: f"{x:.2f}")
-    for c in ("train R²", "val R²"):
-        shown[c] = shown[c].map(lambda x: f"{x:.3f}")
+    shown["val R²"] = shown["val R²"].map(lambda x: f"{x:.3f}")
     return [
         Chart(chart, caption="Blue: mean squared error on the training rows; orange: on the validation rows "
                              "(never used for the updates). Same data, optimizer and number of updates for all three."),
@@ -196,10 +194,10 @@ def _stopping_demo(v, progress):
                   caption=f"Validation is evaluated every {RECORD} updates; patience counts those evaluations.")]
     outs += [Metric("lowest val loss at step", str(step_best)),
              Metric("stopped at step", "never" if stop is None else str(stop)),
-             Metric("val MSE, no stopping", f"{full.final['val_loss']:.2f}"),
-             Metric("val MSE, early stopping", f"{es.final['val_loss']:.2f}"),
-             Metric("test MSE, no stopping", f"{full.final['test_loss']:.2f}"),
-             Metric("test MSE, early stopping", f"{es.final['test_loss']:.2f}")]
+             Table(pd.DataFrame({"run": ["2000 updates, no stopping", f"early stopping, patience {v['patience']}"],
+                                 "val MSE": [f"{full.final['val_loss']:.2f}", f"{es.final['val_loss']:.2f}"],
+                                 "test MSE": [f"{full.final['test_loss']:.2f}", f"{es.final['test_loss']:.2f}"]}),
+                   caption="Final weights of each run (the restored ones when restoring is on).")]
     if stop is None:
         outs.append(Note("With this patience the run never waited long enough to stop.", kind="warning"))
     elif v["restore"]:
@@ -259,8 +257,9 @@ def _kfold_demo(v, progress):
     strip = pd.DataFrame({"row": np.arange(len(assign)), "fold": [f"fold {a + 1}" for a in assign]})
     fold_names = [f"fold {i + 1}" for i in range(k)]
     strip_chart = alt.Chart(strip).mark_tick(thickness=2, size=30).encode(
-        x=alt.X("row:Q", title="pooled row (train + validation, in data order)"),
-        color=alt.Color("fold:N", sort=fold_names, title="held out in",
+        x=alt.X("row:Q", title="pooled row (train + validation, in data order)",
+                scale=alt.Scale(domain=[0, len(assign)], nice=False), axis=alt.Axis(tickCount=5)),
+        color=alt.Color("fold:N", sort=fold_names, legend=None,
                         scale=alt.Scale(scheme="tableau10", domain=fold_names)),
         tooltip=["row", "fold"]).properties(height=60, title="Which fold holds out each row")
     bars = alt.Chart(tab.assign(fold=[f"fold {i}" for i in tab["fold"]])).mark_bar(
@@ -277,12 +276,12 @@ def _kfold_demo(v, progress):
     same = bool((tab["held-out rows"] == tab["KFold held out"]).all()
                 and (tab["train rows"] == tab["KFold train"]).all())
     return [
-        Chart(strip_chart, caption="Each pooled row is held out by exactly one fold."),
+        Chart(strip_chart, caption="One colour per fold: each pooled row is held out by exactly one fold."),
         Chart((bars + mean).properties(height=260, title=f"{k}-fold cross-validation of 30-10-1"),
               caption="Dashed: the mean over folds, the cross-validation estimate."),
-        Metric("CV estimate (mean val MSE)", f"{scores.mean():.2f}"),
-        Metric("spread over folds (std)", f"{scores.std(ddof=1):.2f}"),
-        Metric("best / worst fold", f"{scores.min():.2f} / {scores.max():.2f}"),
+        Metric("CV estimate", f"{scores.mean():.2f}", help="mean held-out MSE over the folds"),
+        Metric("spread (std)", f"{scores.std(ddof=1):.2f}", help="standard deviation over folds"),
+        Metric("best / worst", f"{scores.min():.2f} / {scores.max():.2f}"),
         Table(shown, caption="The engine's fold sizes next to scikit-learn's KFold on the same pool."),
         Note(f"Every pooled row held out exactly once: **{partition}**. Fold sizes equal KFold's: **{same}**. "
              f"All {k} folds were trained together in one stacked pass.", kind="info"),
@@ -364,10 +363,10 @@ def _bv_demo(v, progress):
     rule = alt.Chart(pd.DataFrame({"degree": [d]})).mark_rule(strokeDash=[4, 4], color="#555555").encode(x="degree:Q")
     best = int(curve["expected test error"].idxmin())
     return [
-        Columns([[Chart(left.properties(height=300, title=f"30 of 200 fits, degree {d}"),
-                        caption="Grey: fits to different training sets of the same size.")],
-                 [Chart((right + rule).properties(height=300, title="Bias² and variance vs degree"),
-                        caption=f"Black = bias² + variance + noise² ({noise ** 2:.2f}).")]]),
+        Chart(left.properties(height=260, title=f"30 of 200 fits, degree {d}"),
+              caption="Grey: fits to different training sets of the same size."),
+        Chart((right + rule).properties(height=260, title="Bias² and variance against the degree"),
+              caption=f"Black = bias² + variance + noise² ({noise ** 2:.2f}). Dotted: the degree shown above."),
         Metric("bias²", f"{bv['bias2']:.4f}"), Metric("variance", f"{bv['variance']:.4f}"),
         Metric("expected test error", f"{bv['test_error']:.4f}"),
         Note(f"With {n} points and noise σ = {noise:g}, the lowest expected test error is at degree {best}.",
@@ -439,13 +438,15 @@ def _features_demo(v, progress):
     e = err.set_index("features")
     best = int(e["test"].idxmin())
     return [
-        Columns([[Chart((curve + rules).properties(height=300, title="Train and test error vs m"),
-                        caption=f"{n} training points, 500 test points, y = sin(2πx) + noise (σ = {noise:g}).")],
-                 [Chart(right.properties(height=300, title=f"Least-squares fit with m = {m}"),
-                        caption="Black: the fit. Faint green: 80 of the test points.")]]),
-        Metric(f"train MSE, m = {m}", f"{e.loc[m, 'train']:.2g}"),
-        Metric(f"test MSE, m = {m}", f"{e.loc[m, 'test']:.3g}"),
-        Metric("best m on test", str(best)), Metric(f"test MSE at m = n = {n}", f"{e.loc[n, 'test']:.3g}"),
+        Chart((curve + rules).properties(height=260, title="Train and test error against m"),
+              caption=f"{n} training points, 500 test points, y = sin(2πx) + noise (σ = {noise:g}). Dotted: the m "
+                      "shown below and m = n."),
+        Chart(right.properties(height=260, title=f"Least-squares fit with m = {m}"),
+              caption="Black: the fit. Faint green: 80 of the test points."),
+        Metric("train MSE", f"{e.loc[m, 'train']:.2g}", help=f"with m = {m} features"),
+        Metric("test MSE", f"{e.loc[m, 'test']:.3g}", help=f"with m = {m} features"),
+        Metric("best m", str(best), help="the m with the lowest test MSE"),
+        Metric("test, m = n", f"{e.loc[n, 'test']:.3g}", help=f"test MSE with m = n = {n} features"),
     ]
 
 
@@ -534,11 +535,11 @@ def _bottleneck_demo(v, progress):
         tooltip=["digit", alt.Tooltip("unit 1:Q", format=".2f"), alt.Tooltip("unit 2:Q", format=".2f")])
     a = {w: r.final["test_metric"] for w, r in zip(BOTTLENECKS, res)}
     return [
-        Columns([[Chart(bars.properties(height=300, title="Digits: accuracy vs bottleneck width"),
-                        caption="Blue: training rows; green: test rows.")],
-                 [Chart(scatter.properties(height=300, title="What the 2-unit layer keeps"),
-                        caption="Each test digit drawn at the two numbers the bottleneck passes on.")]]),
-        *[Metric(f"test accuracy, w = {w}", f"{a[w]:.1%}") for w in BOTTLENECKS],
+        Chart(bars.properties(height=260, title="Digits: accuracy against the bottleneck width"),
+              caption="Blue: training rows; green: test rows."),
+        *[Metric(f"test, w = {w}", f"{a[w]:.1%}") for w in BOTTLENECKS],
+        Chart(scatter.properties(height=380, title="What the 2-unit layer keeps"),
+              caption="Each test digit drawn at the two numbers the 2-unit bottleneck passes on (tanh, in [-1, 1])."),
     ]
 
 
@@ -577,7 +578,7 @@ STEPS = (
         controls=(LogSlider("lr", "learning rate (Adam)", LRS, 0.02),
                   Slider("steps", "updates", 500, 3000, 2000, step=500), _SEED),
         demo=_capacity_demo, heavy=True,
-        presets=(("Stop early: 500 updates", {"steps": 500}), ("Slower learning", {"lr": 0.005, "steps": 3000})),
+        presets=(("500 updates", {"steps": 500}), ("Slow: lr 0.005", {"lr": 0.005, "steps": 3000})),
         notice=("- The gap between validation and training loss grows with capacity: about 2 for 3-2-1, about 12 "
                 "for 30-10-1, about 20 for 100-50-10-1.\n"
                 "- The biggest network drives its training loss to about 0.1 mpg² but its validation loss is "
@@ -638,8 +639,8 @@ STEPS = (
         controls=(Slider("patience", "patience (evaluations of 20 updates)", 1, 30, 10, step=1),
                   Toggle("restore", "restore the best weights", True), _SEED),
         demo=_stopping_demo, heavy=True,
-        presets=(("Impatient (1)", {"patience": 1}), ("Keep the last weights", {"restore": False})),
-        notice=("- Without stopping the validation loss is lowest at step 140 and then rises to about 19.9 by "
+        presets=(("Patience 1", {"patience": 1}), ("No restore", {"restore": False})),
+        notice=("- Without stopping the validation loss is lowest at step 140 and then rises to about 20 by "
                 "step 2000.\n"
                 "- With patience 10 training stops at step 360 (11 evaluations after step 140) and restores the "
                 "weights of step 140: the validation loss is exactly that lowest value, about 9.06.\n"
@@ -695,7 +696,7 @@ STEPS = (
                   Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
                   Slider("n", "training points per set", 15, 60, 25, step=5)),
         demo=_bv_demo,
-        presets=(("Too simple (degree 1)", {"degree": 1}), ("Too flexible (degree 12)", {"degree": 12})),
+        presets=(("Degree 1", {"degree": 1}), ("Degree 12", {"degree": 12})),
         notice=("- Bias² falls as the degree grows: at the defaults degree 1 has bias² about 0.2, every degree "
                 "from 5 up less than 0.001.\n"
                 "- Variance grows with every added degree: degree 12 has more than ten times the variance of "
@@ -750,7 +751,7 @@ STEPS = (
                    r"\quad\text{(two standardised features)}",),
         controls=(Select("rho", "correlation ρ of x₁ and x₂", CORRS, 0.99),),
         demo=_collinear_demo,
-        presets=(("Independent", {"rho": 0.0}), ("Nearly identical", {"rho": 0.999})),
+        presets=(("ρ = 0", {"rho": 0.0}), ("ρ = 0.999", {"rho": 0.999})),
         notice=("- At ρ = 0.99 the spread of b₁ is about 7 times that at ρ = 0, close to 1/√(1-ρ²) ≈ 7.1.\n"
                 "- b₁ and b₂ are strongly negatively correlated across samples (about -0.99 at ρ = 0.99), while the "
                 "spread of b₁ + b₂ stays small (0.15 to 0.22) for every ρ."),
@@ -769,7 +770,7 @@ STEPS = (
             "Capacity is not only the number of parameters: a single narrow layer limits what the whole "
             "network can pass on. Here digit images (8×8 pixels, 10 classes) go through 64-32-w-32-10 "
             "networks. With w = 2, everything the last layers know about an image is two numbers, so the "
-            "ten classes have to be laid out in a plane. The right-hand plot shows that plane for the test "
+            "ten classes have to be laid out in a plane. The second plot shows that plane for the test "
             "digits."),
         equations=(r"x \in \mathbb{R}^{64} \to h_1 \in \mathbb{R}^{32} \to z \in \mathbb{R}^{w} \to "
                    r"h_3 \in \mathbb{R}^{32} \to \hat p \in \Delta^{10}",),

@@ -22,6 +22,7 @@ COURSE: tuple[tuple[str, str], ...] = (
     ("Activations", "relu_family"),
     ("Losses and optimisation", "losses"),
     ("Losses and optimisation", "optimizers"),
+    ("Generalisation", "overfitting"),
     ("Generalisation", "regularization"),
 )
 

@@ -83,7 +83,7 @@ def test_kfold_scores_and_notice():
     note = [o.text for o in outs if isinstance(o, Note)][0]
     assert "**True**" in note and "**False**" not in note
     metrics = {m.label: m.value for m in outs if isinstance(m, Metric)}
-    assert metrics["CV estimate (mean val MSE)"] == f"{scores.mean():.2f}"
+    assert metrics["CV estimate"] == f"{scores.mean():.2f}"
 
 
 def test_bias_variance_claims():

@@ -1,0 +1,75 @@
+"""Lesson 5's page under AppTest: every preset, the extremes of every control, bad link values."""
+import pytest
+
+from lessons.overfitting import LESSON
+from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
+
+PAGE = "pages/lesson_overfitting.py"
+
+
+def open_at(query):
+    return open_lesson(PAGE, query)
+
+
+errors = demo_errors
+
+
+@pytest.mark.parametrize("step, params", [
+    (1, {"lr": "0.005", "steps": "500", "seed": "4"}),
+    (1, {"lr": "0.05", "steps": "3000", "seed": "0"}),
+    (2, {"val_frac": "0.1", "test_frac": "0.1", "seed": "3"}),
+    (2, {"val_frac": "0.3", "test_frac": "0.3"}),
+    (3, {"patience": "1", "restore": "0"}),
+    (3, {"patience": "30", "restore": "1", "seed": "4"}),
+    (4, {"k": "2"}),
+    (4, {"k": "10", "seed": "2"}),
+    (5, {"degree": "0", "noise": "0.1", "n": "15"}),
+    (5, {"degree": "12", "noise": "1.0", "n": "60"}),
+    (6, {"m": "1", "n_train": "10", "noise": "0.1"}),
+    (6, {"m": "30", "n_train": "30", "noise": "1.0"}),
+    (6, {"m": "10", "n_train": "10"}),
+    (7, {"rho": "0.0"}),
+    (7, {"rho": "0.999"}),
+    (8, {"steps": "200", "seed": "4"}),
+    (8, {"steps": "800"}),
+    (9, {}),
+])
+def test_extreme_deep_links(step, params):
+    at = open_at({"mode": "present", "step": str(step), **params})
+    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not errors(at), errors(at)
+    if LESSON.steps[step - 1].demo is not None:
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+@pytest.mark.parametrize("i", [i for i, s in enumerate(LESSON.steps) if s.presets])
+def test_every_preset_button(i):
+    step = LESSON.steps[i]
+    at = open_at({"mode": "present", "step": str(i + 1)})
+    for j, (_, values) in enumerate(step.presets):
+        ok(at.button(key=f"overfitting.{step.id}.__preset{j}").click().run())
+        assert not errors(at), errors(at)
+        for name, value in values.items():
+            assert at.session_state[f"overfitting.{step.id}.{name}"] == value
+
+
+def test_early_stopping_metrics_on_the_page():
+    at = open_at({"mode": "present", "step": "3"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["lowest val loss at step"] == "140" and metrics["stopped at step"] == "360"
+
+
+def test_bad_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "4", "k": "99", "seed": "x"})
+    notice = " ".join(warnings(at))
+    assert "k" in notice and "seed" in notice
+    assert at.slider(key="overfitting.kfold.k").value == 5
+    assert not errors(at)
+    at = open_at({"mode": "present", "step": "7", "rho": "1.0"})
+    assert "rho" in " ".join(warnings(at))
+    assert not errors(at)
+    at = open_at({"mode": "present", "step": "1", "lr": "nan", "steps": "750"})
+    notice = " ".join(warnings(at))
+    assert "lr" in notice
+    assert not errors(at)
