@@ -8,9 +8,10 @@ from lessons import registry
 st.title("Deep learning, step by step")
 st.markdown(
     "An interactive companion to a course on **how neural networks learn**: why deep sigmoid "
-    "networks stop learning, what ReLU and its relatives fix, where loss functions come from and how "
-    "optimizers move through a loss surface; lessons on overfitting and regularisation follow. Every "
-    "idea comes with a live experiment: move a slider and a real PyTorch model retrains in front of you."
+    "networks stop learning, what ReLU and its relatives fix, where loss functions come from, how "
+    "optimizers move through a loss surface, how to tell overfitting from learning, and how "
+    "regularisation keeps a model honest. Every idea comes with a live experiment: move a slider and a "
+    "real PyTorch model retrains in front of you."
 )
 st.markdown(
     "**For whom:** students who know a little Python and calculus and have met a neural network "

@@ -23,7 +23,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
 
 
 # the step of each lesson that shows it best in one picture (Present mode); others use step 2
-SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3, "optimizers": 3}
+SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3, "optimizers": 3, "overfitting": 1,
+            "regularization": 1}
 
 
 def free_port() -> int:
