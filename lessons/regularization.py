@@ -82,7 +82,7 @@ def predict(res, X: np.ndarray, *, training: bool = False, seed: int = 0) -> np.
               torch.full((1, 1, 1), spec.dropout))
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        z = net.forward(torch.tensor(np.array(res.params))[None], torch.as_tensor(X, dtype=torch.float32)[None],
+        z = net.forward(torch.tensor(np.array(res.params))[None], torch.tensor(X, dtype=torch.float32)[None],
                         training=training, noise=lambda shape: torch.rand(shape, generator=g))[0]
     if split.n_outputs == 1:
         p1 = torch.sigmoid(z[:, 0])
