@@ -170,6 +170,18 @@ class Code:
     language: str = "python"
 
 
+def flatten(outputs) -> list:
+    """A demo's outputs with every Columns group opened up, in reading order."""
+    out = []
+    for o in outputs:
+        if isinstance(o, Columns):
+            for col in o.cols:
+                out.extend(flatten(col if isinstance(col, (list, tuple)) else [col]))
+        else:
+            out.append(o)
+    return out
+
+
 Progress = Callable[[float, str], None]  # progress(fraction in [0, 1], short text)
 
 
@@ -249,5 +261,5 @@ class Lesson:
 __all__ = [
     "Control", "Slider", "LogSlider", "Select", "Toggle",
     "Chart", "Table", "Metric", "Note", "Markdown", "Latex", "Columns", "Code",
-    "Progress", "no_progress", "Question", "Step", "Lesson", "field",
+    "flatten", "Progress", "no_progress", "Question", "Step", "Lesson", "field",
 ]

@@ -3,7 +3,7 @@ above 2/L, the last training point, every step in Present mode via deep links.""
 import pytest
 
 from lessons.losses import LESSON
-from tests.pages.test_pages import ok, open_lesson, texts, warnings
+from tests.pages.test_pages import ok, open_lesson, open_step
 
 PAGE = "pages/lesson_losses.py"
 
@@ -26,11 +26,7 @@ def open_at(query):
     (7, {"outliers": "0", "offset": "0"}),
 ])
 def test_extreme_deep_links(step, params):
-    at = open_at({"mode": "present", "step": str(step), **params})
-    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
-    assert not warnings(at)
-    assert not [e for e in at.error if "could not run" in e.value]
-    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart") or step == 8
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_moving_controls_to_their_ends():

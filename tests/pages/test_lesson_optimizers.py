@@ -2,7 +2,7 @@
 import pytest
 
 from lessons.optimizers import LESSON, RACE_PRESETS
-from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
+from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
 
 PAGE = "pages/lesson_optimizers.py"
 
@@ -36,12 +36,7 @@ errors = demo_errors
     (9, {}),
 ])
 def test_extreme_deep_links(step, params):
-    at = open_at({"mode": "present", "step": str(step), **params})
-    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
-    assert not warnings(at), warnings(at)
-    assert not errors(at), errors(at)
-    if LESSON.steps[step - 1].demo is not None:
-        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_diverging_runs_say_so():

@@ -2,7 +2,7 @@
 import pytest
 
 from lessons.regularization import LAMBDAS, LESSON
-from tests.pages.test_pages import demo_errors, open_lesson, texts, warnings
+from tests.pages.test_pages import demo_errors, open_lesson, open_step, warnings
 
 PAGE = "pages/lesson_regularization.py"
 
@@ -29,12 +29,7 @@ def open_at(query):
     (8, {}),
 ])
 def test_extreme_deep_links(step, params):
-    at = open_at({"mode": "present", "step": str(step), **params})
-    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
-    assert not warnings(at), warnings(at)
-    assert not demo_errors(at), demo_errors(at)
-    if LESSON.steps[step - 1].demo is not None:
-        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_bad_values_fall_back_with_a_notice():

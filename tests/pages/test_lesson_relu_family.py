@@ -2,7 +2,7 @@
 import pytest
 
 from lessons.relu_family import LESSON
-from tests.pages.test_pages import demo_errors, ok, open_lesson, texts, warnings
+from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step
 
 PAGE = "pages/lesson_relu_family.py"
 
@@ -32,11 +32,7 @@ errors = demo_errors
          "task": "multilabel"}),
 ])
 def test_extreme_deep_links(step, params):
-    at = open_at({"mode": "present", "step": str(step), **params})
-    assert f"{step}. {LESSON.steps[step - 1].title}" in texts(at)
-    assert not warnings(at), warnings(at)
-    assert not errors(at), errors(at)
-    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_diverging_run_says_so():

@@ -40,6 +40,18 @@ def open_lesson(page, query, timeout=90):
     return ok(at.run())
 
 
+def open_step(page, lesson, step, params):
+    """Open `lesson` at `step` (1-based) in Present mode with `params` in the URL, and check it
+    rendered cleanly: its title, no ignored-link notice, no failed demo, a chart if it has a demo."""
+    at = open_lesson(page, {"mode": "present", "step": str(step), **params})
+    assert f"{step}. {lesson.steps[step - 1].title}" in texts(at)
+    assert not warnings(at), warnings(at)
+    assert not demo_errors(at), demo_errors(at)
+    if lesson.steps[step - 1].demo is not None:
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+    return at
+
+
 def demo_errors(at):
     """The renderer's notices for a demo that raised."""
     return [e.value for e in at.error if "could not run" in e.value]

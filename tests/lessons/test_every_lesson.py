@@ -1,0 +1,23 @@
+"""Every registered lesson: each step with a demo returns at least one chart, and every chart carries
+data; a step without a demo is a check (questions)."""
+import pytest
+
+from lessons import registry
+from lessons.walkthrough import Chart, flatten
+
+STEPS = [pytest.param(e.lesson, i, id=f"{e.module}-{s.id}") for e in registry.entries()
+         for i, s in enumerate(e.lesson.steps)]
+
+
+@pytest.mark.parametrize("lesson, i", STEPS)
+def test_every_step_returns_its_outputs(lesson, i):
+    step = lesson.steps[i]
+    outs = step.run({})
+    if step.demo is None:
+        assert step.checks()
+        return
+    charts = [o for o in flatten(outs) if isinstance(o, Chart)]
+    assert charts, step.id
+    for c in charts:
+        spec = c.chart.to_dict()
+        assert "datasets" in spec and all(len(v) > 0 for v in spec["datasets"].values())
