@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import activations as A
+from . import kernels as K
 from .model import Net
 
 
@@ -139,7 +140,7 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     hs, zs, acts, masks, rrs = [X], [], [], [], []
     h = X
     for i in range(L.n_layers):
-        z = torch.baddbmm(v["b"][i], h, v["W"][i])
+        z = K.affine(v["b"][i], h, v["W"][i])
         if i == L.n_layers - 1:
             out = z
             break
@@ -162,10 +163,10 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     for i in range(L.n_layers - 1, -1, -1):
         hin = hs[i]
         v["gb"][i].copy_(delta.sum(1, keepdim=True))
-        v["gW"][i].copy_(torch.bmm(hin.transpose(1, 2), delta))
+        v["gW"][i].copy_(K.bmm(hin.transpose(1, 2), delta))
         if i == 0:
             break
-        dh = torch.bmm(delta, v["W"][i].transpose(1, 2))  # grad wrt layer i's input
+        dh = K.bmm(delta, v["W"][i].transpose(1, 2))  # grad wrt layer i's input
         if net.use_dropout:
             dh = dh * masks[i - 1]
         z = zs[i - 1]

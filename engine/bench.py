@@ -36,8 +36,8 @@ def experiments(runs: int, steps: int, record_every: int) -> list[Experiment]:
 
 def bench_engine(runs, steps, device, record_every):
     exps = experiments(runs, steps, record_every)
-    if device.type == "cuda":  # warm-up: kernels, allocator
-        run_many(exps[:2], device=device, cache=False)
+    run_many(exps[:2], device=device, cache=False)  # warm-up (lazy imports, BLAS, CUDA kernels, allocator);
+    if device.type == "cuda":  # the loop and sklearn below run after the engine, so they start warm too
         torch.cuda.synchronize()
     t = time.perf_counter()
     res = run_many(exps, device=device, cache=False)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from . import activations as A
+from . import kernels as K
 from .config import ModelSpec
 
 
@@ -133,7 +134,7 @@ class Net:
         L, spec = self.layout, self.spec
         h = x
         for i in range(L.n_layers):
-            z = torch.baddbmm(L.view(flat, self.bs[i]), h, L.view(flat, self.Ws[i]))  # (R, B, w)
+            z = K.affine(L.view(flat, self.bs[i]), h, L.view(flat, self.Ws[i]))  # (R, B, w)
             if i == L.n_layers - 1:
                 return z
             if spec.batch_norm:

@@ -145,8 +145,9 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
     use_l1, use_l2 = bool((l1 > 0).any()), bool((l2 > 0).any())
     bp_state: dict = {}  # views and batch constants the fast path reuses across steps
     steps = resolved_steps(e0, n_tr)
-    lrs = torch.as_tensor(np.stack([lr_table(e.optim, max(steps, 1)) for e in exps], 1),
-                          dtype=torch.float32, device=dev)  # (steps, R)
+    lr_np = np.stack([lr_table(e.optim, max(steps, 1)) for e in exps], 1)  # (steps, R)
+    lrs = torch.as_tensor(lr_np, dtype=torch.float32, device=dev)
+    shared_lr = lr_np[:, 0].tolist() if (lr_np == lr_np[:, :1]).all() else None  # one lr per step for all
     opt = StackedOptimizer(e0.optim, flat.detach(), per([e.optim.weight_decay for e in exps]).view(R, 1))
 
     _gens: list = []
@@ -258,7 +259,8 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
                     flat_h = h.reshape(R, -1)
                     mu = flat_h.mean(1, keepdim=True)  # torch.std is ~10x slower than this on a CPU
                     sd = ((flat_h - mu).square().sum(1) / max(flat_h.shape[1] - 1, 1)).sqrt()
-                    cols += [mu[:, 0], sd, (h == 0).all(1).float().mean(1)]
+                    dead = h.abs().sum(1) == 0  # 0 on every probe input (10x faster than (h == 0).all(1))
+                    cols += [mu[:, 0], sd, dead.float().mean(1)]
                     if e0.model.activation == "prelu":
                         cols.append(layout.view(flat, layout.get("slope", i)).mean((1, 2)))
                 records.append(torch.stack(cols, 1))  # (R, C)
@@ -283,7 +285,10 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
         if t < steps:
             # rows are independent, so a diverged run may go on producing NaN without touching the
             # others; only early stopping needs frozen rows
-            opt.step(flat.data, g, lrs[t][:, None], active if use_es else None)
+            if shared_lr is not None and not use_es:  # a float lets Adam take torch's fused kernel
+                opt.step(flat.data, g, shared_lr[t])
+            else:
+                opt.step(flat.data, g, lrs[t][:, None], active if use_es else None)
 
     # ---------------------------------------------------------------- results
     with torch.no_grad():

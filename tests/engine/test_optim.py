@@ -22,8 +22,9 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("lr_as", ["tensor", "float"])  # a float lr takes the fused kernel for Adam/AdamW
 @pytest.mark.parametrize("spec,ref", CASES, ids=lambda c: getattr(c, "name", ""))
-def test_engine_optimizer_equals_torch_optim(spec, ref):
+def test_engine_optimizer_equals_torch_optim(spec, ref, lr_as):
     g = torch.Generator().manual_seed(0)
     p0 = torch.randn(3, 7, generator=g, dtype=torch.float64)
     ours = p0.clone()
@@ -32,11 +33,24 @@ def test_engine_optimizer_equals_torch_optim(spec, ref):
     mine = StackedOptimizer(spec, ours)
     for _ in range(60):
         grads = torch.randn(3, 7, generator=g, dtype=torch.float64) + 0.3 * ours  # depends on the state
-        mine.step(ours, grads, torch.full((3, 1), spec.lr, dtype=torch.float64))
+        mine.step(ours, grads, torch.full((3, 1), spec.lr, dtype=torch.float64) if lr_as == "tensor" else spec.lr)
         for i in range(3):
             theirs[i].grad = grads[i].clone()
             opts[i].step()
     torch.testing.assert_close(ours, torch.stack([t.detach() for t in theirs]), rtol=1e-10, atol=1e-12)
+
+
+def test_fused_adam_is_taken_for_a_shared_float_lr_and_matches_the_written_out_update():
+    g = torch.Generator().manual_seed(1)
+    p0 = torch.randn(4, 9, generator=g)
+    a, b = p0.clone(), p0.clone()
+    fused, plain = StackedOptimizer(OptimSpec("adam", lr=0.05), a), StackedOptimizer(OptimSpec("adam", lr=0.05), b)
+    for _ in range(30):
+        grads = torch.randn(4, 9, generator=g) + a
+        fused.step(a, grads, 0.05)
+        plain.step(b, grads.clone(), torch.full((4, 1), 0.05))
+    assert StackedOptimizer.fused_ok  # the kernel ran (it would have switched itself off on failure)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_per_run_learning_rates_and_frozen_rows():
