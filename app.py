@@ -1,6 +1,6 @@
 """Entry point: page config, navigation (Home, the lessons in course order, References), sidebar.
 
-Lessons come from lessons/registry.py; each has a thin page script pages/lesson_<module>.py.
+Lessons come from lessons/registry.py; each has a thin page script pages/<url path>.py.
 """
 import streamlit as st
 
@@ -10,15 +10,15 @@ from pages import _shared as ui
 st.set_page_config(page_title="Deep learning, step by step", page_icon="🧠", layout="wide")
 
 entries = registry.entries()
-# A url_path never equals a file name in pages/: Streamlit still treats a folder called pages/ as
-# old-style pages on a session's first run and would run a same-named file without app.py.
-home = st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="welcome", default=True)
+# Every url_path equals its file's name in pages/: on a server's first run Streamlit still treats
+# a folder called pages/ as old-style pages and looks the URL up there (see ui.started_without_app).
+home = st.Page("pages/welcome.py", title="Home", icon=":material/home:", url_path="welcome", default=True)
 sections = {"Course": [home]}
 for e in entries:
     page = st.Page(e.page, title=f"{e.lesson.number}. {e.lesson.title}", url_path=e.lesson.id)
     sections.setdefault(e.section, []).append(page)
 sections.setdefault("More", []).append(
-    st.Page("pages/papers.py", title="References", icon=":material/menu_book:", url_path="references"))
+    st.Page("pages/references.py", title="References", icon=":material/menu_book:", url_path="references"))
 
 pg = st.navigation(sections)
 ui.sidebar()

@@ -8,8 +8,10 @@ one; $ENGINE_THREADS overrides); the nn.Module loop runs with torch's default th
 would write it, and once more with 1 thread for comparison.
 Same 32 runs three ways (moons, 300 points, 2-16-16-1 tanh, full batch, 500 Adam steps, lr 0.01,
 seeds 0..31): the engine's batched pass, a loop of nn.Module + torch.optim.Adam, and a loop of
-sklearn MLPClassifier(solver="adam") run for all 500 iterations. Prints wall times, mean test
-accuracy and a final line `speedup_vs_loop=<x> speedup_vs_sklearn=<y>` (per-run ratios).
+sklearn MLPClassifier(solver="adam") run for all 500 iterations. The engine first trains two of
+the runs once (a warm-up: lazy imports, BLAS and CUDA initialisation), since it goes first and
+the baselines after it run warm. Prints wall times, mean test accuracy and a final line
+`speedup_vs_loop=<x> speedup_vs_sklearn=<y>` (per-run ratios).
 """
 from __future__ import annotations
 

@@ -76,9 +76,10 @@ def training_threads() -> int:
     """Intra-op threads for a training pass: $ENGINE_THREADS if set, else all of torch's threads when
     the machine is idle (1-minute load average < 0.5) and one thread otherwise.
 
-    A stacked step is many small ops. On this 2-core machine two threads made the benchmark ~1.5x
-    faster when idle, but up to 100x slower whenever another process held a core (OpenMP threads
-    wait for each other); one thread is never far from the best.
+    A stacked step is many small ops. On the 2-core development machine two threads were up to
+    100x slower whenever another process held a core (OpenMP threads wait for each other), and
+    since the CPU kernels moved to numpy (engine/kernels.py, single-threaded) they gain only ~5%
+    when idle: one thread is never far from the best.
     """
     want = os.environ.get("ENGINE_THREADS", "").strip()
     if want.isdigit() and int(want) > 0:

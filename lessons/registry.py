@@ -1,8 +1,8 @@
 """The course outline: which lesson modules exist, in which section, in course order.
 
 This list is the single place that decides what the app shows. To add a lesson, write
-`lessons/<module>.py` exposing `LESSON: Lesson`, a three-line page `pages/lesson_<module>.py`
-(copy one that exists) and one line here. A line whose module does not exist yet is skipped, so
+`lessons/<module>.py` exposing `LESSON: Lesson`, a short page `pages/<LESSON.id>.py` (copy one
+that exists; the file name is the page's URL) and one line here. A line whose module does not exist yet is skipped, so
 the app never shows a placeholder.
 """
 from __future__ import annotations
@@ -35,12 +35,13 @@ class Entry:
 
     @property
     def page(self) -> str:
-        return page_script(self.module)
+        return page_script(self.lesson.id)
 
 
-def page_script(module: str) -> str:
-    """A lesson's page script, relative to the repository root (where app.py lives)."""
-    return f"pages/lesson_{module}.py"
+def page_script(lesson_id: str) -> str:
+    """A lesson's page script, relative to the repository root (where app.py lives); its name is
+    the page's URL path."""
+    return f"pages/{lesson_id}.py"
 
 
 def written(course=COURSE) -> list[tuple[str, str]]:
@@ -52,8 +53,8 @@ def entries(course=COURSE) -> list[Entry]:
     """The lessons that exist (module and page script), in course order; the rest are left out."""
     out = []
     for section, module in written(course):
-        if (ROOT / page_script(module)).is_file():
-            lesson = importlib.import_module(f"lessons.{module}").LESSON
+        lesson = importlib.import_module(f"lessons.{module}").LESSON
+        if (ROOT / page_script(lesson.id)).is_file():
             out.append(Entry(section, module, lesson))
     return out
 

@@ -19,7 +19,9 @@ progress callback is left out of the key and, for heavy steps, drives an `st.pro
 from __future__ import annotations
 
 import contextvars
+import runpy
 import time
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -40,6 +42,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 
+APP = Path(__file__).resolve().parent.parent / "app.py"
 MODES = ("Self-paced", "Present")
 MODE_KEY = "mode"
 _LAST_URL = "_ui.last_url"  # the query parameters this session wrote last
@@ -107,6 +110,28 @@ def _parse_mode(raw: str):
     s = str(raw).strip().lower().replace("_", "-")
     return {"present": "Present", "self-paced": "Self-paced", "selfpaced": "Self-paced",
             "self": "Self-paced"}.get(s)
+
+
+# ---------------------------------------------------------------- first run of a server
+
+
+def started_without_app() -> bool:
+    """True (after running app.py) if Streamlit ran this page script on its own.
+
+    On a server's first script run, Streamlit still treats a folder called pages/ as old-style
+    pages: it resolves the URL against the file names there and runs the matching file directly,
+    without app.py's navigation and sidebar (and shows "Page not found" for any other URL). Each
+    page file is named after its URL, so a deep link is found, and its first line calls this: app.py
+    then runs in its place (its `st.navigation` switches Streamlit to the pages it declares, for
+    this and every later run, and renders this same page through them). Call it first and stop
+    when it says True.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return False
+    runpy.run_path(str(APP), run_name="__main__")
+    return True
 
 
 # ---------------------------------------------------------------- sidebar and plain pages

@@ -102,3 +102,27 @@ def test_every_step_in_present_mode(page, app_url, shots, entry, i):
     visit(page, f"{app_url}/{path}", shots / f"step-{entry.lesson.id}-{i + 1:02d}.png")
     page.locator("h2", has_text=f"{i + 1}. {entry.lesson.steps[i].title}").wait_for(timeout=TIMEOUT)
     assert page.locator('[data-testid="stAlert"]', has_text="could not run").count() == 0
+
+
+@pytest.mark.parametrize("path, text", [
+    (f"{ENTRIES[-1].lesson.id}?mode=present&step=2", f"2. {ENTRIES[-1].lesson.steps[1].title}"),
+    ("references", "References"), ("", "Deep learning, step by step")])
+def test_a_deep_link_as_the_first_visit_after_the_server_starts(page, shots, path, text):
+    # A class link opened right after the app (re)starts: Streamlit's first run treats pages/ as
+    # old-style pages; the page must still come up whole, with no "Page not found" dialog.
+    from tests.e2e.conftest import _serve
+
+    proc, log, base = _serve("app.py")
+    try:
+        visit(page, f"{base}/{path}", shots / f"first-visit-{name(path)}.png")
+        page.wait_for_timeout(1000)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator("h1, h2").get_by_text(text, exact=True).count() == 1
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_text("PyTorch").count() == 1
+        assert sidebar.get_by_text("Present").count() >= 1
+        assert sidebar.get_by_text("References").count() == 1  # app.py's navigation, not old-style pages
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

@@ -5,7 +5,7 @@ import pytest
 from lessons.losses import LESSON
 from tests.pages.test_pages import ok, open_lesson, open_step
 
-PAGE = "pages/lesson_losses.py"
+PAGE = "pages/losses.py"
 
 
 def open_at(query):

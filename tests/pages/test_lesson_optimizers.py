@@ -4,7 +4,7 @@ import pytest
 from lessons.optimizers import LESSON, RACE_PRESETS
 from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
 
-PAGE = "pages/lesson_optimizers.py"
+PAGE = "pages/optimizers.py"
 
 
 def open_at(query):

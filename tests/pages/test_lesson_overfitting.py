@@ -4,7 +4,7 @@ import pytest
 from lessons.overfitting import LESSON
 from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
 
-PAGE = "pages/lesson_overfitting.py"
+PAGE = "pages/overfitting.py"
 
 
 def open_at(query):

@@ -4,7 +4,7 @@ import pytest
 from lessons.regularization import LAMBDAS, LESSON
 from tests.pages.test_pages import demo_errors, open_lesson, open_step, warnings
 
-PAGE = "pages/lesson_regularization.py"
+PAGE = "pages/regularization.py"
 
 
 def open_at(query):

@@ -4,7 +4,7 @@ import pytest
 from lessons.relu_family import LESSON
 from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step
 
-PAGE = "pages/lesson_relu_family.py"
+PAGE = "pages/relu_family.py"
 
 
 def open_at(query):

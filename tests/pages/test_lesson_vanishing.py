@@ -4,7 +4,7 @@ import pytest
 from lessons.vanishing import LESSON, PRESETS
 from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
 
-PAGE = "pages/lesson_vanishing.py"
+PAGE = "pages/vanishing_gradients.py"
 
 
 def open_at(query):

@@ -1,5 +1,6 @@
 """Every page under AppTest: the real app and its registered lessons, and the renderer on a sample
 lesson (modes, stepping, deep links valid and malformed, widgets moved, a failing demo)."""
+import importlib
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_home_and_references():
     assert "Deep learning, step by step" in texts(at)
     sidebar = " ".join(str(getattr(c, "value", "")) for c in at.sidebar.children.values())
     assert "PyTorch" in sidebar and ("CPU" in sidebar or "CUDA" in sidebar or "MPS" in sidebar)
-    at.switch_page("pages/papers.py")
+    at.switch_page("pages/references.py")
     ok(at.run())
     assert "References" in texts(at)
     assert any("Glorot" in m.value for m in at.markdown)
@@ -87,17 +88,38 @@ def test_home_and_references():
 
 def test_every_written_lesson_has_a_page_script():
     for _, module in registry.written():
-        page = ROOT / registry.page_script(module)
+        lesson_id = importlib.import_module(f"lessons.{module}").LESSON.id
+        page = ROOT / registry.page_script(lesson_id)
         assert page.is_file(), f"lessons/{module}.py has no page: add {page.relative_to(ROOT)}"
 
 
-def test_no_url_path_equals_a_page_file_name():
-    # Streamlit treats a folder named pages/ as old-style pages on a session's first run: a URL that
-    # matches a file name there would run that file without app.py (no sidebar, no set_page_config).
+def test_every_page_file_is_named_after_its_url_and_starts_with_the_first_run_guard():
+    # On a server's first run Streamlit resolves the URL against the file names in pages/ (old-style
+    # pages): a deep link must find its file there, and that file must hand over to app.py.
     at = ok(run())
-    stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    paths = {info.get("url_pathname") for info in at._registered_pages.values()}
-    assert paths and not stems & paths
+    pages = {Path(info["script_path"]).stem: info.get("url_pathname") for info in at._registered_pages.values()}
+    assert len(pages) == len(ENTRIES) + 2
+    for stem, url in pages.items():
+        assert url in (stem, ""), (stem, url)  # "" is the default page (Home, served at /)
+        assert "started_without_app()" in (ROOT / "pages" / f"{stem}.py").read_text()
+
+
+@pytest.mark.parametrize("page, title", [("vanishing_gradients", "Lesson 1: Vanishing gradients")])
+def test_a_page_run_without_app_py_hands_over_to_it(page, title):
+    # What a server's first run does with a deep link: run the page file itself, in old-style mode.
+    # (Only a lesson here: under AppTest the page file becomes the entry point, so Home's and
+    # References' links would resolve from pages/; tests/e2e checks those on a fresh server.)
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = True
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+        ok(at.run())
+        assert PagesManager.uses_pages_directory is False  # app.py's st.navigation took over
+        assert title in texts(at)
+        assert texts(at).count(title) == 1  # rendered once, by app.py's navigation
+    finally:
+        PagesManager.uses_pages_directory = False
 
 
 def test_unknown_params_on_plain_page_give_one_notice():

@@ -1,8 +1,14 @@
-"""References: the papers and books behind the lessons, and which lessons use them."""
+"""References: the papers and books behind the lessons, and which lessons use them.
+
+The file is named after the page's URL; see pages/_shared.started_without_app."""
 import streamlit as st
 
 from lessons import registry
 from lessons.references import REFERENCES, TOPIC_NAMES, cited_by
+from pages import _shared as ui
+
+if ui.started_without_app():
+    st.stop()
 
 st.title("References")
 st.markdown("The papers and the book behind the lessons, with what we take from each and where.")

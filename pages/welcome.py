@@ -1,9 +1,15 @@
-"""Home: what the course is, the lessons, and how students and instructors use the app."""
+"""Home: what the course is, the lessons, and how students and instructors use the app.
+
+The file is named after the page's URL; see pages/_shared.started_without_app."""
 from pathlib import Path
 
 import streamlit as st
 
 from lessons import registry
+from pages import _shared as ui
+
+if ui.started_without_app():
+    st.stop()
 
 st.title("Deep learning, step by step")
 st.markdown(

@@ -1,4 +1,0 @@
-from lessons.vanishing import LESSON
-from pages._shared import render_lesson
-
-render_lesson(LESSON)
