@@ -3,7 +3,7 @@
     python -m engine.bench                    # 32 runs on this machine's device
     python -m engine.bench --device cuda --runs 4096
 
-The engine picks its threads (engine.train.training_threads: all when the machine is idle, else
+The engine picks its threads (engine.threads.training_threads: all when the machine is idle, else
 one; $ENGINE_THREADS overrides); the nn.Module loop runs with torch's default threads, as a user
 would write it, and once more with 1 thread for comparison.
 Same 32 runs three ways (moons, 300 points, 2-16-16-1 tanh, full batch, 500 Adam steps, lr 0.01,
@@ -97,7 +97,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     dev = pick_device(a.device)
     default_threads = torch.get_num_threads()
-    from .train import training_threads
+    from .threads import training_threads
 
     print(f"device={dev.type} torch={torch.__version__} engine_threads={training_threads()} "
           f"default_threads={default_threads} runs={a.runs} steps={a.steps}")

@@ -11,10 +11,7 @@ The loop is pure: it reports through `progress(fraction, text)` and returns `Res
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -27,27 +24,7 @@ from .losses import metric, per_sample, weighted_mean
 from .model import Layout, Net, init_row
 from .optim import StackedOptimizer, lr_table
 from .results import Result
-
-
-def _tune_malloc() -> None:
-    """Keep glibc from returning every freed activation buffer to the OS.
-
-    A stacked pass allocates many ~0.5 MB tensors per step; above glibc's mmap threshold each is a
-    fresh mmap + page faults, which doubled the step time of the benchmark on a 2-core CPU.
-    Raising the threshold keeps them in the heap. No-op where glibc is absent.
-    """
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 * 2**20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError, TypeError):
-        pass
-
-
-_tune_malloc()
+from .threads import blas_one_thread, cpu_threads
 
 
 def resolved_steps(exp: Experiment, n_train: int) -> int:
@@ -73,78 +50,8 @@ def _col(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
-def training_threads() -> int:
-    """Intra-op threads for a training pass: $ENGINE_THREADS if set, else all of torch's threads when
-    the machine is idle (1-minute load average < 0.5) and one thread otherwise.
-
-    A stacked step is many small ops. On the 2-core development machine two threads were up to
-    100x slower whenever another process held a core (OpenMP threads wait for each other), and
-    since the CPU kernels moved to numpy (engine/kernels.py, single-threaded) they gain only ~5%
-    when idle: one thread is never far from the best.
-    """
-    want = os.environ.get("ENGINE_THREADS", "").strip()
-    if want.isdigit() and int(want) > 0:
-        return int(want)
-    try:
-        idle = os.getloadavg()[0] < 0.5
-    except OSError:
-        idle = False
-    return _DEFAULT_THREADS if idle else 1
-
-
-_DEFAULT_THREADS = torch.get_num_threads()
-
-
-@contextmanager
-def _cpu_threads():
-    """Train with `training_threads()` threads, then restore the process setting."""
-    before = torch.get_num_threads()
-    n = training_threads()
-    if n != before:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n != before:
-            torch.set_num_threads(before)
-
-
-_BLAS = {"lock": threading.Lock(), "users": 0, "limiter": None, "controller": None}
-
-
-@contextmanager
-def _blas_one_thread():
-    """numpy's BLAS at one thread while any training pass runs in this process.
-
-    The CPU kernels (engine/kernels.py) call numpy's OpenBLAS for small per-run products that gain
-    nothing from more threads, and OpenBLAS threads that spin beside torch's OpenMP threads made
-    the lessons' sweeps 7x slower on an idle 2-core machine (180 s instead of 26 s). Counted, so
-    that concurrent sessions restore the process setting only when the last pass ends.
-    """
-    b = _BLAS
-    with b["lock"]:
-        if b["users"] == 0:
-            try:
-                from threadpoolctl import ThreadpoolController
-
-                if b["controller"] is None:
-                    b["controller"] = ThreadpoolController()
-                b["limiter"] = b["controller"].limit(limits=1, user_api="blas")
-            except Exception:  # noqa: BLE001 - no threadpoolctl or an unknown BLAS: train as is
-                b["limiter"] = None
-        b["users"] += 1
-    try:
-        yield
-    finally:
-        with b["lock"]:
-            b["users"] -= 1
-            if b["users"] == 0 and b["limiter"] is not None:
-                b["limiter"].restore_original_limits()
-                b["limiter"] = None
-
-
 def train_group(exps: list[Experiment], device: torch.device, progress=None) -> list[Result]:
-    with _cpu_threads(), _blas_one_thread():
+    with cpu_threads(), blas_one_thread():
         return _train_group(exps, device, progress)
 
 

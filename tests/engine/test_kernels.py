@@ -91,14 +91,14 @@ def test_overflow_gives_inf_without_a_numpy_warning():
 def test_training_keeps_numpy_blas_at_one_thread_and_restores_it():
     # OpenBLAS threads spinning beside torch's OpenMP threads made lesson sweeps 7x slower on 2 cores
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from engine.train import _blas_one_thread
+    from engine.threads import blas_one_thread
 
     def blas_threads():
         return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
 
     before = blas_threads()
-    with _blas_one_thread():
-        with _blas_one_thread():  # a second, concurrent pass
+    with blas_one_thread():
+        with blas_one_thread():  # a second, concurrent pass
             assert set(blas_threads()) <= {1}
         assert set(blas_threads()) <= {1}  # still inside the first pass
     assert blas_threads() == before
