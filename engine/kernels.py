@@ -32,7 +32,7 @@ def _numpy_ok(*ts: torch.Tensor) -> bool:
     return True
 
 
-def _QUIET():
+def _quiet():
     """Like torch, let overflow give inf/NaN silently: the trainer records divergence itself."""
     return np.errstate(over="ignore", invalid="ignore")
 
@@ -49,7 +49,7 @@ def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         bn = _np(b)
         if not bn.flags.c_contiguous and b.numel() <= 1 << 16:  # a transposed weight: BLAS is ~1.4x
             bn = np.ascontiguousarray(bn)  # faster on a contiguous copy
-        with _QUIET():
+        with _quiet():
             return torch.from_numpy(np.matmul(_np(a), bn))
     return torch.bmm(a, b)
 
@@ -57,7 +57,7 @@ def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def affine(bias: torch.Tensor, h: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """bias + h @ W for a stack: bias (R, 1, m), h (R, n, k), W (R, k, m) -> (R, n, m)."""
     if _numpy_ok(bias, h, W):
-        with _QUIET():
+        with _quiet():
             z = np.matmul(_np(h), _np(W))
         return torch.from_numpy(z).add_(bias)  # torch broadcasts the add faster than numpy
     return torch.baddbmm(bias, h, W)
@@ -65,6 +65,6 @@ def affine(bias: torch.Tensor, h: torch.Tensor, W: torch.Tensor) -> torch.Tensor
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
     if _numpy_ok(x):
-        with _QUIET():
+        with _quiet():
             return torch.from_numpy(np.asarray(np.tanh(_np(x))))  # asarray: a 0-d input gives a scalar
     return torch.tanh(x)

@@ -104,8 +104,7 @@ def test_every_page_file_is_named_after_its_url_and_starts_with_the_first_run_gu
         assert "started_without_app()" in (ROOT / "pages" / f"{stem}.py").read_text()
 
 
-@pytest.mark.parametrize("page, title", [("vanishing_gradients", "Lesson 1: Vanishing gradients")])
-def test_a_page_run_without_app_py_hands_over_to_it(page, title):
+def test_a_page_run_without_app_py_hands_over_to_it():
     # What a server's first run does with a deep link: run the page file itself, in old-style mode.
     # (Only a lesson here: under AppTest the page file becomes the entry point, so Home's and
     # References' links would resolve from pages/; tests/e2e checks those on a fresh server.)
@@ -113,7 +112,8 @@ def test_a_page_run_without_app_py_hands_over_to_it(page, title):
 
     PagesManager.uses_pages_directory = True
     try:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+        title = "Lesson 1: Vanishing gradients"
+        at = AppTest.from_file(str(ROOT / "pages" / "vanishing_gradients.py"), default_timeout=TIMEOUT)
         ok(at.run())
         assert PagesManager.uses_pages_directory is False  # app.py's st.navigation took over
         assert title in texts(at)
