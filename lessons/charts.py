@@ -83,3 +83,90 @@ def learning_curves(res: Result, metric_title: str = "accuracy", vertical: bool 
         color=col, tooltip=["step", "split", alt.Tooltip("value:Q", format=".3f")]
     ).properties(width=width, height=height)
     return alt.vconcat(lc, mc) if vertical else alt.hconcat(lc, mc)
+
+
+# ---------------------------------------------------------------- evidence over seeds
+
+
+def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, colors: dict | None = None,
+               x_title: str | None = None, y_title: str | None = None, title: str = "", sort=None,
+               x_type: str = "O", log_y: bool = False, height: int = 230, width=None) -> alt.LayerChart:
+    """Every seed's value as a faint dot, the mean over seeds as a line, and mean ± 1 sd as a bar.
+
+    df: one row per (seed, x[, color]) with the value in `y`. Colours come from `colors` (a theme
+    mapping) when given. The spread is drawn by Vega-Lite from the same rows, so the chart sends
+    the per-seed values once."""
+    enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else x, sort=sort)
+    yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    enc_y = alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, scale=yscale)
+    base = alt.Chart(df)
+    kw = {}
+    if color is not None:
+        dom = list(dict.fromkeys(df[color].astype(str)))
+        scale = color_scale(colors, dom) if colors else alt.Scale(domain=dom)
+        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="")
+    dots = base.mark_circle(size=28, opacity=0.35).encode(
+        x=enc_x, y=enc_y, **kw,
+        tooltip=[alt.Tooltip(f"{x}:{x_type}"), "seed:O"] + ([f"{color}:N"] if color else [])
+        + [alt.Tooltip(f"{y}:Q", format=".3g")])
+    mean = base.mark_line(point=True).encode(x=enc_x, y=alt.Y(f"mean({y}):Q", scale=yscale), **kw,
+                                             tooltip=[alt.Tooltip(f"{x}:{x_type}"),
+                                                      alt.Tooltip(f"mean({y}):Q", format=".3g", title="mean")])
+    bars = base.mark_errorbar(extent="stdev", thickness=2).encode(x=enc_x, y=alt.Y(f"{y}:Q", scale=yscale), **kw)
+    props = {"height": height, "title": title}
+    if width is not None:
+        props["width"] = width
+    return alt.layer(bars, dots, mean).properties(**props)
+
+
+def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, colors: dict | None = None,
+                x_title: str | None = None, y_title: str | None = None, title: str = "", log_y: bool = False,
+                height: int = 230, width=None) -> alt.LayerChart:
+    """Curves over seeds: each seed as a thin faint line, the mean over seeds as a thick one.
+
+    df: one row per (seed, x[, color]) — downsample `x` before calling (a curve needs no more points
+    than the chart has pixels)."""
+    yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    kw = {}
+    if color is not None:
+        dom = list(dict.fromkeys(df[color].astype(str)))
+        scale = color_scale(colors, dom) if colors else alt.Scale(domain=dom)
+        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="")
+    ex = alt.X(f"{x}:Q", title=x_title if x_title is not None else x)
+    thin = alt.Chart(df).mark_line(strokeWidth=1, opacity=0.25).encode(
+        x=ex, y=alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, scale=yscale),
+        detail="seed:N", **kw, tooltip=[])
+    group = [x] + ([color] if color else [])
+    mean_df = df.groupby(group, as_index=False, sort=False)[y].mean()
+    thick = alt.Chart(mean_df).mark_line(strokeWidth=3).encode(
+        x=ex, y=alt.Y(f"{y}:Q", scale=yscale), **kw,
+        tooltip=[alt.Tooltip(f"{x}:Q")] + ([f"{color}:N"] if color else []) +
+                [alt.Tooltip(f"{y}:Q", format=".3g", title=f"mean {y}")])
+    props = {"height": height, "title": title}
+    if width is not None:
+        props["width"] = width
+    return alt.layer(thin, thick).properties(**props)
+
+
+def evidence_chart(ev, stat: str, *, title: str = "", x_title: str | None = None, ref: float | None = 0.0,
+                   height: int = 110, width=None) -> alt.LayerChart:
+    """A claim's per-seed statistic as a strip: one dot per seed (filled when the claim held for that
+    seed), the mean as a tick, and a reference line (0 for a difference)."""
+    df = ev.table[["seed", stat, "held"]].copy()
+    df["held"] = np.where(df["held"], "held", "did not hold")
+    dom = ["held", "did not hold"]
+    ex = alt.X(f"{stat}:Q", title=x_title if x_title is not None else stat, scale=alt.Scale(zero=False))
+    dots = alt.Chart(df).mark_point(size=110, filled=True, opacity=0.8).encode(
+        x=ex, color=alt.Color("held:N", scale=alt.Scale(domain=dom, range=["#009E73", "#D55E00"]), title="",
+                              legend=alt.Legend(orient="top")),
+        tooltip=["seed:O", alt.Tooltip(f"{stat}:Q", format=".3g"), "held:N"])
+    mean = alt.Chart(pd.DataFrame({"mean": [ev[stat]]})).mark_tick(thickness=3, size=40, color="#222222").encode(
+        x=alt.X("mean:Q"), tooltip=[alt.Tooltip("mean:Q", format=".3g")])
+    layers = [dots, mean]
+    if ref is not None:
+        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color="#999999", strokeDash=[4, 4])
+                      .encode(x="ref:Q"))
+    props = {"height": height, "title": title or f"{ev.of}"}
+    if width is not None:
+        props["width"] = width
+    return alt.layer(*layers).properties(**props)

@@ -73,4 +73,7 @@ def all_experiments() -> list:
         module = importlib.import_module(f"lessons.{e.module}")
         if hasattr(module, "experiments"):
             out.extend(module.experiments())
+        for step in e.lesson.steps:  # every claim's sweep over its seeds: notes quote them
+            for claim in step.claims:
+                out.extend(claim.runs())
     return out

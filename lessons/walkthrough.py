@@ -215,6 +215,29 @@ class Step:
     questions: tuple = ()  # more than one check (e.g. a quiz step)
     presets: tuple = ()  # ((label, {control: value, ...}), ...): one-click settings
     heavy: bool = False  # True when a fresh choice of controls trains a model (show progress)
+    claims: tuple = ()  # lessons.claims.Claim, ...: what `notice` and the questions quote, over seeds
+
+    def evidence(self, progress: Progress = no_progress, cache=True) -> dict:
+        """The step's claims measured over their seeds: {claim id: Evidence} (empty without claims)."""
+        if not self.claims:
+            return {}
+        from lessons.claims import measure
+
+        return measure(self.claims, progress=progress, cache=cache)
+
+    def notice_text(self, evidence: Optional[dict] = None) -> str:
+        """`notice` with its claim placeholders filled from `evidence` (measured when not given)."""
+        from lessons.claims import fill
+
+        return fill(self.notice, self.evidence() if evidence is None else evidence)
+
+    def checks_filled(self, evidence: Optional[dict] = None) -> tuple:
+        """The step's questions with claim placeholders in their text filled from `evidence`."""
+        from lessons.claims import fill
+
+        ev = self.evidence() if evidence is None and self.claims else (evidence or {})
+        return tuple(Question(fill(q.prompt, ev), tuple(fill(str(o), ev) for o in q.options), q.answer,
+                              tuple(fill(x, ev) for x in q.explanations)) for q in self.checks())
 
     def defaults(self) -> dict:
         return {c.name: c.default for c in self.controls}

@@ -310,10 +310,15 @@ def _step(lesson: Lesson, i: int) -> None:
         st.latex(eq)
     if step.demo is not None or step.controls:
         _demo(lesson, i)
+    evidence = _evidence(lesson, step)
+    if evidence is None:
+        st.warning("The measurements this step's notes quote could not be made; the demo above still "
+                   "shows the runs.", icon=":material/warning:")
+        return
     if step.notice:
         with st.container(border=True):
-            st.markdown(f"**:material/visibility: What to notice**\n\n{step.notice}")
-    for j, q in enumerate(step.checks()):
+            st.markdown(f"**:material/visibility: What to notice**\n\n{step.notice_text(evidence)}")
+    for j, q in enumerate(step.checks_filled(evidence)):
         _question(lesson, i, j, q)
 
 
@@ -427,6 +432,24 @@ class _Bar:
 
     def clear(self) -> None:
         self.ctx.run(self.slot.empty)
+
+
+@st.cache_resource(max_entries=DEMO_CACHE_ENTRIES, show_spinner=False)
+def _cached_evidence(lesson_id: str, step_id: str, _step, _progress) -> dict:
+    return _step.evidence(_progress)
+
+
+def _evidence(lesson: Lesson, step):
+    """The step's claims measured over seeds (shared by every visitor), None when that failed."""
+    if not step.claims:
+        return {}
+    bar = _Bar()
+    try:
+        return _cached_evidence(lesson.id, step.id, step, bar)
+    except Exception:  # noqa: BLE001 - a failed measurement must not take the page down
+        return None
+    finally:
+        bar.clear()
 
 
 def _run_demo(lesson: Lesson, step, values: dict) -> list:
