@@ -63,17 +63,26 @@ def lessons() -> list[Lesson]:
     return [e.lesson for e in entries()]
 
 
+def experiments_of(module_name: str) -> list:
+    """One lesson's share of `all_experiments` (its default views, presets and claim sweeps):
+
+        python -c "from engine.precompute import precompute; from lessons.registry import experiments_of;
+                   print(precompute(experiments_of('regularization')))"
+    """
+    module = importlib.import_module(f"lessons.{module_name}")
+    out = list(module.experiments()) if hasattr(module, "experiments") else []
+    for step in module.LESSON.steps:
+        for claim in step.claims:
+            out.extend(claim.runs())
+    return out
+
+
 def all_experiments() -> list:
     """Every engine experiment the registered lessons' default views need (for engine.precompute):
 
         python -m engine.precompute lessons.registry:all_experiments --prune
     """
     out = []
-    for e in entries():
-        module = importlib.import_module(f"lessons.{e.module}")
-        if hasattr(module, "experiments"):
-            out.extend(module.experiments())
-        for step in e.lesson.steps:  # every claim's sweep over its seeds: notes quote them
-            for claim in step.claims:
-                out.extend(claim.runs())
+    for e in entries():  # default views, presets, and every claim's sweep over its seeds
+        out.extend(experiments_of(e.module))
     return out
