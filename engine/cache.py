@@ -8,7 +8,8 @@ processes writing the same key cannot pair one's JSON with the other's arrays. A
 truncated, of another format version or for another config is treated as a miss, recomputed and
 replaced.
 
-Lookups go to the shipped, read-only `assets/cache/` first, then the local cache
+Lookups go to the shipped, read-only `assets/cache/` first (unless `ENGINE_SHIPPED_CACHE=off`, which
+tests use to prove the lessons hold with it emptied), then the local cache
 (`$ENGINE_CACHE_DIR`, default `$XDG_CACHE_HOME/dnn-course/engine` or `~/.cache/...`), which keeps at
 most `$ENGINE_CACHE_MAX_MB` (default 512) megabytes, evicting the least recently used entries.
 """
@@ -82,6 +83,8 @@ class Cache:
     def __init__(self, local_dir: Path | str | None = None, shipped_dir: Path | str | None = SHIPPED_DIR,
                  max_bytes: int | None = None):
         self.local = Path(local_dir) if local_dir is not None else default_local_dir()
+        if shipped_dir is SHIPPED_DIR and os.environ.get("ENGINE_SHIPPED_CACHE", "").lower() in ("0", "off", "no"):
+            shipped_dir = None  # ENGINE_SHIPPED_CACHE=off: behave as if assets/cache/ were empty
         self.shipped = Path(shipped_dir) if shipped_dir is not None else None
         mb = float(os.environ.get("ENGINE_CACHE_MAX_MB", "512") or 512)
         self.max_bytes = int(max_bytes if max_bytes is not None else mb * 2**20)

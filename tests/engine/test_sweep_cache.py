@@ -232,3 +232,12 @@ def test_final_weights_reproduce_the_predictions(tmp_path):
     acc = float(((h[:, 0] > 0) == (s.y_test > 0.5)).mean())
     assert acc == pytest.approx(r.final["test_metric"], abs=1e-6)
     assert T.is_tensor(r.params) is False
+
+
+def test_shipped_cache_can_be_switched_off(monkeypatch, tmp_path):
+    from engine.cache import SHIPPED_DIR, Cache
+
+    assert Cache(local_dir=tmp_path).shipped == SHIPPED_DIR
+    monkeypatch.setenv("ENGINE_SHIPPED_CACHE", "off")
+    assert Cache(local_dir=tmp_path).shipped is None
+    assert Cache(local_dir=tmp_path, shipped_dir=tmp_path).shipped == tmp_path  # an explicit folder still counts
