@@ -3,6 +3,8 @@ a heavy step that reports progress, and a demo that raises."""
 import altair as alt
 import pandas as pd
 
+from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec
+from lessons.claims import Claim
 from lessons.theme import ACTIVATION_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
@@ -47,6 +49,16 @@ def _curve(values, progress):
     return outs
 
 
+def _tiny(seed: int, lr: float) -> Experiment:
+    return Experiment(data=DataSpec("moons", n=100, seed=seed), model=ModelSpec(hidden=(4,)),
+                      optim=OptimSpec("sgd", lr=lr), train=TrainSpec(steps=20, record_every=10), seed=seed)
+
+
+FASTER = Claim("faster", experiments=lambda s: [_tiny(s, 0.01), _tiny(s, 0.5)],
+               statistic=lambda r: {"gain": r[0].final["train_loss"] - r[1].final["train_loss"]},
+               holds=lambda v: v["gain"] > 0)
+
+
 def _broken(values, progress):
     raise RuntimeError("the sample demo fails on purpose")
 
@@ -63,9 +75,11 @@ LESSON = Lesson(
             id="intro", title="Plain text step",
             narrative="No demo here, only **text** and an equation.",
             equations=(r"\sigma(x) = \frac{1}{1 + e^{-x}}",),
-            notice="Nothing moves on this step.",
+            notice="Nothing moves on this step. A 50x larger rate lowered the loss in {faster.of} "
+                   "(by {faster[gain]:.3f} on average).",
             question=Question("Is 2 even?", ("yes", "no"), answer=0,
-                              explanations=("2 = 2 x 1.", "It is: 2 = 2 x 1.")),
+                              explanations=("2 = 2 x 1.", "It is: 2 = 2 x 1 (and {faster.of} agree).")),
+            claims=(FASTER,),
         ),
         Step(
             id="curve", title="A live curve",

@@ -4,6 +4,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lessons import registry
@@ -282,3 +283,23 @@ def test_progress_counts_done_steps():
     at = ok(run(SAMPLE_APP))
     ok(at.checkbox(key="sample_lesson.intro.__done").check().run())
     assert "1 of 3 steps done" in str(at.get("progress")[0].proto)
+
+
+def test_notes_and_explanations_quote_the_claims_measured_over_seeds():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "1"}))
+    notes = " ".join(m.value for m in at.markdown)
+    assert "lowered the loss in 10 of 10 seeds (by 0." in notes and "{faster" not in notes
+    ok(at.radio(key="sample_lesson.intro.__check0").set_value(1).run())
+    assert any("and 10 of 10 seeds agree" in e.value for e in at.error)
+
+
+def test_a_claim_that_cannot_be_measured_leaves_a_warning_not_a_traceback(monkeypatch):
+    import lessons.claims
+
+    def boom(*a, **k):
+        raise RuntimeError("no runs today")
+
+    monkeypatch.setattr(lessons.claims, "measure", boom)
+    st.cache_resource.clear()  # an earlier test may have measured it already
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "1"}))
+    assert any("could not be made" in w.value for w in at.warning)
