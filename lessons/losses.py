@@ -46,6 +46,17 @@ from lessons.walkthrough import (
     Table,
 )
 
+
+def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, **kw) -> alt.LayerChart:
+    """lessons.charts.seed_chart with upright x labels and one y title on every layer (the shared
+    helper leaves the error bars' y untitled, so Vega-Lite would join the field name into the title)."""
+    chart = seed_chart(df, x, y, y_title=y_title, **kw)
+    for layer in chart.layer:
+        layer.encoding.x.axis = alt.Axis(labelAngle=0)
+        layer.encoding.y.title = y_title
+    return chart
+
+
 # ---------------------------------------------------------------- shared data: a noisy line
 
 LINE_TRUE = (0.7, 1.2)  # slope and intercept that generate the data
@@ -612,7 +623,7 @@ def _demo_logistic(values: dict, progress) -> list:
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"]), legend=None), tooltip=["label:N"]),
     ).resolve_scale(color="independent").properties(
-        height=280, title=f"Data set {seed}: the unit after {shown} steps (one run)")
+        height=280, title=f"Data set {seed}, step {shown}")
     zz = np.linspace(-10, 10, 201)
     curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
                            "label": ["class 1"] * len(zz) + ["class 0"] * len(zz)})
@@ -621,7 +632,7 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(curves).mark_line().encode(x=alt.X("z:Q", title="logit z = w·x + b"),
                                              y=alt.Y("loss:Q", title="−log p(label | x)"), color=lab),
         alt.Chart(dots).mark_circle(size=30, opacity=0.6).encode(x="z:Q", y="loss:Q", color=lab),
-    ).properties(height=280, title="Logistic loss of every training point")
+    ).properties(height=280, title="Loss of each training point")
     n = len(v["t"])
     ll = -v["per_point"].sum()
     coef_tab = pd.DataFrame({"w₁": [v["coef"][0], v["sk"][0]], "w₂": [v["coef"][1], v["sk"][1]],
@@ -630,10 +641,10 @@ def _demo_logistic(values: dict, progress) -> list:
     gap = np.abs(v["coef"] - v["sk"]).max()
     df = _spread_evidence(ev)
     order = [str(s) for s in STEP4_SPREADS]
-    norm_c = seed_chart(df, "spread", "norm", x_title="spread of the blobs", y_title="‖w‖ after 400 steps",
-                        title="Weight norm, 10 data sets", sort=order, height=150)
-    loss_c = seed_chart(df, "spread", "loss", x_title="spread of the blobs", y_title="mean logistic loss",
-                        title="Training loss, 10 data sets", sort=order, height=150)
+    norm_c = _seed_chart(df, "spread", "norm", "‖w‖ after 400 steps", x_title="spread of the blobs",
+                         title="Weight norm, 10 data sets", sort=order, height=190, width=230)
+    loss_c = _seed_chart(df, "spread", "loss", "mean logistic loss", x_title="spread of the blobs",
+                         title="Training loss, 10 data sets", sort=order, height=190, width=230)
     return [
         Metric("Likelihood of the labels", _fmt_pow10(ll / math.log(10)), help=f"∏ over {n} training points"),
         Metric("Log-likelihood", f"{ll:.2f}"),
@@ -644,9 +655,9 @@ def _demo_logistic(values: dict, progress) -> list:
         Table(coef_tab, caption=(
             f"Coefficients on the standardised inputs. The engine's are read off its snapshot (logit P is a "
             f"plane); after {shown} steps the largest difference from scikit-learn's is {gap:.4f}.")),
-        Columns([[Chart(norm_c)], [Chart(loss_c)]]),
-        Markdown(f"Each faint dot is one data set (sample and initialisation), the line joins the means, bars: "
-                 f"± 1 sd. Weights shrink and the loss rises with the spread in {ev.of}."),
+        Chart(alt.hconcat(norm_c, loss_c), caption=(
+            f"Each faint dot is one data set (sample and initialisation); the line joins the means, bars: ± 1 sd. "
+            f"Weights shrink and the loss rises with the spread in {ev.of}.")),
     ]
 
 
@@ -784,7 +795,7 @@ def _demo_softmax(values: dict, progress) -> list:
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(
             x="x1:Q", y="x2:Q"),
-    ).properties(height=300, title=f"Data set {seed}: regions after {res.meta['steps']} steps (one run)")
+    ).properties(height=300, title=f"Data set {seed}, one run")
     # every training point of every data set at this spread: loss against signed distance to the boundary
     others = sweep[sweep.seed != seed]
     m = np.linspace(float(sweep.distance.min()), float(sweep.distance.max()), 2)
@@ -796,24 +807,25 @@ def _demo_softmax(values: dict, progress) -> list:
             x="distance:Q", y="loss:Q", tooltip=alt.value(None)),
         alt.Chart(pts.assign(cls=np.array(names)[pts.cls])[["distance", "loss", "cls", "point"]].round(3))
         .mark_circle(size=30, stroke="black", strokeWidth=0.4, opacity=0.9).encode(
-            x=alt.X("distance:Q", title="signed distance to the boundary of its class (x₁, x₂ units)",
+            x=alt.X("distance:Q", title="signed distance to the edge of its class's region (x₁, x₂ units)",
                     scale=alt.Scale(domain=[float(m[0]), float(m[1])], nice=False)),
-            y=alt.Y("loss:Q", title="−log p(true class)"),
+            y=alt.Y("loss:Q", title="loss"),
             color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
             tooltip=["point:Q", "cls:N", "loss:Q", "distance:Q"]),
         alt.Chart(pts.iloc[[i]]).mark_point(size=300, stroke="black", strokeWidth=2.5, filled=False).encode(
             x="distance:Q", y="loss:Q"),
-    ).properties(height=300, title=f"Loss against position, 10 data sets (coloured: data set {seed})")
+        alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#555555", strokeDash=[4, 4]).encode(x="x:Q"),
+    ).properties(height=260, title=f"Loss against position, 10 data sets (coloured: data set {seed})")
     p = pts.loc[i, ["p0", "p1", "p2"]].to_numpy(float)
     bars = pd.DataFrame({"cls": names, "p": p, "correct": [c == y[i] for c in range(3)]})
     bar = alt.layer(
         alt.Chart(bars).mark_bar().encode(
-            x=alt.X("p:Q", title="model probability", scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("cls:N", title=None), color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names),
-                                                          legend=None),
+            x=alt.X("cls:N", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("p:Q", title="model probability", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
             stroke=alt.condition("datum.correct", alt.value("black"), alt.value(None)), strokeWidth=alt.value(3)),
-        alt.Chart(bars).mark_text(dx=22, fontSize=14).encode(y="cls:N", x="p:Q", text=alt.Text("p:Q", format=".3f")),
-    ).properties(height=110, title=f"Point {i + 1} (true: class {y[i]})")
+        alt.Chart(bars).mark_text(dy=-10, fontSize=15).encode(x="cls:N", y="p:Q", text=alt.Text("p:Q", format=".3f")),
+    ).properties(height=300, title=f"Point {i + 1} (class {y[i]})")
     loss_i = float(pts.loss[i])
     top = sweep.groupby("seed").apply(lambda d: bool(d.nlargest(TOP_POINTS, "loss").wrong.all()),
                                       include_groups=False)
@@ -826,14 +838,14 @@ def _demo_softmax(values: dict, progress) -> list:
         Metric(f"Loss of point {i + 1}", f"{loss_i:.4f}", help="−log p(correct class) under the engine's model"),
         Columns([[Chart(regions, caption="Shading: the class the engine's model predicts. Red diamonds: the five "
                                          "largest losses. Ring: the chosen point.")],
-                 [Chart(scatter, caption=(
-                     f"Each dot is a training point (grey: the other nine data sets). Left of 0 a point lies in "
-                     f"another class's region. Grey band: ln 2 to ln 3, what a point exactly on a boundary costs. "
-                     f"At spread {spread:g} the ten largest losses are all misclassified points in "
-                     f"{int(top.sum())} of {len(top)} data sets; the {BOUNDARY_POINTS} points nearest a boundary "
-                     f"cost {near.mean():.2f} on average."))]]),
-        Chart(bar, caption=f"Softmax probabilities of point {i + 1}; its loss is −log {p[y[i]]:.3f} = {loss_i:.4f}. "
-                           f"The mean of this over all {len(y)} points is the loss, {v['loss_engine']:.4f}."),
+                 [Chart(bar, caption=f"Softmax probabilities of point {i + 1}; its loss is −log {p[y[i]]:.3f} = "
+                                     f"{loss_i:.4f}. The mean of this over all {len(y)} points is the loss, "
+                                     f"{v['loss_engine']:.4f}.")]]),
+        Chart(scatter, caption=(
+            f"Each dot is a training point (grey: the other nine data sets). Left of 0 a point lies in another "
+            f"class's region. Grey band: ln 2 to ln 3, what a point exactly on a boundary costs. At spread "
+            f"{spread:g} the ten largest losses are all misclassified points in {int(top.sum())} of {len(top)} "
+            f"data sets; the {BOUNDARY_POINTS} points nearest a boundary cost {near.mean():.2f} on average.")),
     ]
 
 
@@ -934,33 +946,32 @@ def _demo_kl(values: dict, progress) -> list:
     fitc = alt.Chart(long).mark_line().encode(
         x=alt.X("step:Q", title="gradient step"), y=alt.Y("value:Q", title="nats"),
         color=alt.Color("what:N", title=None, scale=color_scale(fcol), legend=alt.Legend(orient="right")),
-    ).properties(height=260, title=f"Fitting q to {n} rolls by maximum likelihood")
+    ).properties(height=240, title=f"Fitting q to {n} rolls by maximum likelihood")
     end = fit.iloc[-1]
     ks = sample_kl()
     wide = ks.pivot(index="seed", columns="n", values="kl")
     means = wide.mean()
     closer = int((wide[max(DIE_SIZES)] < wide[min(DIE_SIZES)]).sum())
     steady = int((np.diff(wide.to_numpy(), axis=1) < 0).all(axis=1).sum())
-    kchart = seed_chart(ks.assign(kl=np.maximum(ks.kl, 1e-7)), "n", "kl", x_title="rolls N",
-                        y_title="KL(p̂ ‖ p), log scale", log_y=True, sort=list(DIE_SIZES),
-                        title="Sample frequencies against the die, 10 sequences", height=240)
+    kchart = _seed_chart(ks.assign(log_kl=np.log10(np.maximum(ks.kl, 1e-12))), "n", "log_kl", "log₁₀ KL(p̂ ‖ p)",
+                         x_title="rolls N", sort=list(DIE_SIZES), title="p̂ against the die, 10 sequences of rolls",
+                         height=250)
     return [
         Metric("H(p)", f"{h:.4f}"), Metric("KL(p ‖ q)", f"{d:.4f}"),
         Metric("H(p) + KL(p ‖ q)", f"{h + d:.4f}"), Metric("H(p, q)", f"{hpq:.4f}"),
         Metric("KL(q ‖ p)", f"{d_rev:.4f}", help="the other direction: KL is not symmetric"),
         Columns([[Chart(bar)], [Chart(klc, caption="KL is zero at α = 0 (q = p) and positive everywhere else.")]]),
-        Columns([[Chart(fitc, caption=(
+        Chart(fitc, caption=(
             f"Mean negative log-likelihood and KL fall together; their gap is the constant H(p̂) = "
             f"{end.entropy:.4f}. After {int(end.step)} steps KL(p̂ ‖ q) = {end.kl:.2e} and still falling: the "
             f"maximum-likelihood fit is the sample's frequencies (counts / N), where KL(p̂ ‖ q) = 0. This sample "
-            f"(one sequence of rolls) is still KL(p̂ ‖ p) = {kl(p_hat, DIE):.4f} from the true die."))],
-                 [Chart(kchart, caption=(
-                     f"Each faint dot is one sequence of rolls cut after N rolls; line: the mean, bars: ± 1 sd. The "
-                     f"mean falls from {means[min(DIE_SIZES)]:.3f} at {min(DIE_SIZES)} rolls to "
-                     f"{means[max(DIE_SIZES)]:.1e} at {max(DIE_SIZES):,} (theory for large N: (6 − 1)/(2N) = "
-                     f"{2.5 / max(DIE_SIZES):.1e}). {max(DIE_SIZES):,} rolls end closer to the die than "
-                     f"{min(DIE_SIZES)} in {closer} of {len(wide)} sequences; closer at every longer length in "
-                     f"{steady} of {len(wide)}."))]]),
+            f"(one sequence of rolls) is still KL(p̂ ‖ p) = {kl(p_hat, DIE):.4f} from the true die.")),
+        Chart(kchart, caption=(
+            f"Each faint dot is one sequence of rolls cut after N rolls; line: the mean of log₁₀ KL, bars: ± 1 sd. "
+            f"The mean KL falls from {means[min(DIE_SIZES)]:.3f} at {min(DIE_SIZES)} rolls to "
+            f"{means[max(DIE_SIZES)]:.1e} at {max(DIE_SIZES):,} (theory for large N: (6 − 1)/(2N) = "
+            f"{2.5 / max(DIE_SIZES):.1e}). {max(DIE_SIZES):,} rolls end closer to the die than {min(DIE_SIZES)} in "
+            f"{closer} of {len(wide)} sequences; closer at every longer length in {steady} of {len(wide)}.")),
     ]
 
 
@@ -1065,10 +1076,10 @@ def _demo_robust(values: dict, progress) -> list:
     nll = pd.DataFrame({"r": np.r_[r, r], "loss": np.r_[r ** 2 / 2, np.abs(r)],
                         "noise": ["Gaussian: r²/2"] * len(r) + ["Laplace: |r|"] * len(r)})
     nll_chart = alt.Chart(nll).mark_line().encode(
-        x=alt.X("r:Q", title="residual r"), y=alt.Y("loss:Q", title="−log density + const"),
+        x=alt.X("r:Q", title="residual r"), y=alt.Y("loss:Q", title="−log p + const"),
         color=alt.Color("noise:N", title=None, scale=color_scale(
-            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="bottom")),
-    ).properties(height=230, title="What one residual costs under each noise model")
+            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="right")),
+    ).properties(height=220, title="What one residual costs under each noise model")
     mm, ma = v["moved"]["mse"], v["moved"]["mae"]
     tally = robust_tally(count, offset)
     over = (f"Over all {tally['n']} samples of the line the MAE line moved less in {tally['less']} of {tally['n']} "
@@ -1086,7 +1097,7 @@ def _demo_robust(values: dict, progress) -> list:
     sweep = movement_sweep(count)
     mcol = {"MSE fit": FIT_MSE, "MAE fit": FIT_MAE}
     mchart = seed_curves(sweep, "offset", "moved", color="fit", colors=mcol, x_title="how far above the line",
-                         y_title="mean movement of the line", height=230,
+                         y_title="movement of the line", height=260,
                          title=f"How far each fit moves, {count} outlier(s), 10 samples")
     mchart.layer.append(alt.Chart(pd.DataFrame({"offset": [offset]})).mark_rule(
         color="#777777", strokeDash=[3, 3]).encode(x="offset:Q"))
@@ -1095,12 +1106,10 @@ def _demo_robust(values: dict, progress) -> list:
             "to the offset; the MAE line's movement stops growing.")
     if start is not None:
         mcap += f" From an offset of {start:g} on, the MAE line moves less in every sample."
-    return [Columns(charts), verdict,
-            Columns([[Chart(mchart, caption=mcap)],
-                     [Chart(nll_chart, caption=(
-                         "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute "
-                         "residual grows linearly, so every point pulls with the same strength and the MAE fit "
-                         "follows the median."))]])]
+    return [Columns(charts), verdict, Chart(mchart, caption=mcap),
+            Chart(nll_chart, caption=(
+                "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute residual "
+                "grows linearly, so every point pulls with the same strength and the MAE fit follows the median."))]
 
 
 # ---------------------------------------------------------------- the lesson

@@ -246,15 +246,15 @@ def test_sklearn_logistic_is_the_likelihood_maximum():
 def test_step4_demo_outputs():
     outs = L.LESSON.step("bernoulli").run({"seed": 3})
     cs = charts(outs)
-    assert len(cs) == 4
+    assert len(cs) == 3
     assert "rect" in marks(spec(cs[0])) and "circle" in marks(spec(cs[0]))
     assert "Data set 3" in spec(cs[0])["title"]
     tab = [o for o in flat(outs) if isinstance(o, Table)][0].df
     assert list(tab.index) == ["engine, step 400", "scikit-learn (C = ∞)"]
-    # the evidence charts draw one dot per data set and spread
-    for c in cs[2:]:
-        d = spec(c)
-        assert max(len(v) for v in d["datasets"].values()) == len(L.DATA_SEEDS) * len(L.STEP4_SPREADS)
+    # the evidence chart (weight norm and loss side by side) draws one dot per data set and spread
+    d = spec(cs[2])
+    assert len(d["hconcat"]) == 2
+    assert max(len(v) for v in d["datasets"].values()) == len(L.DATA_SEEDS) * len(L.STEP4_SPREADS)
     early = L.logistic_view(0.3, 10, cache=False)
     assert np.abs(early["coef"] - early["sk"]).max() > 0.1  # after 10 steps it is not there yet
 
@@ -316,14 +316,14 @@ def test_largest_losses_are_deep_misclassified_points_at_other_spreads(spread):
 def test_step5_demo_outputs():
     outs = L.LESSON.step("categorical").run({"point": 180, "seed": 2})
     cs = charts(outs)
-    assert len(cs) == 3 and "bar" in marks(spec(cs[2]))
+    assert len(cs) == 3 and "bar" in marks(spec(cs[1]))
     v = L.softmax_view(0.3, 2)
     assert metrics(outs)["Loss of point 180"] == f"{v['points'].loss[179]:.4f}"
-    assert f"{v['loss_engine']:.4f}" in cs[2].caption
+    assert f"{v['loss_engine']:.4f}" in cs[1].caption
     # the loss-against-position chart carries every training point of all ten data sets
     n = len(v["split"].y_train)
-    assert sum(len(d) for d in spec(cs[1])["datasets"].values()) >= n * len(L.DATA_SEEDS)
-    assert "of 10 data sets" in cs[1].caption
+    assert sum(len(d) for d in spec(cs[2])["datasets"].values()) >= n * len(L.DATA_SEEDS)
+    assert "of 10 data sets" in cs[2].caption
 
 
 # ---------------------------------------------------------------- step 6
