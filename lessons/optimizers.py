@@ -61,6 +61,18 @@ def seeded(exps, seed: int) -> list[Experiment]:
     return [e.replace(seed=s, data=dict(seed=s)) for e in exps]
 
 
+def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, **kw) -> alt.LayerChart:
+    """lessons.charts.seed_chart with upright x labels and one y title on every layer (the shared helper
+    leaves the error bars' y untitled, so Vega-Lite would join the field name into the axis title)."""
+    chart = seed_chart(df, x, y, y_title=y_title, **kw)
+    for layer in chart.layer:
+        layer.encoding.x.axis = alt.Axis(labelAngle=angle, labelLimit=90)
+        layer.encoding.y.title = y_title
+        if layer.encoding.color is not alt.Undefined:  # the x labels already name each colour
+            layer.encoding.color.legend = None
+    return chart
+
+
 def _seed_control():
     return Select("seed", "seed of the single run shown", SEEDS, 0,
                   help="Init and data seed of the one run drawn as curves; the evidence charts show all ten.")
@@ -180,8 +192,9 @@ def _lr_demo(v, progress):
         tooltip=["learning rate", "step", alt.Tooltip("train_loss:Q", format=".3g")],
     ).properties(height=250, title=f"Seed {seed}, one run per rate")
     ok = sweep.dropna(subset=["final train loss"])
-    ev = seed_chart(ok, "learning rate", "final train loss", x_title="learning rate", log_y=True,
-                    y_title="final training loss (log)", height=250,
+    # log10 of the loss, on a linear axis: mean ± sd then spans decades, and never goes below zero on a log axis
+    ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "learning rate", "log_loss",
+                    x_title="learning rate", y_title="log₁₀ final training loss", height=250,
                     title=f"All {sweep['seed'].nunique()} seeds: final loss per rate")
     outs = [Columns([[Chart(curves, caption="The thick line is the rate chosen with the slider. Diverged runs "
                                             "shoot off the top and stop where the loss became infinite.")],
@@ -198,14 +211,15 @@ def _lr_demo(v, progress):
     mine = sweep[np.isclose(sweep["learning rate"], chosen)]
     ndiv = int(mine["diverged at"].notna().sum())
     if ndiv < len(mine):
-        outs.append(Metric(f"rate {chosen:g}: mean final loss", f"{mine['final train loss'].mean():.3g}",
-                           help=f"training MSE after {v['steps']} updates, over the seeds that did not diverge"))
-    outs.append(Metric(f"rate {chosen:g} diverged in", _of(ndiv, len(mine))))
+        outs.append(Metric("mean final loss", f"{mine['final train loss'].mean():.3g}",
+                           help=f"training MSE at rate {chosen:g} after {v['steps']} updates, over the seeds that "
+                                "did not diverge"))
+    outs.append(Metric("diverged in", _of(ndiv, len(mine)), help=f"at rate {chosen:g}"))
     means = ok.groupby("learning rate")["final train loss"].mean()
     never = sweep.groupby("learning rate")["diverged at"].apply(lambda s: s.isna().all())
     best = means[never[means.index]].idxmin()
-    outs.append(Metric("best rate (mean over seeds)", f"{best:g}",
-                       help=f"lowest mean final training loss after {v['steps']} updates among rates that "
+    outs.append(Metric("best rate", f"{best:g}",
+                       help=f"lowest mean final training loss over seeds after {v['steps']} updates, among rates that "
                             "never diverged"))
     outs.append(Table(lr_table_over_seeds(sweep),
                       caption=f"{len(sweep)} runs (8 rates × {sweep['seed'].nunique()} seeds), trained together "
@@ -296,15 +310,21 @@ def _batch_demo(v, progress):
     base = alt.Chart(df).mark_line().encode(
         y=alt.Y("train_loss:Q", title="training loss (log)", scale=alt.Scale(type="log")), color=col,
         tooltip=["method", "step", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("train_loss:Q", format=".3f")])
-    per_epoch = base.encode(x=alt.X("epoch:Q", title="epoch (passes over the data)")).properties(
-        height=220, title=f"Seed {seed}, one run each: per epoch")
-    per_update = base.transform_filter("datum.step >= 1").encode(
-        x=alt.X("step:Q", title="update (log)", scale=alt.Scale(type="log"))).properties(
-        height=220, title="Same runs, per update")
-    fin = pd.DataFrame([{"seed": r.config.seed, "method": batch_name(r.config.train.batch_size),
+    if v["axis"] == "epochs":
+        curves = base.encode(x=alt.X("epoch:Q", title="epoch (passes over the data)")).properties(
+            height=260, title=f"Seed {seed} (one run each)")
+        cap = "Same number of passes over the 240 training points."
+    else:
+        curves = base.transform_filter("datum.step >= 1").encode(
+            x=alt.X("step:Q", title="update (log)", scale=alt.Scale(type="log"))).properties(
+            height=260, title=f"Seed {seed} (one run each)")
+        cap = "The same runs against the number of weight updates."
+    short = {0: "full", 1: "1", 16: "16", 64: "64"}  # x labels that fit a half-width chart
+    fin = pd.DataFrame([{"seed": r.config.seed, "batch size": short[r.config.train.batch_size],
                          "final train loss": _final(r)} for r in sweep])
-    ev = seed_chart(_finite(fin, "final train loss"), "method", "final train loss", color="method", colors=colors,
-                    sort=names, height=220, y_title="final training loss",
+    ev = _seed_chart(_finite(fin, "final train loss"), "batch size", "final train loss", color="batch size",
+                     colors={short[b]: colors[batch_name(b)] for b in BATCHES}, sort=list(short.values()),
+                     height=260, y_title="final training loss",
                     title=f"All {len(SEEDS)} seeds after {v['epochs']} epochs")
     rows = []
     for r in res:
@@ -312,8 +332,7 @@ def _batch_demo(v, progress):
                      "final train loss": round(_final(r), 3),
                      "test accuracy": "—" if r.diverged else f"{r.final['test_metric']:.0%}",
                      "time (s)": "cached" if r.meta.get("cache_hit") else f"{r.meta['wall_time']:.2f}"})
-    return [Columns([[Chart(per_epoch, caption="Same number of passes over the 240 training points.")],
-                     [Chart(per_update, caption="Same curves against the number of weight updates.")],
+    return [Columns([[Chart(curves, caption=cap)],
                      [Chart(ev, caption="One dot per seed; line: mean, bar: ± 1 sd.")]]),
             Table(pd.DataFrame(rows).set_index("method"),
                   caption=f"Seed {seed}. Time is the measured wall time of each run on this machine (or 'cached' "
@@ -538,7 +557,7 @@ def _decay_demo(v, progress):
     df, fin = pd.concat(parts, ignore_index=True), pd.DataFrame(fin)
     wn = seed_curves(df, "step", "weight norm", color="method", colors=WD_COLORS, y_title="‖W‖ (all layers)",
                      height=240, title=f"Weight norm, {len(SEEDS)} seeds")
-    tl = seed_chart(_finite(fin, "final train loss"), "method", "final train loss", color="method",
+    tl = _seed_chart(_finite(fin, "final train loss"), "method", "final train loss", color="method",
                     colors=WD_COLORS, sort=list(WD_NAMES), height=240, y_title="final training loss",
                     title="Final training loss per seed")
     outs = [Columns([[Chart(wn, caption=f"λ = {v['lam']:g} for both kinds of decay; thin: one seed, thick: "
@@ -602,15 +621,15 @@ def _schedule_demo(v, progress):
     lr = float(v["lr"])
     tab = schedule_table(lr)
     col = alt.Color("schedule:N", scale=color_scale(SCHED_COLORS, SCHEDULES), title="",
-                    legend=alt.Legend(orient="bottom", columns=3))
+                    legend=alt.Legend(orient="bottom", columns=2))
     lc = alt.Chart(tab).mark_line().encode(x="step:Q", y=alt.Y("lr:Q", title="learning rate"), color=col,
                                            tooltip=["schedule", "step", alt.Tooltip("lr:Q", format=".4f")]
                                            ).properties(height=240, title=f"Rate per step (base {lr:g})")
     sweep = run_many([e for s in SEEDS for e in schedule_experiments(lr, s)], progress=progress)
     fin = pd.DataFrame([{"seed": r.config.seed, "schedule": r.config.optim.schedule, "final train loss": _final(r),
                          "diverged": r.diverged} for r in sweep])
-    ev = seed_chart(_finite(fin, "final train loss"), "schedule", "final train loss", color="schedule",
-                    colors=SCHED_COLORS, sort=list(SCHEDULES), height=240, y_title="final training loss",
+    ev = _seed_chart(_finite(fin, "final train loss"), "schedule", "final train loss", color="schedule",
+                    colors=SCHED_COLORS, sort=list(SCHEDULES), height=240, angle=-40, y_title="final training loss",
                     title=f"Final loss, {len(SEEDS)} seeds")
     outs = [Columns([[Chart(lc, caption="lr_table: the closed form the engine uses, equal to torch's schedulers.")],
                      [Chart(ev, caption=f"Plain SGD, full batch, {SCHED_STEPS} steps on moons; one dot per seed, "
@@ -714,9 +733,9 @@ def _nets_demo(v, progress):
         tooltip=["optimizer", "step", alt.Tooltip("train_loss:Q", format=".3f")]).properties(
         height=240, title=f"Seed {seed}, one run each")
     ok = fin[np.isfinite(fin["final train loss"]) & (fin["final train loss"] > 0)]
-    ev = seed_chart(ok, "optimizer", "final train loss", color="optimizer", colors=OPTIMIZER_COLORS,
-                    sort=list(NET_OPTS), log_y=True, height=240, y_title="final training loss (log)",
-                    title=f"Final loss, {len(SEEDS)} seeds")
+    ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "optimizer", "log_loss",
+                    color="optimizer", colors=OPTIMIZER_COLORS, sort=list(NET_OPTS), height=240, angle=-40,
+                    y_title="log₁₀ final training loss", title=f"Final loss, {len(SEEDS)} seeds")
     outs = [Columns([[Chart(loss, caption="Minibatches of 64; the loss is measured on the whole training set.")],
                      [Chart(ev, caption="One dot per seed; line: mean, bar: ± 1 sd.")]])]
     for name in NET_OPTS:
@@ -775,12 +794,13 @@ def _bn_demo(v, progress):
     colors = {"without": "#D55E00", "with batch norm": "#0072B2"}
     loss = seed_curves(_finite(df, "train_loss"), "step", "train_loss", color="net", colors=colors,
                        y_title="training loss", height=240, title=f"Training loss, {len(SEEDS)} seeds")
-    acc = seed_chart(_finite(fin, "test accuracy"), "net", "test accuracy", color="net", colors=colors,
-                     sort=list(colors), height=240, y_title="test accuracy (1,600 points)",
+    acc = _seed_chart(_finite(fin, "test accuracy"), "net", "test accuracy", color="net", colors=colors,
+                     sort=list(colors), height=240, y_title="test accuracy",
                      title="Test accuracy per seed")
     outs = [Columns([[Chart(loss, caption=f"{v['depth']} {v['activation']} layers of 16, SGD at {v['lr']:g}; "
                                           "thin: one seed, thick: the mean.")],
-                     [Chart(acc, caption="One dot per seed; line: mean, bar: ± 1 sd.")]])]
+                     [Chart(acc, caption="Accuracy on 1,600 test points; one dot per seed, line: mean, "
+                                         "bar: ± 1 sd.")]])]
     for net in colors:
         g = fin[fin["net"] == net]
         name = "with batch norm" if net != "without" else "without batch norm"
@@ -861,6 +881,7 @@ STEPS = (
                    r"\mathbb{E}[g_t] = \nabla L(w_t),\quad \text{updates per epoch} = \lfloor n/B\rfloor"),
         controls=(Slider("epochs", "epochs (passes over the data)", 2, 40, 20),
                   LogSlider("lr", "learning rate", (0.01, 0.03, 0.1, 0.3), 0.1),
+                  Select("axis", "curves against", ("epochs", "updates"), "epochs"),
                   _seed_control()),
         demo=_batch_demo, heavy=True, claims=BATCH_CLAIMS,
         notice=("- Per epoch, stochastic descent (240 updates per pass) ends below full-batch descent (1 update "
