@@ -337,7 +337,8 @@ P_ADAM = Claim(
     holds=lambda v: v["gain"] > 0.10,
     what="Adam (lr 0.01) beats SGD (lr 0.5) on preset 3 by more than 10 points")
 PLAY_CLAIMS = (P_EASY, P_HARD, P_DEPTH, P_RELU3, P_RELU4, P_ADAM)
-PRESET_NAMES = tuple(label for label, _ in PRESETS) + ("3 + Adam 0.01",)
+# chart labels (σ = sigmoid), short enough to stand upright
+PRESET_NAMES = ("1 · σ circles", "2 · σ spiral", "3 · σ × 3", "4 · ReLU × 3", "5 · ReLU × 4", "3 + Adam")
 
 
 def preset_evidence(progress=None) -> pd.DataFrame:
@@ -358,15 +359,14 @@ def _play_exp(v) -> Experiment:
 
 
 def _preset_chart(df: pd.DataFrame, seed: int) -> alt.LayerChart:
-    ch = charts.seed_chart(df, "preset", "test accuracy", x_title=None, y_title="test accuracy (1200 points)",
-                           sort=list(PRESET_NAMES), x_type="N", height=170,
-                           title="The presets over 10 seeds: a dot per seed, line = mean, bar = ±1 sd")
+    ch = _y_title(charts.seed_chart(df, "preset", "test accuracy", x_title="", sort=list(PRESET_NAMES), x_type="N",
+                                    height=280, title="Every preset, seeds 0-9"), "test accuracy")
     ring = alt.Chart(df[df["seed"] == seed]).mark_point(size=140, filled=False, color="#000000", strokeWidth=1.5
                                                         ).encode(
         x=alt.X("preset:N", sort=list(PRESET_NAMES)), y=alt.Y("test accuracy:Q"),
         tooltip=["preset", "seed", alt.Tooltip("test accuracy:Q", format=".1%")])
     kw = {} if ch.data is alt.Undefined else {"data": ch.data}  # Altair lifts the layers' shared data
-    return alt.layer(*ch.layer, ring, **kw).properties(height=170, title=ch.title).configure_axisX(labelAngle=0)
+    return alt.layer(*ch.layer, ring, **kw).properties(height=280, title=ch.title).configure_axisX(labelAngle=0)
 
 
 def _playground_demo(v, progress):
@@ -386,14 +386,14 @@ def _playground_demo(v, progress):
     shown_step = steps_avail[idx]
     seed = int(v["seed"])
     surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], _display_split(split),
-                                   title=f"Seed {seed}, one run: after {shown_step} of {exp.train.steps} steps",
+                                   title=f"Seed {seed}, one run · step {shown_step}",
                                    width=340, height=330)
     curves = charts.learning_curves(res, vertical=True, width=330, height=135)
     f = res.final
     outs += [
-        Metric(f"train accuracy (seed {seed})", "—" if div is not None else f"{f['train_metric']:.0%}"),
-        Metric(f"test accuracy (seed {seed})", "—" if div is not None else f"{f['test_metric']:.1%}",
-               help="one run, scored on 1200 test points"),
+        Metric(f"train (seed {seed})", "—" if div is not None else f"{f['train_metric']:.0%}"),
+        Metric(f"test (seed {seed})", "—" if div is not None else f"{f['test_metric']:.1%}",
+               help="accuracy of this one run on its 1200 test points"),
         Metric("parameters", f"{res.meta['n_params']}"),
         Metric("training time", "cached" if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
         Columns([[Chart(surf, caption="One run (the seed slider picks the data and the initialisation). "
@@ -409,6 +409,21 @@ def _playground_demo(v, progress):
 
 
 # ============================================================ step 5: gradients per layer
+
+
+def _y_title(chart, title: str):
+    """One y title on every layer of a seed chart (the shared helper leaves the error bars' y
+    untitled, and Vega-Lite would then join the field name into the axis title)."""
+    for layer in chart.layer:
+        if hasattr(layer, "encoding") and layer.encoding is not alt.Undefined and layer.encoding.y is not alt.Undefined:
+            layer.encoding.y.title = title
+    return chart
+
+
+def _compact(chart, legend: bool = True):
+    """Upright x labels, and the legend under the plot (or none) so narrow columns keep their plot."""
+    out = chart.configure_axisX(labelAngle=0)
+    return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
 
 GRAD_DEFAULTS = dict(data="spiral", depth=6, lr=0.5)
 GRAD_STEPS = 300
@@ -514,28 +529,30 @@ def _gradients_demo(v, progress):
             if r.meta["diverged_at"] is None:
                 acc.append({"seed": s, "activation": a, "test accuracy": _test(r)})
     cs = dict(color="activation", colors=ACTIVATION_COLORS)
-    profile = charts.seed_curves(pd.DataFrame(prof), "layer", "grad norm", **cs, log_y=True, height=190,
-                                 x_title=f"layer (1 = input side, {nl} = output)", y_title="||dL/dW||, steps 0-40",
-                                 title="Gradient norm per layer")
-    strip = charts.seed_chart(pd.DataFrame(ratio), "activation", "log10 first / output", **cs, sort=list(SQUASH),
-                              x_type="N", x_title=None, height=190, y_title="log10 (first / output layer)",
-                              title="First layer over output layer")
+    h = 270  # total height: Streamlit fits title, axes and legend inside it
+    profile = charts.seed_curves(pd.DataFrame(prof), "layer", "grad norm", **cs, log_y=True, height=h,
+                                 x_title=f"layer (1 = input, {nl} = output)", y_title="||dL/dW||, steps 0-40",
+                                 title="Gradient per layer")
+    strip = _y_title(charts.seed_chart(pd.DataFrame(ratio), "activation", "log10 first / output", **cs,
+                                       sort=list(SQUASH), x_type="N", x_title="", height=h), "log10 (first / output)")
     rule = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#777777").encode(y="y:Q")
-    coll = charts.seed_curves(pd.DataFrame(decay), "step", "relative size", **cs, log_y=True, height=170,
-                              x_title="training step", y_title="mean ||dL/dW|| / step 0",
-                              title="Gradient size relative to step 0")
-    accs = charts.seed_chart(pd.DataFrame(acc), "activation", "test accuracy", **cs, sort=list(SQUASH), x_type="N",
-                             x_title=None, height=170, y_title="test accuracy (1200 points)",
-                             title=f"After {GRAD_STEPS} steps")
-    outs = [Columns([[Chart(profile, caption="Early in training, each seed a thin line, the mean thick. A line "
-                                             "falling from output to input is a vanishing gradient.")],
-                     [Chart(alt.layer(rule, strip).configure_axisX(labelAngle=0),
-                            caption="One dot per seed; 0 (dashed) means the first layer gets as much as the "
-                                    "output layer, -3 a thousandth.")]]),
-            Columns([[Chart(coll, caption="Mean over layers of the gradient norm, divided by its value at step 0; "
-                                          "each seed a thin line.")],
-                     [Chart(accs.configure_axisX(labelAngle=0), caption="One dot per seed; line = mean, "
-                                                                       "bar = ±1 sd.")]])]
+    coll = charts.seed_curves(pd.DataFrame(decay), "step", "relative size", **cs, log_y=True, height=h,
+                              x_title="training step", y_title="||dL/dW|| / step 0",
+                              title="Gradient size over time")
+    accs = _y_title(charts.seed_chart(pd.DataFrame(acc), "activation", "test accuracy", **cs, sort=list(SQUASH),
+                                      x_type="N", x_title="", height=h, title=f"After {GRAD_STEPS} steps"),
+                    "test accuracy")
+    ratio_chart = alt.layer(rule, strip).properties(height=h, title="First over output layer")
+    outs = [Columns([[Chart(_compact(profile), caption="Early in training; each seed a thin line, the mean thick. "
+                                                       "A line falling from output to input is a vanishing "
+                                                       "gradient.")],
+                     [Chart(_compact(ratio_chart, legend=False),
+                            caption="One dot per seed, line = mean, bar = ±1 sd. 0 (dashed): the first layer gets "
+                                    "as much as the output layer; -3: a thousandth.")]]),
+            Columns([[Chart(_compact(coll), caption="Mean over layers of the gradient norm, divided by its value "
+                                                    "at step 0; each seed a thin line, the mean thick.")],
+                     [Chart(_compact(accs, legend=False), caption="Test accuracy on 1200 points: one dot per seed, "
+                                                                  "line = mean, bar = ±1 sd.")]])]
     diverged = [(s, r.config.model.activation, r.meta["diverged_at"]) for s, rs in zip(SEEDS, per_seed) for r in rs
                 if r.meta["diverged_at"] is not None]
     if diverged:
@@ -627,8 +644,10 @@ def logistic_accuracy(data: str, seed: int = 0) -> float:
 def _linear_stat(r):
     lin, relu = r
     lr = logistic_accuracy(lin.config.data.name, lin.config.data.seed)
-    return {"identity": _test(lin), "logistic": lr, "diff": abs(_test(lin) - lr),
-            "max_diff": collapse_check(lin)["max_diff"]}
+    chk = collapse_check(lin)
+    z = D.load(lin.config.data).X_test @ chk["W"] + chk["b"]
+    return {"identity": _test(lin), "logistic": lr, "diff": abs(_test(lin) - lr), "max_diff": chk["max_diff"],
+            "one_class": float(bool((z > 0).all() or (z <= 0).all()))}  # its line misses every test point
 
 
 L_LOGISTIC = Claim(
@@ -648,7 +667,8 @@ LINEAR_CLAIMS = (L_LOGISTIC, L_RELU)
 def _collapse_demo(v, progress):
     data, d = v["data"], int(v["depth"])
     sweep = [e for s in SEEDS for e in collapse_experiments(data, d, s, snapshots=False)]
-    shown = collapse_experiments(data, d, 0)
+    seed = int(v.get("seed", 0))
+    shown = collapse_experiments(data, d, seed)
     res = run_many(shown + sweep, progress=progress)
     lin, relu = res[:2]
     split = D.load(shown[0].data)
@@ -656,35 +676,42 @@ def _collapse_demo(v, progress):
     cols = []
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
-                                     title=f"{name} · {d} × 16 units (seed 0)", width=300, height=270)
+                                     title=f"{name} (seed {seed})", width=340, height=320)
+        line = _boundary_line(chk, split, r.meta["extent"]) if r is lin else None
+        crosses = line is not None and len(line.data) > 0
+        if crosses:
+            ch = alt.layer(*ch.layer, line).properties(
+                width=340, height=320, title=f"{name} (seed {seed})").resolve_scale(color="independent")
+        extra = ""
         if r is lin:
-            ch = alt.layer(*ch.layer, _boundary_line(chk, split, r.meta["extent"])).properties(
-                width=300, height=270, title=f"{name} · {d} × 16 units (seed 0)").resolve_scale(color="independent")
-        cols.append([Chart(ch, caption="One run. Background: P(class 1), blue near 0, orange near 1.")])
+            extra = (" Dashed: W x + b = 0 of the multiplied matrices." if crosses else
+                     " The line W x + b = 0 of the multiplied matrices lies outside this plot: the net puts every "
+                     "point on one side.")
+        cols.append([Chart(ch, caption=f"One run, {d} × 16 units. Background: P(class 1), blue near 0, orange "
+                                       "near 1." + extra)])
     rows = []
     for i, s in enumerate(SEEDS):
         li, re_ = res[2 + 2 * i], res[3 + 2 * i]
-        rows += [{"seed": s, "model": "logistic regression", "test accuracy": logistic_accuracy(data, s)},
-                 {"seed": s, "model": f"identity × {d}", "test accuracy": _test(li)},
-                 {"seed": s, "model": f"ReLU × {d}", "test accuracy": _test(re_)}]
+        rows += [{"seed": s, "model": "logistic", "test accuracy": logistic_accuracy(data, s)},
+                 {"seed": s, "model": "identity", "test accuracy": _test(li)},
+                 {"seed": s, "model": "ReLU", "test accuracy": _test(re_)}]
     df = pd.DataFrame(rows)
-    order = ["logistic regression", f"identity × {d}", f"ReLU × {d}"]
-    ev = charts.seed_chart(df, "model", "test accuracy", x_title=None, y_title="test accuracy (1200 points)",
-                           sort=order, x_type="N", height=270, title="Seeds 0-9: a dot per seed")
-    cols.append([Chart(ev.configure_axisX(labelAngle=0),
-                       caption="Logistic regression (sklearn) is a single linear layer: the most an identity net "
-                               "can express. Line = mean, bar = ±1 sd.")])
+    ev = _y_title(charts.seed_chart(df, "model", "test accuracy", x_title="", sort=["logistic", "identity", "ReLU"],
+                                    x_type="N", height=300, title="Seeds 0-9"), "test accuracy")
+    evidence = Chart(_compact(ev), caption=f"Test accuracy on 1200 points, one dot per seed (line = mean, bar = "
+                                           f"±1 sd): logistic regression (sklearn; a single linear layer, the most "
+                                           f"an identity net can express), the identity net and the ReLU net, "
+                                           f"{d} × 16 units.")
     w = chk["W"]
     means = df.groupby("model")["test accuracy"].mean()
     return [
         Columns(cols),
-        Markdown(f"Seed 0: multiplying the identity net's {d + 1} trained weight matrices gives one map "
-                 f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). "
-                 f"It reproduces the network's output on every test point to within {chk['max_diff']:.1e}."),
-        Metric("logistic regression, mean test accuracy", f"{means['logistic regression']:.1%}",
-               help="over seeds 0-9, 1200 test points each"),
-        Metric(f"identity × {d}, mean test accuracy", f"{means[f'identity × {d}']:.1%}"),
-        Metric(f"ReLU × {d}, mean test accuracy", f"{means[f'ReLU × {d}']:.1%}"),
+        Columns([[evidence],
+                 [Markdown(f"Seed {seed}: multiplying the identity net's {d + 1} trained weight matrices gives one map "
+                           f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). It "
+                           f"reproduces the network's output on every test point to within {chk['max_diff']:.1e}."
+                           f"\n\nMean test accuracy over seeds 0-9: logistic regression {means['logistic']:.1%}, "
+                           f"identity net {means['identity']:.1%}, ReLU net {means['ReLU']:.1%}.")]]),
     ]
 
 
@@ -888,12 +915,15 @@ STEPS = (
             f"{LIN_STEPS} steps), each trained with ten seeds."),
         equations=(r"z^{[2]} = W^{[2]} a^{[1]} = W^{[2]} z^{[1]} = W^{[2]} W^{[1]} x = \tilde W x",),
         controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
-                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4)),
+                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4),
+                  Slider("seed", "seed shown in the maps", 0, 9, 0)),
         demo=_collapse_demo, heavy=True,
         claims=LINEAR_CLAIMS,
         notice=("- The identity network's boundary (dashed, from the multiplied matrices) is a straight line at "
-                "every depth. On the circles its test accuracy is within 2 points of plain logistic "
-                "regression's in {l_logistic.of} (mean gap {l_logistic[diff]:.2%}).\n"
+                "every depth. No line separates the circles, so where it lands is arbitrary: in "
+                "{l_logistic[one_class]:.0%} of the seeds it misses the test points altogether and the net calls "
+                "every point one class (move the seed slider). On the circles its test accuracy is within 2 "
+                "points of plain logistic regression's in {l_logistic.of} (mean gap {l_logistic[diff]:.2%}).\n"
                 "- The product of its trained matrices reproduces its outputs to float precision: the largest "
                 "difference over all test points and seeds is {l_logistic.hi[max_diff]:.0e}.\n"
                 "- The ReLU network of the same shape bends its boundary around the data: it beats the identity "

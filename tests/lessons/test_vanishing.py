@@ -121,7 +121,7 @@ def test_playground_is_one_run_labelled_with_every_seed_beside_it():
     outs = flatten(V.LESSON.step("playground").run({"seed": 3}))
     titles = [str(o.chart.to_dict().get("title", "")) for o in outs if isinstance(o, Chart)]
     assert any("Seed 3, one run" in t for t in titles)
-    assert any(o.label == "test accuracy (seed 3)" for o in outs if isinstance(o, Metric))
+    assert any(o.label == "test (seed 3)" for o in outs if isinstance(o, Metric))
     strip = [o for o in outs if isinstance(o, Chart) and "seeds 0-9" in o.caption][0]
     rows = [r for rows in strip.chart.to_dict()["datasets"].values() for r in rows if "preset" in r]
     assert {(r["preset"], r["seed"]) for r in rows} >= {(p, s) for p in V.PRESET_NAMES for s in V.SEEDS}
