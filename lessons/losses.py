@@ -657,7 +657,7 @@ def _demo_logistic(values: dict, progress) -> list:
             f"plane); after {shown} steps the largest difference from scikit-learn's is {gap:.4f}.")),
         Chart(alt.hconcat(norm_c, loss_c), caption=(
             f"Each faint dot is one data set (sample and initialisation); the line joins the means, bars: ± 1 sd. "
-            f"Weights shrink and the loss rises with the spread in {ev.of}.")),
+            f"Weights shrink and the loss rises with the spread in {ev.held} of {ev.n} data sets.")),
     ]
 
 
@@ -1269,14 +1269,15 @@ STEPS = (
             "nothing, confident and wrong costs about |z|.\n"
             "- After 400 steps the unit's mean loss is within {bern_sk.hi[loss_gap]:.0e} of scikit-learn's "
             "minimum and, at spreads 0.3 and 0.5, its coefficients within {bern_sk.hi[coef_gap]:.0e} of "
-            "scikit-learn's ({bern_sk.of}): both maximise the same Bernoulli likelihood. On the tightest blobs "
-            "(0.2) the classes barely overlap, the likelihood is almost flat along the weights, and 400 steps "
-            "leave the weights up to {bern_sk.hi[coef_gap_tight]:.2f} away from scikit-learn's while the loss "
-            "already agrees.\n"
-            "- Wider blobs overlap more, so the optimum is less confident: in {bern_spread.of} the weight norm "
-            "falls (mean {bern_spread[norm_02]:.1f} → {bern_spread[norm_03]:.1f} → {bern_spread[norm_05]:.1f}) "
-            "and the loss rises ({bern_spread[loss_02]:.2f} → {bern_spread[loss_03]:.2f} → "
-            "{bern_spread[loss_05]:.2f}) as the spread goes 0.2 → 0.3 → 0.5."),
+            "scikit-learn's (in {bern_sk.held} of {bern_sk.n} data sets): both maximise the same Bernoulli "
+            "likelihood. On the tightest blobs (0.2) the classes barely overlap, the likelihood is almost flat "
+            "along the weights, and 400 steps leave the weights up to {bern_sk.hi[coef_gap_tight]:.2f} away from "
+            "scikit-learn's while the loss already agrees.\n"
+            "- Wider blobs overlap more, so the optimum is less confident: in {bern_spread.held} of "
+            "{bern_spread.n} data sets the weight norm falls (mean {bern_spread[norm_02]:.1f} → "
+            "{bern_spread[norm_03]:.1f} → {bern_spread[norm_05]:.1f}) and the loss rises "
+            "({bern_spread[loss_02]:.2f} → {bern_spread[loss_03]:.2f} → {bern_spread[loss_05]:.2f}) as the "
+            "spread goes 0.2 → 0.3 → 0.5."),
         question=Question(
             "A point has label 1 and the unit gives it P(y = 1) = 0.01. What is its logistic loss?",
             ("about 4.6", "about 0.01", "about 0.99"), answer=0,
@@ -1313,14 +1314,14 @@ STEPS = (
             "normalisation.\n"
             "- The engine's mean cross-entropy is within {soft_sk.hi[loss_gap]:.0e} of scikit-learn's minimum and "
             "the two models predict the same class on at least {soft_sk.lo[agree]:.1%} of the map, at every "
-            "spread ({soft_sk.of}).\n"
+            "spread (in {soft_sk.held} of {soft_sk.n} data sets).\n"
             "- A point exactly on a boundary costs between ln 2 ≈ 0.69 and ln 3 ≈ 1.10: its class ties with "
             "another for the largest probability. The points nearest a boundary cost {soft_worst[near]:.2f} on "
             "average. The largest losses are elsewhere: misclassified points deep inside another class's region. "
-            "At spread 0.3 the ten largest losses were all misclassified points in {soft_worst.of}; the worst "
-            "cost {soft_worst[top]:.1f} on average (up to {soft_worst.hi[top]:.1f}) and lay "
-            "{soft_worst[depth]:.1f} units, {soft_worst[depth_sd]:.1f} blob standard deviations, inside the other "
-            "class's region."),
+            "At spread 0.3 the ten largest losses were all misclassified points in {soft_worst.held} of "
+            "{soft_worst.n} data sets; the worst cost {soft_worst[top]:.1f} on average (up to "
+            "{soft_worst.hi[top]:.1f}) and lay {soft_worst[depth]:.1f} units, {soft_worst[depth_sd]:.1f} blob "
+            "standard deviations, inside the other class's region."),
         question=Question(
             "With two classes, softmax cross-entropy is the same as...",
             ("the logistic loss with a = a₁ − a₀", "the squared error", "the absolute error"), answer=0,
