@@ -71,17 +71,11 @@ def _log_loss_axis(title="mean squared error (mpg², log scale)"):
     return alt.Y("loss:Q", title=title, scale=alt.Scale(type="log"))
 
 
-def _ring(df: pd.DataFrame, x: str, y: str, seed: int, x_type: str = "O", sort=None) -> alt.Chart:
-    """A black ring around the shown seed's dots in a seed chart."""
-    return alt.Chart(df[df["seed"] == seed]).mark_point(size=120, color="#000000", strokeWidth=1.5).encode(
-        x=alt.X(f"{x}:{x_type}", sort=sort), y=f"{y}:Q", tooltip=["seed:O", alt.Tooltip(f"{y}:Q", format=".3g")])
-
-
 def _mark_seed(ev, stat: str, seed: int, title: str, x_title: str, ref=0.0):
     """`evidence_chart` of one claim with the shown seed ringed."""
     base = evidence_chart(ev, stat, title=title, x_title=x_title, ref=ref)
     row = ev.table[ev.table["seed"] == seed]
-    ring = alt.Chart(row[["seed", stat]]).mark_point(size=260, color="#000000", strokeWidth=1.5).encode(
+    ring = alt.Chart(row[["seed", stat]]).mark_point(size=260, color="#000000", strokeWidth=1.5, filled=False).encode(
         x=f"{stat}:Q", tooltip=["seed:O"])
     return base + ring
 
@@ -146,6 +140,31 @@ def _curves(res, names) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def seed_strips(df: pd.DataFrame, row: str, value: str, seed: int, *, order=None, x_title: str = "",
+                title: str = "", colors: dict | None = None, ref: float | None = None) -> alt.LayerChart:
+    """A compact horizontal evidence chart: one row per `row` value, one dot per seed, the mean as a
+    black tick, mean ± 1 sd as a bar, and the shown seed ringed."""
+    order = order or list(dict.fromkeys(df[row]))
+    y = alt.Y(f"{row}:N", sort=order, title=None)
+    x = alt.X(f"{value}:Q", title=x_title, scale=alt.Scale(zero=False))
+    color = (alt.Color(f"{row}:N", scale=color_scale(colors, order), legend=None) if colors
+             else alt.value("#555555"))
+    stats = df.groupby(row, as_index=False)[value].agg(["mean", "std"]).reset_index(drop=True)
+    stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    bar = alt.Chart(stats).mark_rule(strokeWidth=2, color="#888888").encode(y=y, x="lo:Q", x2="hi:Q")
+    dots = alt.Chart(df).mark_circle(size=55, opacity=0.55).encode(
+        y=y, x=x, color=color, tooltip=[f"{row}:N", "seed:O", alt.Tooltip(f"{value}:Q", format=".3g")])
+    mean = alt.Chart(stats).mark_tick(thickness=3, size=18, color="#000000").encode(
+        y=y, x="mean:Q", tooltip=[f"{row}:N", alt.Tooltip("mean:Q", format=".3g", title="mean over seeds")])
+    ring = alt.Chart(df[df["seed"] == seed]).mark_point(
+        size=140, color="#000000", strokeWidth=1.5, filled=False).encode(y=y, x=f"{value}:Q", tooltip=["seed:O"])
+    layers = [bar, dots, mean, ring]
+    if ref is not None:
+        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color="#999999", strokeDash=[4, 4])
+                      .encode(x="ref:Q"))
+    return alt.layer(*layers).properties(title=title, height=alt.Step(30))
+
+
 def _capacity_demo(v, progress):
     ev = measure(CAPACITY_CLAIMS, progress)
     res = run_many(capacity_experiments(v["lr"], v["steps"], v["seed"]), progress=progress)
@@ -154,29 +173,29 @@ def _capacity_demo(v, progress):
                                      f" (lr {v['lr']:g}, {v['steps']} updates)")
     gaps = ev["cap_gap"].table.melt("seed", ["gap_small", "gap_mid", "gap_big"], "network", "gap")
     gaps["network"] = gaps["network"].map(dict(zip(["gap_small", "gap_mid", "gap_big"], CAPACITIES)))
-    evidence = alt.layer(
-        seed_chart(gaps, "network", "gap", sort=list(CAPACITIES), x_title=None, y_title="val - train MSE (mpg²)"),
-        _ring(gaps, "network", "gap", seed, sort=list(CAPACITIES))).properties(
-        height=240, title=f"Generalisation gap, 10 seeds (ringed: seed {seed})")
-    outs = [Columns([[Chart(evidence, caption=f"One dot per seed (split and initialisation) at lr 0.02 and "
-                                              f"{CAP_STEPS} updates; line: mean; bar: ±1 sd.")]])]
+    evidence = Chart(seed_strips(gaps, "network", "gap", seed, order=list(CAPACITIES), colors=MODEL_COLORS, ref=0,
+                                 x_title="generalisation gap: val - train MSE after the last update (mpg²)",
+                                 title=f"10 seeds at lr 0.02, {CAP_STEPS} updates (ringed: seed {seed})"),
+                     caption="One dot per seed (split and initialisation); black tick: the mean; grey bar: ±1 sd.")
     if any(r.diverged for r in res):
-        return outs + [Note(f"A run diverged at this learning rate ({one}); pick a smaller one.", kind="error")]
+        return [evidence, Note(f"A run diverged at this learning rate ({one}); pick a smaller one.", kind="error")]
     df = _curves(res, list(CAPACITIES))
     chart = alt.Chart(df).mark_line(strokeWidth=2.5).encode(
         x=alt.X("step:Q", title="update"), y=_log_loss_axis("MSE (mpg², log)"),
-        color=alt.Color("split:N", scale=SPLIT_SCALE, title=""),
+        color=alt.Color("split:N", scale=SPLIT_SCALE, title="", legend=alt.Legend(orient="top")),
         tooltip=["network", "split", "step", alt.Tooltip("loss:Q", format=".2f")],
-    ).properties(width=120, height=200, title=one).facet(
+    ).properties(width=135, height=160).facet(
         column=alt.Column("network:N", sort=list(CAPACITIES), title=None,
-                          header=alt.Header(labelFontSize=15, labelFontWeight=600)))
+                          header=alt.Header(labelFontSize=14, labelFontWeight=600))).properties(title=one)
     big = capacity_table(res).iloc[-1]
-    outs[0].cols.insert(0, [Chart(chart, caption="Blue: MSE on the training rows; orange: on the validation rows "
-                                                 "(never used for the updates).")])
-    outs.append(Note(f"{one.capitalize()}: 100-50-10-1 reaches its lowest validation loss "
-                     f"({big['lowest val loss']:.2f}) at update {big['at step']}; by the end its training loss is "
-                     f"{big['train loss']:.2f} and its validation loss {big['val loss']:.2f}.", kind="info"))
-    return outs
+    return [
+        Chart(chart, caption="Blue: MSE on the training rows; orange: on the validation rows (never used for the "
+                             "updates)."),
+        evidence,
+        Note(f"{one.capitalize()}: 100-50-10-1 reaches its lowest validation loss ({big['lowest val loss']:.2f}) at "
+             f"update {big['at step']}; by the end its training loss is {big['train loss']:.2f} and its validation "
+             f"loss {big['val loss']:.2f}.", kind="info"),
+    ]
 
 
 # ============================================================ step 2: three splits
@@ -227,21 +246,20 @@ def _picks_chart(table: pd.DataFrame, seed: int) -> alt.LayerChart:
     """One row per seed: the candidate validation picks (orange dot), the one with the lowest test
     loss (green ring) and the one with the lowest training loss (blue cross)."""
     kinds = {"validation pick": "pick", "lowest test loss": "best", "lowest training loss": "train_pick"}
-    df = pd.DataFrame([{"seed": f"seed {int(r['seed'])}", "units": f"{int(r[col])}", "what": what}
+    df = pd.DataFrame([{"seed": int(r["seed"]), "units": f"{int(r[col])}", "what": what}
                        for _, r in table.iterrows() for what, col in kinds.items()])
-    seeds = [f"seed {s}" for s in table["seed"]]
     colors = alt.Scale(domain=list(kinds), range=[SPLIT_COLORS["val"], SPLIT_COLORS["test"], SPLIT_COLORS["train"]])
     enc = dict(x=alt.X("units:N", sort=[str(w) for w in SELECT_WIDTHS], title="hidden units",
                        axis=alt.Axis(labelAngle=0)),
-               y=alt.Y("seed:N", sort=seeds, title=None),
-               color=alt.Color("what:N", scale=colors, title="", legend=alt.Legend(orient="bottom", columns=3)),
-               tooltip=["seed", "units", "what"])
-    ring = alt.Chart(df[df["what"] == "lowest test loss"]).mark_point(size=330, strokeWidth=2.5).encode(**enc)
-    dot = alt.Chart(df[df["what"] == "validation pick"]).mark_circle(size=140, opacity=1).encode(**enc)
+               y=alt.Y("seed:O", title="seed"),
+               color=alt.Color("what:N", scale=colors, legend=None),
+               tooltip=["seed:O", "units", "what"])
+    ring = alt.Chart(df[df["what"] == "lowest test loss"]).mark_point(size=300, strokeWidth=2.5, filled=False).encode(
+        **enc)
+    dot = alt.Chart(df[df["what"] == "validation pick"]).mark_circle(size=130, opacity=1).encode(**enc)
     cross = alt.Chart(df[df["what"] == "lowest training loss"]).mark_point(
         shape="cross", size=70, filled=True, opacity=0.8).encode(**enc)
-    shown = alt.Chart(pd.DataFrame({"seed": [f"seed {seed}"]})).mark_rect(color="#000000", opacity=0.07).encode(
-        y=alt.Y("seed:N", sort=seeds))
+    shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color="#000000", opacity=0.08).encode(y="seed:O")
     return alt.layer(shown, ring, dot, cross)
 
 
@@ -260,8 +278,8 @@ def _splits_demo(v, progress):
         x=alt.X("candidate:N", sort=order, title="hidden units (one layer)", axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("split:N", sort=["train", "val"]),
         y=alt.Y("loss:Q", title=f"MSE after {SELECT_STEPS} updates (mpg²)"),
-        color=alt.Color("split:N", scale=SPLIT_SCALE, title="", legend=alt.Legend(orient="bottom")),
-        tooltip=["candidate", "split", alt.Tooltip("loss:Q", format=".2f")]).properties(height=250, title=one)
+        color=alt.Color("split:N", scale=SPLIT_SCALE, title="", legend=alt.Legend(orient="top")),
+        tooltip=["candidate", "split", alt.Tooltip("loss:Q", format=".2f")]).properties(height=320, title=one)
     pick = res[best]
     fracs = (v["val_frac"], v["test_frac"]) == SELECT_FRACS
     return [
@@ -270,9 +288,10 @@ def _splits_demo(v, progress):
         Columns([[Chart(bars, caption="Each candidate is trained on the training rows only; validation loss "
                                       "ranks them.")],
                  [Chart(_picks_chart(ev.table, seed)
-                     .properties(height=250, title="What each of 10 seeds picks"),
-                     caption="Each row is one split and initialisation at the default fractions"
-                             + ("" if fracs else " (not the fractions set above)") + ".")]]),
+                     .properties(height=320, title="Picks over 10 seeds"),
+                     caption="Orange dot: validation's pick; green ring: the lowest test loss; blue cross: the "
+                             "lowest training loss. Each row is one split and initialisation at the default "
+                             "fractions" + ("" if fracs else " (not the ones set above)") + ".")]]),
         Note(f"{one.capitalize()}: validation picks **{SELECT_WIDTHS[best]} hidden units** (val MSE "
              f"{pick.final['val_loss']:.2f}). Only now is the test set opened, once: test MSE "
              f"{pick.final['test_loss']:.2f}, test R² {pick.final['test_metric']:.3f}.", kind="success"),
@@ -340,18 +359,18 @@ def _stopping_demo(v, progress):
         x="step:Q", strokeDash=alt.StrokeDash("what:N", title="", scale=alt.Scale(
             domain=["lowest val loss", "early stopping fires"], range=[[6, 4], [1, 0]])),
         tooltip=["what", "step"])
-    strip = _mark_seed(ev, "gain", seed,
-                       title=f"Test MSE saved by stopping: {ev.of} above 0 (ringed: seed {seed})",
-                       x_title="test MSE after 1000 updates - test MSE of the stopped run (mpg²)")
+    strip = _mark_seed(ev, "gain", seed, title=f"Test MSE saved by stopping, 10 seeds (ringed: seed {seed})",
+                       x_title="test MSE: trained to the end - stopped (mpg²)")
     outs = [Chart((lines + rules).properties(height=230, title=f"100-50-10-1, seed {seed}, one run"),
                   caption=f"Validation is evaluated every {RECORD} updates; patience counts those evaluations."),
-            Chart(strip.properties(height=90), caption="One dot per seed (split and initialisation), patience 10 "
-                                                     "with restoring; tick: the mean.")]
-    outs += [Metric("lowest val loss at step", str(step_best)),
-             Metric("stopped at step", "never" if stop is None else str(stop)),
-             Metric("val MSE: full / stopped", f"{full.final['val_loss']:.2f} / {es.final['val_loss']:.2f}"),
-             Metric("test MSE: full / stopped", f"{full.final['test_loss']:.2f} / {es.final['test_loss']:.2f}",
-                    help="the final weights of each run (the restored ones when restoring is on)")]
+            Chart(strip.properties(height=135), caption="One dot per seed (split and initialisation), patience 10 "
+                                                      "with restoring; green: above 0; tick: the mean.")]
+    outs += [Metric("best at step", str(step_best), help="the evaluation with the lowest validation loss"),
+             Metric("stopped at", "never" if stop is None else str(stop), help="the update where training stopped"),
+             Metric("val: end / stop", f"{full.final['val_loss']:.2f} / {es.final['val_loss']:.2f}",
+                    help="validation MSE after all 1000 updates / of the early-stopped run"),
+             Metric("test: end / stop", f"{full.final['test_loss']:.2f} / {es.final['test_loss']:.2f}",
+                    help="test MSE of the final weights of each run (the restored ones when restoring is on)")]
     if stop is None:
         outs.append(Note("With this patience the run never waited long enough to stop.", kind="warning"))
     elif v["restore"]:
@@ -419,7 +438,7 @@ def _folds_chart(table: pd.DataFrame, seed: int) -> alt.LayerChart:
     folds = [c for c in table.columns if c.startswith("fold_")]
     long = table.melt("seed", folds, "fold", "MSE")
     long["fold"] = long["fold"].str.replace("fold_", "fold ")
-    x = alt.X("seed:O", title="seed (split of the pool and initialisation)", axis=alt.Axis(labelAngle=0))
+    x = alt.X("seed:O", title="seed", axis=alt.Axis(labelAngle=0))
     dots = alt.Chart(long).mark_circle(size=45, opacity=0.55, color=SPLIT_COLORS["val"]).encode(
         x=x, y=alt.Y("MSE:Q", title="held-out MSE (mpg²)", scale=alt.Scale(zero=False)),
         tooltip=["seed:O", "fold", alt.Tooltip("MSE:Q", format=".2f")])
@@ -445,7 +464,7 @@ def _kfold_demo(v, progress):
                 scale=alt.Scale(domain=[0, len(assign)], nice=False), axis=alt.Axis(tickCount=5)),
         color=alt.Color("fold:N", sort=fold_names, legend=None,
                         scale=alt.Scale(scheme="tableau10", domain=fold_names)),
-        tooltip=["row", "fold"]).properties(height=40, title=f"Which fold holds out each row (seed {seed})")
+        tooltip=["row", "fold"]).properties(height=95, title=f"Which fold holds out each row (seed {seed})")
     bars = alt.Chart(tab.assign(fold=[f"{i}" for i in tab["fold"]])).mark_bar(
         color=SPLIT_COLORS["val"]).encode(
         x=alt.X("fold:N", sort=[str(i + 1) for i in range(k)], axis=alt.Axis(labelAngle=0), title="fold"),
@@ -461,9 +480,9 @@ def _kfold_demo(v, progress):
                 and (tab["train rows"] == tab["KFold train"]).all())
     return [
         Chart(strip_chart, caption="One colour per fold: each pooled row is held out by exactly one fold."),
-        Columns([[Chart((bars + mean).properties(height=220, title=f"{k}-fold CV of 30-10-1, seed {seed}, one run"),
-                        caption="Dashed: the mean over folds, the cross-validation estimate.")],
-                 [Chart(_folds_chart(ev.table, seed).properties(height=220, title="5 folds × 10 seeds"),
+        Columns([[Chart((bars + mean).properties(height=290, title=f"{k} folds, seed {seed}, one run"),
+                        caption="30-10-1. Dashed: the mean over folds, the cross-validation estimate.")],
+                 [Chart(_folds_chart(ev.table, seed).properties(height=290, title="5 folds × 10 seeds"),
                         caption="Orange: each fold's held-out MSE; diamond: fold 1 alone, as one split would "
                                 "give; black tick: the mean over the 5 folds.")]]),
         Metric("CV estimate", f"{scores.mean():.2f}", help=f"mean held-out MSE over the folds (seed {seed})"),
@@ -625,7 +644,7 @@ def _features_demo(v, progress):
     long["loss"] = long["loss"].clip(lower=1e-6, upper=1e4)
     long = long.rename(columns={"draw": "seed"})
     scale = color_scale(SPLIT_COLORS, ["train", "test"])
-    y = alt.Y("loss:Q", title="MSE (log scale, capped at 10⁴)", scale=alt.Scale(type="log"))
+    y = alt.Y("loss:Q", title="MSE (log, capped at 10⁴)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~e"))
     x = alt.X("features:Q", title="number of RBF features m")
     thin = alt.Chart(long).mark_line(strokeWidth=1, opacity=0.2).encode(
         x=x, y=y, detail="seed:N", tooltip=[],
@@ -650,17 +669,16 @@ def _features_demo(v, progress):
     lo, hi = int(summ["best m"].min()), int(summ["best m"].max())
     worse = summ["m = n / best"]
     return [
-        Columns([[Chart((thin + thick + rules).properties(height=250,
-                                                          title=f"Train and test error, {len(DRAWS)} draws"),
-                        caption=f"{n} training points and 2,000 test points per draw, y = sin(2πx) + noise "
-                                f"(σ = {noise:g}). Thin: each draw; thick: the median. Dotted: m shown and m = n.")],
-                 [Chart(right.properties(height=250, title=f"Draw {draw}, one fit with m = {m}"),
-                        caption="Black: the fit. Faint green: 80 of the test points.")]]),
+        Chart((thin + thick + rules).properties(height=310, title=f"Train and test error, {len(DRAWS)} draws"),
+              caption=f"{n} training points and 2,000 test points per draw, y = sin(2πx) + noise (σ = {noise:g}). "
+                      "Thin: each draw; thick: the median over draws. Dotted: the m shown below, and m = n."),
+        Chart(right.properties(height=240, title=f"Draw {draw}, one fit with m = {m}"),
+              caption="Black: the fit. Faint green: 80 of the test points."),
         Metric("train MSE", f"{e.loc[m, 'train']:.2g}", help=f"draw {draw}, m = {m} features"),
         Metric("test MSE", f"{e.loc[m, 'test']:.3g}", help=f"draw {draw}, m = {m} features"),
-        Metric("best m over draws", str(lo) if lo == hi else f"{lo} to {hi}",
-               help="the m with the lowest test MSE, in each of the draws"),
-        Metric("test at m = n vs best", f"{worse.min():.3g}× or more",
+        Metric("best m", str(lo) if lo == hi else f"{lo} to {hi}",
+               help=f"the m with the lowest test MSE, over the {len(DRAWS)} draws"),
+        Metric("at m = n", f"≥ {worse.min():.3g}× best",
                help=f"test MSE at m = n = {n} divided by the draw's lowest; the smallest ratio over the draws"),
     ]
 
@@ -767,7 +785,8 @@ def _bottleneck_demo(v, progress):
                         for _, r in ev.table.iterrows() for w in BOTTLENECKS for sp in ("train", "test")])
     dots = seed_chart(acc, "width", "accuracy", color="split", colors=SPLIT_COLORS, sort=order,
                       x_title="units in the middle layer (64-32-w-32-10)", title="")
-    ring = alt.Chart(acc[acc["seed"] == seed]).mark_point(size=110, color="#000000", strokeWidth=1.2).encode(
+    ring = alt.Chart(acc[acc["seed"] == seed]).mark_point(
+        size=110, color="#000000", strokeWidth=1.2, filled=False).encode(
         x=alt.X("width:O", sort=order), y="accuracy:Q", tooltip=["seed:O", "split", "accuracy:Q"])
     codes = bottleneck_codes(res[BOTTLENECKS.index(2)])
     digits = [str(i) for i in range(10)]
@@ -778,15 +797,15 @@ def _bottleneck_demo(v, progress):
         tooltip=["digit", alt.Tooltip("unit 1:Q", format=".2f"), alt.Tooltip("unit 2:Q", format=".2f")])
     a = {w: r.final["test_metric"] for w, r in zip(BOTTLENECKS, res)}
     one = f"seed {seed}, one run" + ("" if v["steps"] == BN_STEPS else f", {v['steps']} updates")
+    n_test = len(D.load(res[0].config.data).y_test)
     return [
-        Columns([[Chart((dots + ring).properties(height=280, title=f"Accuracy against the width, 10 seeds "
-                                                                   f"(ringed: seed {seed})"),
-                        caption=f"Blue: training rows; green: test rows (360 digits). One dot per seed at "
-                                f"{BN_STEPS} updates; line: mean; bar: ±1 sd.")],
-                 [Chart(scatter.properties(height=280, title=f"What the 2-unit layer keeps ({one})"),
-                        caption="Each test digit drawn at the two numbers the 2-unit bottleneck passes on "
-                                "(tanh, in [-1, 1]).")]]),
-        *[Metric(f"test, w = {w}", f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
+        Chart((dots + ring).properties(height=270, title=f"Accuracy against the width, 10 seeds (ringed: seed {seed})")
+              .configure_axisX(labelAngle=0),
+              caption=f"Blue: training rows; green: test rows ({n_test} digits). One dot per seed at {BN_STEPS} "
+                      "updates; line: the mean; bar: ±1 sd."),
+        Chart(scatter.properties(height=320, title=f"What the 2-unit layer keeps ({one})"),
+              caption="Each test digit drawn at the two numbers the 2-unit bottleneck passes on (tanh, in [-1, 1])."),
+        *[Metric(f"test, w={w}", f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
     ]
 
 

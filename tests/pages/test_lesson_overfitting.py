@@ -53,7 +53,7 @@ def test_early_stopping_metrics_on_the_page():
     at = open_at({"mode": "present", "step": "3", "seed": "2"})
     metrics = {m.label: m.value for m in at.metric}
     # patience 10 evaluations of 20 updates: it stops 11 evaluations after the best one
-    assert int(metrics["stopped at step"]) - int(metrics["lowest val loss at step"]) == 11 * 20
+    assert int(metrics["stopped at"]) - int(metrics["best at step"]) == 11 * 20
 
 
 def test_bad_values_fall_back_with_a_notice():
