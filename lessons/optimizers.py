@@ -385,14 +385,17 @@ def race(surface: str = "beale", mult: float = 1.0, start=(0.8, 1.6), steps: int
     return pd.concat(paths, ignore_index=True), pd.DataFrame(rows)
 
 
-def contour(surface: str, n: int = 60) -> alt.Chart:
-    """The surface as a heatmap over its plotting window, shaded by the rank of f (darker is higher)."""
+def contour(surface: str, n: int = 45) -> alt.Chart:
+    """The surface as a heatmap over its plotting window, shaded by the rank of f (darker is higher).
+
+    Only what the marks draw is sent, rounded (DESIGN.md's budget: a step sends at most 100 KB)."""
     g = grid(surface, n)
     x0, x1, y0, y1 = SURFACES[surface].window
     dx, dy = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
     level = np.log10(1 + g["f"] - g["f"].min())
-    g = g.assign(level=level.rank(pct=True), x2=g["x"] + dx, y2=g["y"] + dy)  # by rank: every band shows
-    return alt.Chart(g).mark_rect(opacity=0.75).encode(
+    g = pd.DataFrame({"x": g["x"], "y": g["y"], "level": level.rank(pct=True)}).round(3)  # by rank: every band
+    return alt.Chart(g).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
+        opacity=0.75).encode(
         x=alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title="x"), x2="x2:Q",
         y=alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title="y"), y2="y2:Q",
         color=alt.Color("level:Q", scale=alt.Scale(scheme="greys", reverse=False), legend=None), tooltip=[])
@@ -404,6 +407,8 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430)
     pad = 3 * max(x1 - x0, y1 - y0)
     shown = paths[np.isfinite(paths["x"]) & np.isfinite(paths["y"]) & (paths["x"].abs() < pad)
                   & (paths["y"].abs() < pad)]
+    shown = shown[["optimizer", "step", "x", "y", "f"]].assign(  # 4 significant digits: all a path needs
+        **{c: shown[c].map(lambda v: float(f"{v:.4g}")) for c in ("x", "y", "f")})
     xs = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     ys = alt.Scale(domain=[y0, y1], nice=False, zero=False)
     lines = alt.Chart(shown).mark_line(clip=True, strokeWidth=2.2).encode(
@@ -411,7 +416,7 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430)
         color=alt.Color("optimizer:N", scale=_opt_scale(names), title="optimizer",
                         legend=alt.Legend(orient="bottom", columns=4)),
         tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
-                 alt.Tooltip("f:Q", format=".3g"), alt.Tooltip("lr:Q", format=".3g")])
+                 alt.Tooltip("f:Q", format=".3g")])
     layers = [contour(surface), lines]
     start = shown[shown["step"] == 0].head(1)
     dot = alt.Chart(start).mark_point(shape="circle", size=140, color="#000000", filled=True, clip=True)
@@ -435,6 +440,7 @@ def _race_demo(v, progress):
             outs.append(Note(f"{r['optimizer']}: **diverged at step {int(r['diverged at'])}** (the point ran "
                              "off to infinity); its path stops there.", kind="warning"))
     lrs = _finite(paths[["optimizer", "step", "lr"]], "lr")
+    lrs = lrs[(lrs["step"] % 3 == 0) | (lrs["step"] == lrs["step"].max())]  # a rate curve needs few points
     lr_ch = alt.Chart(lrs).mark_line().encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
         color=alt.Color("optimizer:N", scale=_opt_scale(RACE), legend=None),
@@ -620,6 +626,7 @@ SCHED_CLAIMS = (SCHED_DECAY, SCHED_CYCLIC)
 def _schedule_demo(v, progress):
     lr = float(v["lr"])
     tab = schedule_table(lr)
+    tab = tab[(tab["step"] % 5 == 0) | (tab["step"] == SCHED_STEPS - 1)]  # corners fall on multiples of 100
     col = alt.Color("schedule:N", scale=color_scale(SCHED_COLORS, SCHEDULES), title="",
                     legend=alt.Legend(orient="bottom", columns=2))
     lc = alt.Chart(tab).mark_line().encode(x="step:Q", y=alt.Y("lr:Q", title="learning rate"), color=col,
