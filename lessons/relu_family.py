@@ -62,6 +62,20 @@ def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, label_limit: int = 110,
+                **kw) -> alt.LayerChart:
+    """lessons.charts.seed_chart with upright x labels, one y title on every layer (the shared helper leaves
+    the error bars' y untitled, so Vega-Lite would join the field name into the axis title) and no colour
+    legend (the x labels already name each colour)."""
+    chart = lesson_charts.seed_chart(df, x, y, y_title=y_title, **kw)
+    for layer in chart.layer:
+        layer.encoding.x.axis = alt.Axis(labelAngle=angle, labelLimit=label_limit)
+        layer.encoding.y.title = y_title
+        if layer.encoding.color is not alt.Undefined:
+            layer.encoding.color.legend = None
+    return chart
+
+
 def _dropna(df: pd.DataFrame) -> pd.DataFrame:
     return df.replace([np.inf, -np.inf], np.nan).dropna()
 
@@ -406,9 +420,10 @@ def dying_demo(values: dict, progress=None) -> list:
     df = _dropna(pd.concat(frames, ignore_index=True))
     colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=color_scale(ACTIVATION_COLORS, DYING_ACTS))
-    y = alt.Y("dead:Q", title="dead units", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
     panels = []
     for layer in sorted(df["layer"].unique()):
+        y = alt.Y("dead:Q", title="dead units" if not panels else None, axis=alt.Axis(format="%"),
+                  scale=alt.Scale(domain=[0, 1]))
         d = df[df["layer"] == layer]
         relu = d[d["activation"] == "relu"]
         thin = alt.Chart(relu[relu["step"] % 10 == 0]).mark_line(strokeWidth=1, opacity=0.25).encode(
@@ -419,7 +434,7 @@ def dying_demo(values: dict, progress=None) -> list:
             tooltip=["activation", "step", alt.Tooltip("dead:Q", format=".0%", title="mean over seeds")])
         one = alt.Chart(relu[relu["seed"] == seed]).mark_line(strokeWidth=1.5, color="#000000").encode(
             x="step:Q", y="dead:Q", tooltip=["step", alt.Tooltip("dead:Q", format=".0%", title=f"seed {seed}")])
-        panels.append(alt.layer(thin, thick, one).properties(width=165, height=190, title=f"hidden layer {layer}"))
+        panels.append(alt.layer(thin, thick, one).properties(width=140, height=170, title=f"hidden layer {layer}"))
     chart = alt.hconcat(*panels).resolve_scale(color="shared")
     ok = {s: rs for s, rs in by_seed.items() if not any(r.diverged for r in rs)}
     rows = []
@@ -430,9 +445,9 @@ def dying_demo(values: dict, progress=None) -> list:
         mine = by_seed[seed][j]
         rows.append({"activation": NAMES[act],
                      **{f"dead, layer {i + 1}": pct(v) for i, v in enumerate(dead.mean(0))},
-                     "test accuracy": f"{acc.mean():.3f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.3f}",
-                     f"seed {seed}: dead": "diverged" if mine.diverged else pct(float(np.mean(dead_at_end(mine)))),
-                     f"seed {seed}: test acc.": "diverged" if mine.diverged else f"{mine.final['test_metric']:.3f}"})
+                     "test acc.": f"{acc.mean():.3f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.3f}",
+                     f"seed {seed} dead": "diverged" if mine.diverged else pct(float(np.mean(dead_at_end(mine)))),
+                     f"seed {seed} acc.": "diverged" if mine.diverged else f"{mine.final['test_metric']:.3f}"})
     out = _diverged_seeds(results, lambda r: NAMES[r.config.model.activation])
     relu_dead = [float(np.mean(dead_at_end(rs[0]))) for rs in ok.values()]
     leaky_dead = [ever_dead(rs[1]) for rs in ok.values()]
@@ -441,8 +456,8 @@ def dying_demo(values: dict, progress=None) -> list:
         out += [Metric("ReLU dead", f"{np.mean(relu_dead):.0%} ± {np.std(relu_dead, ddof=1) if len(ok) > 1 else 0:.0%}",
                        help=f"at the end, mean over the three hidden layers; mean ± sd over {len(ok)} seeds"),
                 Metric("Leaky ReLU dead", pct(max(leaky_dead)), help="the most in any layer, step and seed"),
-                Metric("ReLU layer 1 revived", f"{revived} of {len(ok)} seeds",
-                       help="seeds in which layer 1's dead fraction fell at some step")]
+                Metric("Layer 1 revived", f"{revived} of {len(ok)} seeds",
+                       help="seeds in which the ReLU net's layer-1 dead fraction fell at some step")]
     out.append(Chart(chart, caption=(
         f"Moons (180 training points, 1,760 test points), 3 hidden layers of 32 units, {values['optimizer']} with "
         f"learning rate {values['lr']:g}, hidden biases start at {values['bias']:g}; {len(SEEDS)} seeds (each a "
@@ -450,8 +465,9 @@ def dying_demo(values: dict, progress=None) -> list:
         "training input. Thick lines: mean over seeds per activation; thin lines: each seed's ReLU net; black: "
         f"seed {seed}'s ReLU net, one run." + (" Diverged runs end where the loss blew up." if len(ok) < len(SEEDS)
                                               else ""))))
-    out.append(Table(pd.DataFrame(rows), caption=f"At the last step: dead fractions as the mean over the seeds, test "
-                                                 f"accuracy as mean ± sd, and seed {seed} on its own."))
+    out.append(Table(pd.DataFrame(rows).set_index("activation"),
+                     caption=f"At the last step: dead fractions as the mean over the seeds, test accuracy (1,760 "
+                             f"points) as mean ± sd, and seed {seed} on its own."))
     return out
 
 
@@ -554,7 +570,7 @@ def slopes_demo(values: dict, progress=None) -> list:
                                                         ACTIVATION_COLORS["rrelu"], "#000000"])))
     rr_chart = alt.layer(rr.transform_filter(alt.datum.mode == modes[0]).mark_point(size=18, opacity=0.6),
                          rr.transform_filter(alt.datum.mode == modes[1]).mark_line(strokeWidth=2)
-                         ).properties(height=190, title="RReLU: one forward pass")
+                         ).properties(height=210, title="RReLU: one forward pass")
     n = len(ends)
     sd = ends.std(0, ddof=1) if n > 1 else np.zeros(ends.shape[1])
     out.append(Metric("a, layer 1", f"{ends[:, 0].mean():.3f}",
@@ -606,9 +622,9 @@ def n_params(hidden, activation: str, n_in: int = 64, n_out: int = 10) -> int:
 
 def crelu_models(width: int = 16, depth: int = 2) -> list[tuple[str, str, tuple]]:
     """(label, activation, hidden) of the three nets we compare."""
-    return [(f"ReLU, {width} units/layer", "relu", (width,) * depth),
-            (f"CReLU, {width} units/layer", "crelu", (width,) * depth),
-            (f"ReLU, {2 * width} units/layer", "relu", (2 * width,) * depth)]
+    return [(f"ReLU, {width} units", "relu", (width,) * depth),
+            (f"CReLU, {width} units", "crelu", (width,) * depth),
+            (f"ReLU, {2 * width} units", "relu", (2 * width,) * depth)]
 
 
 def crelu_experiments(width: int = 16, depth: int = 2, seed: int = 0) -> list[Experiment]:
@@ -655,22 +671,24 @@ def crelu_demo(values: dict, progress=None) -> list:
     table = pd.DataFrame(rows)
     order = [m[0] for m in models]
     colours = {order[0]: ACTIVATION_COLORS["relu"], order[1]: ACTIVATION_COLORS["crelu"], order[2]: "#003B5C"}
-    chart = lesson_charts.seed_chart(pd.DataFrame(dots, columns=["model", "seed", "test accuracy"]), "model",
-                                     "test accuracy", color="model", colors=colours, x_title=None, sort=order,
-                                     x_type="N", y_title="test accuracy (719 points)", height=220)
+    chart = _seed_chart(pd.DataFrame(dots, columns=["model", "seed", "test accuracy"]), "model", "test accuracy",
+                        "test accuracy", color="model", colors=colours, x_title="", sort=order, x_type="N",
+                        height=200)
     beat = sum(results[k + i].final["test_metric"] > results[i].final["test_metric"]
                for i in range(k) if not (results[k + i].diverged or results[i].diverged))
     p = table["parameters"].tolist()
     acc = table["test accuracy"].tolist()
     out = _diverged_seeds(results, lambda r: NAMES[r.config.model.activation])
-    out += [Metric("ReLU parameters", f"{p[0]:,}"), Metric("CReLU parameters", f"{p[1]:,}",
-                                                           delta=f"+{p[1] - p[0]:,}", help="same units as ReLU"),
-            Metric(f"ReLU with {2 * width} units", f"{p[2]:,}"),
-            Metric("CReLU beat ReLU, same units", f"{beat} of {k} seeds")]
+    out += [Metric(f"ReLU {width}", f"{p[0]:,}", help=f"parameters of ReLU with {width} units per layer"),
+            Metric(f"CReLU {width}", f"{p[1]:,}", delta=f"+{p[1] - p[0]:,}",
+                   help=f"parameters of CReLU with {width} units per layer (same units as ReLU)"),
+            Metric(f"ReLU {2 * width}", f"{p[2]:,}", help=f"parameters of ReLU with {2 * width} units per layer"),
+            Metric("CReLU wins", f"{beat} of {k} seeds", help=f"seeds where CReLU {width} beat ReLU {width} on test "
+                                                               "accuracy")]
     out.append(Chart(chart, caption=(
         f"Digits, {depth} hidden layer(s), test accuracy on 719 points: each dot one of {k} seeds (a new split and "
-        "initialisation), the line the mean, the bar ± 1 sd.")))
-    out.append(Table(table.round(3), caption=(
+        "initialisation), the line the mean, the bar ± 1 sd. The metrics count parameters.")))
+    out.append(Table(table.set_index("model").round(3), caption=(
         f"Means of {k} seeds. CReLU with {width} units per layer passes "
         f"{2 * width} values on, so it has {p[1]:,} parameters against {p[0]:,} for ReLU with the same units and "
         f"{p[2]:,} for ReLU with twice the units. Mean test accuracy: {acc[0]:.3f}, {acc[1]:.3f} and {acc[2]:.3f}.")))
@@ -786,9 +804,8 @@ def rerun_demo(values: dict, progress=None) -> list:
                          for j in range(len(VARIANTS)) for r in results[j * seeds:(j + 1) * seeds] if not r.diverged],
                         columns=["activation", "seed", "test error"])
     colours = {label: ACTIVATION_COLORS.get(act, "#777777") for label, act, _ in VARIANTS}
-    chart = lesson_charts.seed_chart(dots, "activation", "test error", color="activation", colors=colours,
-                                     x_title=None, sort=order, x_type="N", y_title="test error (719 points)",
-                                     height=230)
+    chart = _seed_chart(dots, "activation", "test error", "test error", angle=-25, label_limit=160,
+                        color="activation", colors=colours, x_title="", sort=order, x_type="N", height=200)
     ours = summary[["activation", "train error", "test error", "test error sd"]].copy()
     for c in ("train error", "test error", "test error sd"):
         ours[c] = ours[c].map(lambda v: f"{v:.2%}")
@@ -889,10 +906,9 @@ def boundary_demo(values: dict, progress=None) -> list:
     dots = pd.DataFrame([{"model": NAMES[r.config.model.activation], "seed": r.config.seed,
                           "test accuracy": r.final["test_metric"]} for r in swept if not r.diverged],
                         columns=["model", "seed", "test accuracy"])
-    strip = lesson_charts.seed_chart(dots, "model", "test accuracy", color="model",
-                                     colors={"ReLU": ACTIVATION_COLORS["relu"], "tanh": ACTIVATION_COLORS["tanh"]},
-                                     x_title=None, x_type="N", y_title="test accuracy", height=200, width=110,
-                                     title=f"{len(SEEDS)} seeds")
+    strip = _seed_chart(dots, "model", "test accuracy", "test accuracy", color="model",
+                        colors={"ReLU": ACTIVATION_COLORS["relu"], "tanh": ACTIVATION_COLORS["tanh"]},
+                        x_title="", x_type="N", height=170, width=70, title=f"{len(SEEDS)} seeds")
     panels, rows = [], []
     for a in ("relu", "tanh"):
         a_acc = acc[a]
@@ -908,8 +924,8 @@ def boundary_demo(values: dict, progress=None) -> list:
                      "training time (s)": f"{r.meta['wall_time']:.3f}"})
         if r.snapshots is not None:
             panels.append(lesson_charts.decision_surface(
-                r.snapshots[-1], r.meta["extent"], drawn, f"ours {NAMES[act]} · acc {t_acc:.3f}", width=220,
-                height=200, legend=not panels))
+                r.snapshots[-1], r.meta["extent"], drawn, f"ours {NAMES[act]} · acc {t_acc:.3f}", width=180,
+                height=170, legend=not panels))
     rows_charts = [alt.hconcat(*panels, strip)] if panels else [strip]
     if values["sklearn"]:
         sk = []
@@ -918,7 +934,7 @@ def boundary_demo(values: dict, progress=None) -> list:
             rows.append({"model": f"scikit-learn MLPClassifier (lbfgs), {NAMES[act]}: seed {seed}, one run",
                          "test accuracy": f"{s_acc:.3f}", "training time (s)": f"{secs:.3f}"})
             sk.append(lesson_charts.decision_surface(p, split.extent(), drawn, f"sklearn {NAMES[act]} · acc "
-                                                     f"{s_acc:.3f}", width=220, height=200, legend=False))
+                                                     f"{s_acc:.3f}", width=180, height=170, legend=False))
         rows_charts.append(alt.hconcat(*sk))
     out.append(Chart(alt.vconcat(*rows_charts), caption=(
         f"Moons (noise 0.25), 75 training points and 1,925 test points, {layers} hidden layer(s) of 10 units. "
@@ -929,7 +945,7 @@ def boundary_demo(values: dict, progress=None) -> list:
     if len(acc["relu"]) and len(acc["tanh"]):
         out.append(Metric("ReLU test accuracy", f"{acc['relu'].mean():.3f}", help=f"mean of {len(acc['relu'])} seeds"))
         out.append(Metric("tanh test accuracy", f"{acc['tanh'].mean():.3f}", help=f"mean of {len(acc['tanh'])} seeds"))
-    out.append(Table(pd.DataFrame(rows), caption=(
+    out.append(Table(pd.DataFrame(rows).set_index("model"), caption=(
         "Test accuracy on 1,925 points, so one point is 0.05 percentage points. Times are wall-clock seconds of "
         "one training run as it was measured (ours: the engine's stacked pass, possibly precomputed; "
         "scikit-learn: fitted in this session).")))
@@ -1121,7 +1137,7 @@ STEPS = (
         presets=(
             ("Gentle: lr 0.01", dict(GENTLE)),
             ("Bias −1, lr 0.03", {"lr": 0.03, "bias": -1.0, "optimizer": "adam"}),
-            ("Plain GD, lr 1, bias −1", dict(PLAIN_GD)),
+            ("GD, lr 1, bias −1", dict(PLAIN_GD)),
             ("SGD, lr 3", {"lr": 3.0, "bias": 0.0, "optimizer": "sgd"}),
         ),
         demo=dying_demo, heavy=True, claims=DYING_CLAIMS,
@@ -1139,8 +1155,8 @@ STEPS = (
             "capacity, which hurts when the task needs it.\n"
             "- Layer 1 under Adam: the dead fraction fell at some step in {adam_revives.of} (see the black seed). "
             "A dead unit gets no gradient, but Adam keeps moving its weights on the momentum built up before it "
-            "died. Under plain gradient descent (the preset \"Plain GD\") layer 1's dead fraction never fell, in "
-            "{gd_stays.of}, while deeper layers, whose inputs keep changing, revived units in "
+            "died. Under plain gradient descent (the preset \"GD, lr 1, bias −1\", no momentum) layer 1's dead "
+            "fraction never fell, in {gd_stays.of}, while deeper layers, whose inputs keep changing, revived units in "
             "{gd_stays[deep_revived]:.0%} of the seeds.\n"
             "- The gentle preset (lr 0.01) kills fewer units, {gentle[gentle]:.0%} against {gentle[default]:.0%} "
             "on average, but not none: with 2-D inputs some deeper units sit on the flat side for every input from "
@@ -1329,8 +1345,9 @@ STEPS = (
             r"\mathrm{softmax}(z + c\mathbf{1})_j = \frac{e^{c/T} e^{z_j/T}}{e^{c/T}\sum_i e^{z_i/T}} = "
             r"\mathrm{softmax}(z)_j",
             r"y^{\text{smooth}}_j = \begin{cases} 1 - \varepsilon & j = \text{true class} "
-            r"\\ \varepsilon / (k - 1) & \text{otherwise} \end{cases} \qquad \text{PyTorch, Keras: } "
-            r"y^{\text{smooth}} = (1 - \varepsilon)\,y + \varepsilon / k",
+            r"\\ \varepsilon / (k - 1) & \text{otherwise} \end{cases} \quad \text{(this course)}",
+            r"y^{\text{smooth}}_j = \begin{cases} 1 - \varepsilon + \varepsilon / k & j = \text{true class} "
+            r"\\ \varepsilon / k & \text{otherwise} \end{cases} \quad \text{(PyTorch, Keras)}",
         ),
         controls=(
             Slider("z1", "Logit z₁", -6.0, 6.0, 2.0, step=0.5),

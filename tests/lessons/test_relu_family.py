@@ -301,12 +301,12 @@ def test_dying_demo_shows_every_seed_and_the_chosen_one(views):
     assert scale["range"] == [ACTIVATION_COLORS[a] for a in R.DYING_ACTS]
     assert "10 seeds" in chart.caption and "seed 0's ReLU net, one run" in chart.caption
     table = outs_of(outs, Table)[0].df
-    assert table["activation"].tolist() == ["ReLU", "Leaky ReLU", "ELU", "PReLU"]
+    assert table.index.tolist() == ["ReLU", "Leaky ReLU", "ELU", "PReLU"]
     m = {x.label: x.value for x in outs_of(outs, Metric)}
-    assert m["ReLU layer 1 revived"].endswith(f"of {len(SEEDS)} seeds")
+    assert m["Layer 1 revived"].endswith(f"of {len(SEEDS)} seeds")
     other = R.LESSON.step("dying").run({"seed": 3})
     assert "seed 3's ReLU net" in outs_of(other, Chart)[0].caption
-    assert "seed 3: dead" in outs_of(other, Table)[0].df.columns
+    assert "seed 3 dead" in outs_of(other, Table)[0].df.columns
 
 
 def test_dying_divergence_is_a_message_not_a_broken_chart():
@@ -324,7 +324,7 @@ def test_dying_divergence_is_a_message_not_a_broken_chart():
 def test_plain_gd_preset_is_the_claims_setting():
     step = R.LESSON.step("dying")
     presets = dict(step.presets)
-    assert presets["Plain GD, lr 1, bias −1"] == R.PLAIN_GD and presets["Gentle: lr 0.01"] == R.GENTLE
+    assert presets["GD, lr 1, bias −1"] == R.PLAIN_GD and presets["Gentle: lr 0.01"] == R.GENTLE
     (gd,) = R.GD_STAYS.experiments(0)
     assert gd.optim.name == "sgd" and gd.optim.momentum == 0 and gd.train.batch_size == 0  # full-batch GD
     assert gd.data.n * gd.data.train_frac <= 1024  # "dead" is tested on every training input
@@ -425,7 +425,7 @@ def test_boundary_demo(views):
     assert all(r.snapshots.shape == (1, 48, 48) for r in shown)
     assert f"{shown[0].final['test_metric']:.3f}" in titles[0]
     table = outs_of(outs, Table)[0].df
-    assert len(table) == 6 and table["model"].str.contains("one run").sum() == 4
+    assert len(table) == 6 and table.index.str.contains("one run").sum() == 4
     only = R.LESSON.step("boundaries").run({"sklearn": False, "layers": 4, "seed": 2})
     spec = outs_of(only, Chart)[0].chart.to_dict()
     assert len(spec["vconcat"]) == 1 and "seed 2" in outs_of(only, Chart)[0].caption
