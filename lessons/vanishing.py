@@ -403,7 +403,10 @@ def _playground_demo(v, progress):
                  [Chart(curves, caption="The same run: loss and accuracy on the training and validation sets.")]]),
         Chart(_preset_chart(preset_evidence(progress), seed),
               caption="Not your current setting: the five presets and preset 3 with Adam (lr 0.01), each trained "
-                      f"with seeds 0-9. The ringed dots are seed {seed}."),
+                      f"with seeds 0-9 (line = mean, bar = ±1 sd). The ringed dots are seed {seed}. A preset's run "
+                      "above usually lands exactly on its ring; where training is chaotic (preset 5, for some "
+                      "seeds) it can end elsewhere, because the sweep batches runs differently and tiny "
+                      "floating-point differences grow."),
     ]
     return outs
 
