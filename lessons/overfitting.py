@@ -847,7 +847,7 @@ STEPS = (
             "A model that is too simple has high error on both (it **underfits**); a model with room to "
             "memorise keeps lowering its training error while its validation error turns back up (it "
             "**overfits**). Which rows land in which split, and the initial weights, are random: each seed "
-            "draws both, and the chart on the right shows all ten seeds."),
+            "draws both, and the second chart shows all ten seeds."),
         equations=(r"\hat L_{\text{train}} = \frac{1}{n}\sum_{i \in \text{train}} (y_i - f(x_i))^2 \qquad "
                    r"\hat L_{\text{val}} = \frac{1}{m}\sum_{j \in \text{val}} (y_j - f(x_j))^2",
                    r"\text{generalisation gap} = \hat L_{\text{val}} - \hat L_{\text{train}}"),
@@ -904,7 +904,7 @@ STEPS = (
                 "- Validation's pick changes with the split: 2 units in {val_pick[pick_2]:.0%} of the seeds, "
                 "8 in {val_pick[pick_8]:.0%}, 32 in {val_pick[pick_32]:.0%}, 128 in {val_pick[pick_128]:.0%}. "
                 "The candidates' held-out losses are close, and a different split reorders them.\n"
-                "- What holds is that the pick is never far off: its test loss is within 35% of the best "
+                "- What holds is that the pick is not far off: its test loss is within 35% of the best "
                 "candidate's in {val_pick.of} (on average {val_pick[regret]:.0%} above it, at most "
                 "{val_pick.hi[regret]:.0%}). The test loss is reported once; it chooses nothing."),
         question=Question(
