@@ -858,8 +858,8 @@ def _bound_close(r) -> dict:
 
 BOUND_CLOSE = Claim(
     "bound_close", experiments=lambda s: boundary_experiments(2, s), statistic=_bound_close,
-    holds=lambda v: abs(v["gap"]) < 0.02,
-    what="2 hidden layers: ReLU's and tanh's test accuracy within 2 points")
+    holds=lambda v: abs(v["gap"]) < 0.03,
+    what="2 hidden layers: ReLU's and tanh's test accuracy within 3 points")
 
 
 def _grid(extent, n):
@@ -1312,7 +1312,7 @@ STEPS = (
         demo=boundary_demo, heavy=True, claims=(BOUND_CLOSE,),
         notice=(
             "- The ReLU boundary has corners; the tanh boundary bends smoothly.\n"
-            "- The shapes differ, the scores hardly: with 2 hidden layers ReLU and tanh ended within 2 points of "
+            "- The shapes differ, the scores hardly: with 2 hidden layers ReLU and tanh ended within 3 points of "
             "each other in {bound_close.of} (mean difference {bound_close[gap]:+.3f}, ReLU ahead in "
             "{bound_close[relu_better]:.0%} of the seeds). Change the seed: the surfaces change more than the "
             "ranking means anything.\n"
