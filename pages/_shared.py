@@ -258,8 +258,14 @@ def render_lesson(lesson: Lesson) -> None:
     """Draw a lesson in the current mode. Call after `sidebar()`."""
     linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) else False
     present = mode() == "Present"
+    st.set_page_config(page_title=f"{lesson.number}. {lesson.title} · Deep learning, step by step")
     if present:
         st.html(PRESENT_CSS)
+        if not st.session_state.get("_ui.sidebar_folded"):  # the slide takes the full width; the
+            st.session_state["_ui.sidebar_folded"] = True  # presenter can open the sidebar again
+            st.set_page_config(initial_sidebar_state="collapsed")
+    else:
+        st.session_state["_ui.sidebar_folded"] = False
     st.title(f"Lesson {lesson.number}: {lesson.title}")
     show_notices()
     if present:
@@ -288,9 +294,9 @@ def _step_buttons(lesson: Lesson, idx: int, where: str):
     n = len(lesson.steps)
     back, forward = _KEYS[where]
     prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
-    prev_col.button("Previous step", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
+    prev_col.button("Previous", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
                     on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut=back)
-    next_col.button("Next step", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
+    next_col.button("Next", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
                     icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
                     width="stretch", shortcut=forward)
     return mid
@@ -298,7 +304,6 @@ def _step_buttons(lesson: Lesson, idx: int, where: str):
 
 SLIDE_CSS = """<style>
 [class*="st-key-present-space"] {display: none;}
-[data-testid="stMainBlockContainer"] {padding-top: 1.2rem;}
 </style>"""
 
 
@@ -313,7 +318,7 @@ def _present(lesson: Lesson) -> None:
                   format_func=lambda i: f"Step {i + 1} of {n}: {lesson.steps[i].title}",
                   label_visibility="collapsed")
     with st.container(key=f"present-space-box-{lesson.id}"):  # hidden by SLIDE_CSS
-        st.button("Next step (Space)", key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
+        st.button("Next (Space)", key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
                   disabled=idx == n - 1, shortcut="Space")  # Space is a clicker's "next" too
         _to_top(lesson, idx)
     st.progress((idx + 1) / n)
