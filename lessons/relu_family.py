@@ -556,8 +556,7 @@ def slopes_demo(values: dict, progress=None) -> list:
         frames.append(sl)
     sl = pd.concat(frames, ignore_index=True)
     prelu_chart = lesson_charts.seed_curves(sl, "step", "prelu_slope", color="layer", x_title="training step",
-                                            y_title="mean learned slope a", height=190,
-                                            title=f"PReLU: learned slopes, {len(SEEDS)} seeds")
+                                            y_title="mean slope a", height=190)
     ends = np.array([slope_ends(r) for r in ok]) if ok else np.full((1, 3), np.nan)
     neg = [float(np.mean(prelu_slopes(r) <= 0)) for r in ok] or [np.nan]
     x, y_tr, y_ev = rrelu_draws(lower, upper)
@@ -582,15 +581,16 @@ def slopes_demo(values: dict, progress=None) -> list:
     out.append(Metric(f"a, layer {ends.shape[1]}", f"{ends[:, -1].mean():.3f}",
                       help=f"PReLU's mean learned slope in layer {ends.shape[1]} (from {init:g}), mean of {n} seeds "
                            f"(sd {sd[-1]:.3f})"))
-    out.append(Metric("units with a ≤ 0", f"{np.mean(neg):.0%}", help=f"PReLU units whose slope ended at or below 0, "
-                                                                     f"mean of {n} seeds"))
+    out.append(Metric("a ≤ 0", f"{np.mean(neg):.0%}", help=f"PReLU units whose slope ended at or below 0, mean of "
+                                                          f"{n} seeds"))
     out.append(Metric("RReLU train", f"{slopes.min():.2f}…{slopes.max():.2f}", help="range of the random slopes drawn"))
     out.append(Metric("RReLU eval", f"{mean_slope:.3f}", help="the fixed mean slope (l + u)/2"))
     accs = [r.final["test_metric"] for r in ok]
     test_acc = f"{np.mean(accs):.3f}" if accs else "diverged"
     out += [
         Chart(prelu_chart, caption=(
-            f"Digits, 3 PReLU layers of 32 units, slopes start at {init:g}; thin lines: each of {len(SEEDS)} seeds (a "
+            f"PReLU's learned slopes. Digits, 3 PReLU layers of 32 units, slopes start at {init:g}; thin lines: each "
+            f"of {len(SEEDS)} seeds (a "
             "new split and initialisation), thick: their mean. Mean learned slope per layer at the end, mean of the "
             "seeds: " + ", ".join(f"layer {i + 1} {e:.3f}" for i, e in enumerate(ends.mean(0)))
             + f". Mean test accuracy {test_acc}.")),
