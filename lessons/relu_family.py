@@ -434,7 +434,7 @@ def dying_demo(values: dict, progress=None) -> list:
             tooltip=["activation", "step", alt.Tooltip("dead:Q", format=".0%", title="mean over seeds")])
         one = alt.Chart(relu[relu["seed"] == seed]).mark_line(strokeWidth=1.5, color="#000000").encode(
             x="step:Q", y="dead:Q", tooltip=["step", alt.Tooltip("dead:Q", format=".0%", title=f"seed {seed}")])
-        panels.append(alt.layer(thin, thick, one).properties(width=140, height=170, title=f"hidden layer {layer}"))
+        panels.append(alt.layer(thin, thick, one).properties(width=140, height=150, title=f"hidden layer {layer}"))
     chart = alt.hconcat(*panels).resolve_scale(color="shared")
     relu_ok = [rs[0] for rs in by_seed.values() if not rs[0].diverged]
     leaky_ok = [rs[1] for rs in by_seed.values() if not rs[1].diverged]
