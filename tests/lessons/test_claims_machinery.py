@@ -69,7 +69,7 @@ def test_seed_charts_carry_every_seed():
     assert sorted(r["seed"] for r in rows) == list(range(10))
     df = ev.table.assign(lr="0.5")
     spec = charts.seed_chart(df, "lr", "gain").to_dict()
-    assert {"errorbar", "circle", "line"} <= {l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"]
-                                               for l in spec["layer"]}
+    assert {"errorbar", "circle", "line"} <= {lay["mark"]["type"] if isinstance(lay["mark"], dict) else lay["mark"]
+                                               for lay in spec["layer"]}
     curves = charts.seed_curves(df.assign(step=1), "step", "gain").to_dict()
     assert len(curves["layer"]) == 2 and np.isfinite(ev["gain"])
