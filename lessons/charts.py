@@ -98,7 +98,8 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
     the per-seed values once."""
     enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else x, sort=sort)
     yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    enc_y = alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, scale=yscale)
+    ytitle = y_title if y_title is not None else y
+    enc_y = alt.Y(f"{y}:Q", title=ytitle, scale=yscale)
     base = alt.Chart(df)
     kw = {}
     if color is not None:
@@ -109,10 +110,12 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
         x=enc_x, y=enc_y, **kw,
         tooltip=[alt.Tooltip(f"{x}:{x_type}"), "seed:O"] + ([f"{color}:N"] if color else [])
         + [alt.Tooltip(f"{y}:Q", format=".3g")])
-    mean = base.mark_line(point=True).encode(x=enc_x, y=alt.Y(f"mean({y}):Q", scale=yscale), **kw,
+    mean = base.mark_line(point=True).encode(x=enc_x, y=alt.Y(f"mean({y}):Q", scale=yscale, title=ytitle), **kw,
                                              tooltip=[alt.Tooltip(f"{x}:{x_type}"),
                                                       alt.Tooltip(f"mean({y}):Q", format=".3g", title="mean")])
-    bars = base.mark_errorbar(extent="stdev", thickness=2).encode(x=enc_x, y=alt.Y(f"{y}:Q", scale=yscale), **kw)
+    # every layer carries the same y title, or Vega-Lite joins the layers' field names into one
+    bars = base.mark_errorbar(extent="stdev", thickness=2).encode(x=enc_x, y=alt.Y(f"{y}:Q", scale=yscale,
+                                                                                     title=ytitle), **kw)
     props = {"height": height, "title": title}
     if width is not None:
         props["width"] = width
@@ -139,7 +142,7 @@ def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, c
     group = [x] + ([color] if color else [])
     mean_df = df.groupby(group, as_index=False, sort=False)[y].mean()
     thick = alt.Chart(mean_df).mark_line(strokeWidth=3).encode(
-        x=ex, y=alt.Y(f"{y}:Q", scale=yscale), **kw,
+        x=ex, y=alt.Y(f"{y}:Q", scale=yscale, title=y_title if y_title is not None else y), **kw,
         tooltip=[alt.Tooltip(f"{x}:Q")] + ([f"{color}:N"] if color else []) +
                 [alt.Tooltip(f"{y}:Q", format=".3g", title=f"mean {y}")])
     props = {"height": height, "title": title}

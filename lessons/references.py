@@ -84,6 +84,14 @@ REFERENCES: tuple[Reference, ...] = (
         ("vanishing_gradients", "optimizers"),
     ),
     Reference(
+        "santurkar2018", "Santurkar et al. 2018",
+        "Shibani Santurkar, Dimitris Tsipras, Andrew Ilyas and Aleksander Madry. *How does batch "
+        "normalization help optimization?* NeurIPS 2018.",
+        "https://arxiv.org/abs/1805.11604",
+        "Questions the internal-covariate-shift story: batch norm mainly makes the loss surface smoother.",
+        ("optimizers",),
+    ),
+    Reference(
         "kingma2015", "Kingma & Ba 2015",
         "Diederik P. Kingma and Jimmy Ba. *Adam: a method for stochastic optimization.* ICLR 2015. "
         "arXiv:1412.6980.",

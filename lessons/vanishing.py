@@ -3,13 +3,16 @@
 Why deep networks of sigmoid or tanh units stop learning: backpropagation multiplies one
 activation derivative per layer, the sigmoid's is at most 1/4, saturated units pass almost nothing
 back, and stacking squashing functions flattens everything. ReLU keeps a derivative of 1 where it is
-active. Every chart comes from a computation or a training run of the engine; captions state only
-what those runs show (tests/lessons/test_vanishing.py checks each claim).
+active. Every chart comes from a computation or a training run of the engine. What the notes say
+about training is a `Claim` measured over ten seeds (data and initialisation), quoted through
+placeholders; tests/lessons/test_claims.py retrains each one, tests/lessons/test_vanishing.py checks
+the closed forms.
 
 References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import altair as alt
@@ -21,6 +24,7 @@ from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_ma
 from engine import activations as A
 from engine import data as D
 from lessons import charts
+from lessons.claims import SEEDS, Claim, measure
 from lessons.theme import ACTIVATION_COLORS, color_scale
 from lessons.walkthrough import (
     Chart,
@@ -232,18 +236,44 @@ def _composition_demo(v, progress):
     ]
 
 
+# ============================================================ data for the training steps
+
+
+def toy_data(name: str = "spiral", noise: float = 0.1, seed: int = 0) -> DataSpec:
+    """2000 points of a 2-D toy set: 400 to train on, 400 to validate, 1200 to test.
+
+    The test set is large so that one point moves accuracy by less than 0.1 percentage points; the
+    seed draws the data (and, in the experiments below, the initialisation too)."""
+    return DataSpec(name, n=2000, noise=float(noise), seed=int(seed), train_frac=0.2, val_frac=0.2, test_frac=0.6)
+
+
+SHOWN_TEST = 200  # test points drawn on a decision surface (all 1200 are scored)
+
+
+def _display_split(split: D.Split) -> D.Split:
+    """The split with only the first SHOWN_TEST test points, so the surface stays readable."""
+    return dataclasses.replace(split, raw_test=split.raw_test[:SHOWN_TEST], y_test=split.y_test[:SHOWN_TEST])
+
+
 # ============================================================ step 4: the playground
 
 
 def play_experiment(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
-                    steps=1000, seed=0) -> Experiment:
-    snaps = tuple(sorted({int(round(steps * i / N_SNAPS)) for i in range(N_SNAPS + 1)}))
+                    steps=1000, seed=0, sweep=False) -> Experiment:
+    """One playground run. `sweep=True` is the lean version a claim trains over seeds: no
+    decision-surface snapshots and a coarse history (same data, model, optimiser and steps)."""
+    steps = int(steps)
+    if sweep:
+        snaps, every = (), max(1, steps // 10)
+    else:
+        snaps = tuple(sorted({int(round(steps * i / N_SNAPS)) for i in range(N_SNAPS + 1)}))
+        every = max(1, steps // 100)
     return Experiment(
-        data=DataSpec(data, n=400, noise=float(noise), seed=seed),
+        data=toy_data(data, noise, seed),
         model=ModelSpec(hidden=(int(width),) * int(depth), activation=activation),
         optim=OptimSpec(optimizer, lr=float(lr)),
-        train=TrainSpec(steps=int(steps), record_every=max(1, int(steps) // 100), snapshot_steps=snaps, grid=GRID),
-        seed=seed)
+        train=TrainSpec(steps=steps, record_every=every, snapshot_steps=snaps, grid=GRID),
+        seed=int(seed))
 
 
 PRESETS = (
@@ -258,11 +288,85 @@ PRESETS = (
     ("5 · ReLU × 4",
      dict(data="spiral", depth=4, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
 )
-PLAY_KEYS = ("data", "noise", "depth", "width", "activation", "optimizer", "lr", "steps")
+ADAM_RESCUE = {**PRESETS[2][1], "optimizer": "adam", "lr": 0.01}  # preset 3 with Adam, suggested in the notice
+PLAY_KEYS = ("data", "noise", "depth", "width", "activation", "optimizer", "lr", "steps", "seed")
+SOLVED = 0.95  # test accuracy at which we call the spiral solved
+
+
+def _preset(i: int, seed: int) -> Experiment:
+    """Preset i (0-based; 5 = preset 3 with Adam) as a lean sweep run for one seed."""
+    p = ADAM_RESCUE if i == 5 else PRESETS[i][1]
+    return play_experiment(**p, seed=seed, sweep=True)
+
+
+def _test(r) -> float:
+    return float(r.final["test_metric"])
+
+
+P_EASY = Claim(
+    "p_easy", experiments=lambda s: [_preset(0, s)],
+    statistic=lambda r: {"test": _test(r[0])},
+    holds=lambda v: v["test"] >= SOLVED,
+    what="preset 1 (one sigmoid layer of 8, circles) reaches 95% test accuracy")
+P_HARD = Claim(
+    "p_hard", experiments=lambda s: [_preset(1, s)],
+    statistic=lambda r: {"train": float(r[0].final["train_metric"]), "test": _test(r[0])},
+    holds=lambda v: v["train"] <= 0.75 and v["test"] <= 0.75,
+    what="preset 2 (the same net on the spiral) stays at or below 75% on training and test points")
+P_DEPTH = Claim(
+    "p_depth", experiments=lambda s: [_preset(1, s), _preset(2, s)],
+    statistic=lambda r: {"shallow": _test(r[0]), "deep": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
+    holds=lambda v: v["gain"] < 0.03,
+    what="three sigmoid layers gain less than 3 points of test accuracy over one")
+P_RELU3 = Claim(
+    "p_relu3", experiments=lambda s: [_preset(2, s), _preset(3, s)],
+    statistic=lambda r: {"sigmoid": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
+                         "solved": float(_test(r[1]) >= SOLVED)},
+    holds=lambda v: v["gain"] > 0.10,
+    what="ReLU × 3 beats sigmoid × 3 (same shape) by more than 10 points of test accuracy")
+P_RELU4 = Claim(
+    "p_relu4", experiments=lambda s: [_preset(2, s), _preset(4, s)],
+    statistic=lambda r: {"sigmoid": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
+                         "solved": float(_test(r[1]) >= SOLVED)},
+    holds=lambda v: v["gain"] > -0.01,
+    what="ReLU × 4 is at least as accurate as sigmoid × 3 (to within a point)")
+P_ADAM = Claim(
+    "p_adam", experiments=lambda s: [_preset(2, s), _preset(5, s)],
+    statistic=lambda r: {"sgd": _test(r[0]), "adam": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
+                         "solved": float(_test(r[1]) >= SOLVED)},
+    holds=lambda v: v["gain"] > 0.10,
+    what="Adam (lr 0.01) beats SGD (lr 0.5) on preset 3 by more than 10 points")
+PLAY_CLAIMS = (P_EASY, P_HARD, P_DEPTH, P_RELU3, P_RELU4, P_ADAM)
+# chart labels (σ = sigmoid), short enough to stand upright
+PRESET_NAMES = ("1 · σ circles", "2 · σ spiral", "3 · σ × 3", "4 · ReLU × 3", "5 · ReLU × 4", "3 + Adam")
+
+
+def preset_evidence(progress=None) -> pd.DataFrame:
+    """Test accuracy of every preset (and preset 3 with Adam) per seed, read from the claims' sweeps."""
+    ev = measure(PLAY_CLAIMS, progress)
+    cols = ((P_EASY, "test", 0), (P_HARD, "test", 1), (P_DEPTH, "deep", 2), (P_RELU3, "relu", 3),
+            (P_RELU4, "relu", 4), (P_ADAM, "adam", 5))
+    rows = []
+    for claim, stat, i in cols:
+        t = ev[claim.id].table
+        rows += [{"preset": PRESET_NAMES[i], "seed": int(s), "test accuracy": float(x)}
+                 for s, x in zip(t["seed"], t[stat])]
+    return pd.DataFrame(rows)
 
 
 def _play_exp(v) -> Experiment:
     return play_experiment(**{k: v[k] for k in PLAY_KEYS})
+
+
+def _preset_chart(df: pd.DataFrame, seed: int) -> alt.LayerChart:
+    ch = _y_title(charts.seed_chart(df, "preset", "test accuracy", x_title="", sort=list(PRESET_NAMES), x_type="N",
+                                    height=280, title="Every preset, seeds 0-9"), "test accuracy")
+    ring = alt.Chart(df[df["seed"] == seed]).mark_point(size=140, filled=False, color="#000000", strokeWidth=1.5
+                                                        ).encode(
+        x=alt.X("preset:N", sort=list(PRESET_NAMES)), y=alt.Y("test accuracy:Q"),
+        tooltip=["preset", "seed", alt.Tooltip("test accuracy:Q", format=".1%")])
+    kw = {} if ch.data is alt.Undefined else {"data": ch.data}  # Altair lifts the layers' shared data
+    return alt.layer(*ch.layer, ring, **kw).properties(height=280, title=ch.title).configure_axisX(labelAngle=0)
 
 
 def _playground_demo(v, progress):
@@ -280,18 +384,29 @@ def _playground_demo(v, progress):
         ok = [i for i, s in enumerate(steps_avail) if s <= div]
         idx = min(idx, ok[-1]) if ok else 0
     shown_step = steps_avail[idx]
-    surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], split,
-                                   title=f"After {shown_step} of {exp.train.steps} steps", width=340, height=360)
-    curves = charts.learning_curves(res, vertical=True, width=330, height=150)
+    seed = int(v["seed"])
+    surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], _display_split(split),
+                                   title=f"Seed {seed}, one run · step {shown_step}",
+                                   width=340, height=330)
+    curves = charts.learning_curves(res, vertical=True, width=330, height=135)
     f = res.final
     outs += [
-        Metric("train accuracy", "—" if div is not None else f"{f['train_metric']:.0%}"),
-        Metric("test accuracy", "—" if div is not None else f"{f['test_metric']:.0%}"),
+        Metric(f"train (seed {seed})", "—" if div is not None else f"{f['train_metric']:.0%}"),
+        Metric(f"test (seed {seed})", "—" if div is not None else f"{f['test_metric']:.1%}",
+               help="accuracy of this one run on its 1200 test points"),
         Metric("parameters", f"{res.meta['n_params']}"),
         Metric("training time", "cached" if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
-        Columns([[Chart(surf, caption="Background: the network's P(class 1), blue near 0, orange near 1, pale "
-                                      "where it is unsure. Circles: training points; triangles: test points.")],
-                 [Chart(curves, caption="Loss and accuracy on the training and validation sets.")]]),
+        Columns([[Chart(surf, caption="One run (the seed slider picks the data and the initialisation). "
+                                      "Background: the network's P(class 1), blue near 0, orange near 1, pale "
+                                      f"where it is unsure. Circles: the 400 training points; triangles: "
+                                      f"{SHOWN_TEST} of the 1200 test points.")],
+                 [Chart(curves, caption="The same run: loss and accuracy on the training and validation sets.")]]),
+        Chart(_preset_chart(preset_evidence(progress), seed),
+              caption="Not your current setting: the five presets and preset 3 with Adam (lr 0.01), each trained "
+                      f"with seeds 0-9 (line = mean, bar = ±1 sd). The ringed dots are seed {seed}. A preset's run "
+                      "above usually lands exactly on its ring; where training is chaotic (preset 5, for some "
+                      "seeds) it can end elsewhere, because the sweep batches runs differently and tiny "
+                      "floating-point differences grow."),
     ]
     return outs
 
@@ -299,11 +414,42 @@ def _playground_demo(v, progress):
 # ============================================================ step 5: gradients per layer
 
 
-def gradient_experiments(data="spiral", depth=6, width=16, lr=0.5, steps=300) -> list[Experiment]:
-    return [Experiment(data=DataSpec(data, n=400, noise=0.1),
-                       model=ModelSpec(hidden=(int(width),) * int(depth), activation=a),
-                       optim=OptimSpec("sgd", lr=float(lr)), train=TrainSpec(steps=int(steps), record_every=10))
+def _y_title(chart, title: str):
+    """One y title on every layer of a seed chart (the shared helper leaves the error bars' y
+    untitled, and Vega-Lite would then join the field name into the axis title)."""
+    for layer in chart.layer:
+        if hasattr(layer, "encoding") and layer.encoding is not alt.Undefined and layer.encoding.y is not alt.Undefined:
+            layer.encoding.y.title = title
+    return chart
+
+
+def _compact(chart, legend: bool = True):
+    """Upright x labels, and the legend under the plot (or none) so narrow columns keep their plot."""
+    out = chart.configure_axisX(labelAngle=0)
+    return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
+
+GRAD_DEFAULTS = dict(data="spiral", depth=6, lr=0.5)
+GRAD_STEPS = 300
+
+
+def gradient_experiments(data="spiral", depth=6, width=16, lr=0.5, steps=GRAD_STEPS, seed=0) -> list[Experiment]:
+    """Sigmoid, tanh and ReLU nets of the same shape on the same data (one seed), plain SGD."""
+    return [Experiment(data=toy_data(data, 0.1, seed), model=ModelSpec(hidden=(int(width),) * int(depth), activation=a),
+                       optim=OptimSpec("sgd", lr=float(lr)), train=TrainSpec(steps=int(steps), record_every=10),
+                       seed=int(seed))
             for a in SQUASH]
+
+
+def early_profile(result) -> list[float]:
+    """Mean weight-gradient norm per layer over the first five records (steps 0-40), input side first."""
+    h = result.history.head(5)
+    return [float(h[c].mean()) for c in result.layer_columns("grad_norm")]
+
+
+def gradient_ratio(result) -> float:
+    """First layer's early gradient norm over the output layer's."""
+    g = early_profile(result)
+    return g[0] / g[-1] if g[-1] > 0 else float("nan")
 
 
 def gradient_decay(result) -> float:
@@ -313,82 +459,145 @@ def gradient_decay(result) -> float:
     return float(m[h["step"] >= 50].mean() / m[h["step"] == 0].iloc[0])
 
 
+def _by_act(r: list) -> dict:
+    return {x.config.model.activation: x for x in r}
+
+
+def _ratio_stat(r):
+    a = _by_act(r)
+    out = {k: float(np.log10(gradient_ratio(a[k]))) for k in SQUASH}
+    gaps = len(early_profile(a["sigmoid"])) - 1
+    out["factor"] = float(10 ** (-out["sigmoid"] / gaps))  # sigmoid: average shrink per layer, input-wards
+    return out
+
+
+G_RATIO = Claim(
+    "g_ratio", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    statistic=_ratio_stat,
+    holds=lambda v: v["sigmoid"] < -1 and v["tanh"] > -1 and v["relu"] > -1,
+    what="early in training the first layer's gradient is under 1/10 of the output layer's with sigmoid, "
+         "over 1/10 with tanh and ReLU (log10 ratios)")
+G_COLLAPSE = Claim(
+    "g_collapse", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    statistic=lambda r: {k: gradient_decay(x) for k, x in _by_act(r).items()},
+    holds=lambda v: 10 * v["sigmoid"] < min(v["tanh"], v["relu"]),
+    what="from step 50 on the sigmoid net's gradients keep under a tenth of the share of their step-0 size "
+         "that tanh's and ReLU's keep")
+G_ACC = Claim(
+    "g_acc", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    statistic=lambda r: {**{k: _test(x) for k, x in _by_act(r).items()},
+                         "gain": _test(_by_act(r)["relu"]) - _test(_by_act(r)["sigmoid"]),
+                         "solved": float(_test(_by_act(r)["relu"]) >= SOLVED)},
+    holds=lambda v: v["gain"] > 0.05,
+    what="after 300 steps the ReLU net's test accuracy is more than 5 points above the sigmoid net's")
+GRAD_CLAIMS = (G_RATIO, G_COLLAPSE, G_ACC)
+
+
 def gradient_table(results) -> pd.DataFrame:
     """Mean weight-gradient norm per layer over the first 5 records (early training), per activation."""
     rows = []
     for r in results:
-        h = r.history.head(5)
-        cols = r.layer_columns("grad_norm")
-        g = [float(h[c].mean()) for c in cols]
+        g = early_profile(r)
         rows.append({"activation": r.config.model.activation, **{f"layer {i + 1}": x for i, x in enumerate(g)},
                      "first / last": g[0] / g[-1] if g[-1] > 0 else float("nan"),
                      "test accuracy": r.final["test_metric"]})
     return pd.DataFrame(rows)
 
 
-def _gradients_demo(v, progress):
-    exps = gradient_experiments(v["data"], v["depth"], 16, v["lr"], 300)
+def gradient_sweep(data="spiral", depth=6, lr=0.5, progress=None) -> list[list]:
+    """The three nets for every seed: one run_many, results grouped per seed."""
+    exps = [e for s in SEEDS for e in gradient_experiments(data, depth, 16, lr, GRAD_STEPS, s)]
     res = run_many(exps, progress=progress)
+    return [res[3 * i: 3 * i + 3] for i in range(len(SEEDS))]
+
+
+def _gradients_demo(v, progress):
+    per_seed = gradient_sweep(v["data"], v["depth"], v["lr"], progress)
+    nl = int(v["depth"]) + 1
+    prof, ratio, decay, acc = [], [], [], []
+    for s, rs in zip(SEEDS, per_seed):
+        for r in rs:
+            a = r.config.model.activation
+            g = early_profile(r)
+            prof += [{"seed": s, "activation": a, "layer": i + 1, "grad norm": x} for i, x in enumerate(g) if x > 0]
+            gr = gradient_ratio(r)
+            if np.isfinite(gr) and gr > 0:
+                ratio.append({"seed": s, "activation": a, "log10 first / output": float(np.log10(gr))})
+            h = r.history
+            m = h[r.layer_columns("grad_norm")].mean(axis=1).to_numpy()
+            if m[0] > 0:
+                rel = m / m[0]
+                decay += [{"seed": s, "activation": a, "step": int(t), "relative size": float(x)}
+                          for t, x in zip(h["step"], rel) if np.isfinite(x) and x > 0]
+            if r.meta["diverged_at"] is None:
+                acc.append({"seed": s, "activation": a, "test accuracy": _test(r)})
+    cs = dict(color="activation", colors=ACTIVATION_COLORS)
+    h = 270  # total height: Streamlit fits title, axes and legend inside it
+    profile = charts.seed_curves(pd.DataFrame(prof), "layer", "grad norm", **cs, log_y=True, height=h,
+                                 x_title=f"layer (1 = input, {nl} = output)", y_title="||dL/dW||, steps 0-40",
+                                 title="Gradient per layer")
+    strip = _y_title(charts.seed_chart(pd.DataFrame(ratio), "activation", "log10 first / output", **cs,
+                                       sort=list(SQUASH), x_type="N", x_title="", height=h), "log10 (first / output)")
+    rule = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#777777").encode(y="y:Q")
+    coll = charts.seed_curves(pd.DataFrame(decay), "step", "relative size", **cs, log_y=True, height=h,
+                              x_title="training step", y_title="||dL/dW|| / step 0",
+                              title="Gradient size over time")
+    accs = _y_title(charts.seed_chart(pd.DataFrame(acc), "activation", "test accuracy", **cs, sort=list(SQUASH),
+                                      x_type="N", x_title="", height=h, title=f"After {GRAD_STEPS} steps"),
+                    "test accuracy")
+    ratio_chart = alt.layer(rule, strip).properties(height=h, title="First over output layer")
+    outs = [Columns([[Chart(_compact(profile), caption="Early in training; each seed a thin line, the mean thick. "
+                                                       "A line falling from output to input is a vanishing "
+                                                       "gradient.")],
+                     [Chart(_compact(ratio_chart, legend=False),
+                            caption="One dot per seed, line = mean, bar = ±1 sd. 0 (dashed): the first layer gets "
+                                    "as much as the output layer; -3: a thousandth.")]]),
+            Columns([[Chart(_compact(coll), caption="Mean over layers of the gradient norm, divided by its value "
+                                                    "at step 0; each seed a thin line, the mean thick.")],
+                     [Chart(_compact(accs, legend=False), caption="Test accuracy on 1200 points: one dot per seed, "
+                                                                  "line = mean, bar = ±1 sd.")]])]
+    diverged = [(s, r.config.model.activation, r.meta["diverged_at"]) for s, rs in zip(SEEDS, per_seed) for r in rs
+                if r.meta["diverged_at"] is not None]
+    if diverged:
+        outs.append(Note(f"{len(diverged)} of {3 * len(SEEDS)} runs diverged (the loss became NaN or infinite); "
+                         "their curves stop there and their accuracy is left out. Lower the learning rate.",
+                         kind="warning"))
+    seed = int(v["seed"])
     long = []
-    for r in res:
+    for r in per_seed[SEEDS.index(seed)]:
         df = r.long("grad_norm")
         df["activation"] = r.config.model.activation
         long.append(df)
     long = pd.concat(long, ignore_index=True)
     long = long[np.isfinite(long["grad_norm"]) & (long["grad_norm"] > 0)]
     long["log10 grad norm"] = np.log10(long["grad_norm"])
-    nl = int(v["depth"]) + 1
     heat = alt.Chart(long).mark_rect().encode(
-        x=alt.X("step:O", title="training step", axis=alt.Axis(values=list(range(0, 301, 50)), labelAngle=0)),
+        x=alt.X("step:O", title="training step",
+                axis=alt.Axis(values=list(range(0, GRAD_STEPS + 1, 50)), labelAngle=0)),
         y=alt.Y("layer:O", title="layer", sort="descending"),
         color=alt.Color("log10 grad norm:Q", scale=alt.Scale(scheme="viridis"), title="log10 ||dL/dW||"),
         tooltip=["activation", "layer", "step", alt.Tooltip("grad_norm:Q", format=".2e")],
-    ).properties(width=520, height=150).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
-                                              ).resolve_scale(color="independent")
-    tab = gradient_table(res)
-    early = long[long["step"] <= 40].groupby(["activation", "layer"], as_index=False)["grad_norm"].mean()
-    profile = alt.Chart(early).mark_line(point=True).encode(
-        x=alt.X("layer:O", title=f"layer (1 = input side, {nl} = output)", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="||dL/dW|| (steps 0-40)"),
-        color=alt.Color("activation:N", scale=_acts_scale(SQUASH)),
-        tooltip=["activation", "layer", alt.Tooltip("grad_norm:Q", format=".2e")]).properties(width=330, height=260)
-    ratio = tab[["activation", "first / last"]].rename(columns={"first / last": "ratio"})
-    ratio = ratio[np.isfinite(ratio["ratio"]) & (ratio["ratio"] > 0)]
-    dots = alt.Chart(ratio).mark_circle(size=380).encode(
-        x=alt.X("activation:N", sort=list(SQUASH), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("ratio:Q", scale=alt.Scale(type="log"), title="first / output layer"),
-        color=alt.Color("activation:N", scale=_acts_scale(SQUASH), legend=None),
-        tooltip=["activation", alt.Tooltip("ratio:Q", format=".2e")])
-    labels = dots.mark_text(dx=0, dy=-22, fontSize=15).encode(text=alt.Text("ratio:Q", format=".1e"))
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#777777").encode(y="y:Q")
-    outs = [Columns([[Chart(profile, caption="Early in training: each layer's gradient norm. A falling line from "
-                                             "output to input is a vanishing gradient.")],
-                     [Chart((one + dots + labels).properties(width=260, height=260),
-                            caption="First layer's gradient norm over the output layer's; the dashed line is 1 "
-                                    "(every layer gets the same signal).")]])]
-    for r in res:
-        if r.meta["diverged_at"] is not None:
-            outs.append(Note(f"The {r.config.model.activation} net diverged at step {r.meta['diverged_at']}; "
-                             "its rows stop there.", kind="warning"))
-    outs.append(Chart(heat, caption="Every layer's weight-gradient norm over 300 SGD steps (log scale; each "
-                                    "activation has its own colour range). All three nets were trained in one "
-                                    "call to the engine."))
-    show = tab.copy()
-    for c in show.columns[1:]:
-        show[c] = show[c].map(lambda x: f"{x:.2e}" if c != "test accuracy" else f"{x:.0%}")
-    outs.append(Table(show.set_index("activation"), caption="Mean gradient norm per layer over the first five "
-                                                            "records (steps 0-40), and test accuracy after 300 "
-                                                            "steps."))
+    ).properties(width=520, height=90).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
+                                             ).resolve_scale(color="independent")
+    outs.append(Chart(heat, caption=f"Seed {seed}, one run per activation: every layer's weight-gradient norm over "
+                                    f"{GRAD_STEPS} SGD steps (log scale; each activation has its own colour range)."))
     return outs
 
 
 # ============================================================ step 6: linear activations collapse
 
+LIN_STEPS = 600
 
-def collapse_experiments(data="circles", depth=4) -> list[Experiment]:
-    return [Experiment(data=DataSpec(data, n=400, noise=0.1), model=ModelSpec(hidden=(16,) * int(depth), activation=a),
+
+def collapse_experiments(data="circles", depth=4, seed=0, snapshots=True) -> list[Experiment]:
+    """An identity-activation net and a ReLU net of the same shape, Adam, one seed; `snapshots=False`
+    is the lean version the claims train over seeds."""
+    snaps = (LIN_STEPS,) if snapshots else ()
+    return [Experiment(data=toy_data(data, 0.1, seed), model=ModelSpec(hidden=(16,) * int(depth), activation=a),
                        optim=OptimSpec("adam", lr=0.01),
-                       train=TrainSpec(steps=600, record_every=20, snapshot_steps=(600,), grid=GRID))
+                       train=TrainSpec(steps=LIN_STEPS, record_every=100 if not snapshots else 20,
+                                       snapshot_steps=snaps, grid=GRID),
+                       seed=int(seed))
             for a in ("identity", "relu")]
 
 
@@ -426,55 +635,111 @@ def _boundary_line(chk: dict, split: D.Split, extent) -> alt.Chart:
         y=alt.Y("x2:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False)), tooltip=["what"])
 
 
-@lru_cache(maxsize=16)
-def logistic_accuracy(data: str) -> float:
+@lru_cache(maxsize=64)
+def logistic_accuracy(data: str, seed: int = 0) -> float:
+    """Plain logistic regression (sklearn) on the same split: the best a single linear layer does."""
     from sklearn.linear_model import LogisticRegression
 
-    s = D.load(DataSpec(data, n=400, noise=0.1))
+    s = D.load(toy_data(data, 0.1, seed))
     return float(LogisticRegression().fit(s.X_train, s.y_train).score(s.X_test, s.y_test))
 
 
-def _collapse_demo(v, progress):
-    exps = collapse_experiments(v["data"], v["depth"])
-    lin, relu = run_many(exps, progress=progress)
-    split = D.load(exps[0].data)
+def _linear_stat(r):
+    lin, relu = r
+    lr = logistic_accuracy(lin.config.data.name, lin.config.data.seed)
     chk = collapse_check(lin)
-    d = int(v["depth"])
+    z = D.load(lin.config.data).X_test @ chk["W"] + chk["b"]
+    return {"identity": _test(lin), "logistic": lr, "diff": abs(_test(lin) - lr), "max_diff": chk["max_diff"],
+            "one_class": float(bool((z > 0).all() or (z <= 0).all()))}  # its line misses every test point
+
+
+L_LOGISTIC = Claim(
+    "l_logistic", experiments=lambda s: collapse_experiments("circles", 4, s, snapshots=False),
+    statistic=_linear_stat,
+    holds=lambda v: v["diff"] <= 0.02 and v["max_diff"] < 1e-4,
+    what="the 4-layer identity net's test accuracy is within 2 points of logistic regression's, and the product "
+         "of its matrices reproduces its outputs")
+L_RELU = Claim(
+    "l_relu", experiments=lambda s: collapse_experiments("circles", 4, s, snapshots=False),
+    statistic=lambda r: {"identity": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
+    holds=lambda v: v["gain"] > 0.2,
+    what="on the circles the ReLU net beats the identity net of the same shape by more than 20 points")
+LINEAR_CLAIMS = (L_LOGISTIC, L_RELU)
+
+
+def _collapse_demo(v, progress):
+    data, d = v["data"], int(v["depth"])
+    sweep = [e for s in SEEDS for e in collapse_experiments(data, d, s, snapshots=False)]
+    seed = int(v.get("seed", 0))
+    shown = collapse_experiments(data, d, seed)
+    res = run_many(shown + sweep, progress=progress)
+    lin, relu = res[:2]
+    split = D.load(shown[0].data)
+    chk = collapse_check(lin)
     cols = []
     for r, name in ((lin, "identity"), (relu, "ReLU")):
-        ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], split,
-                                     title=f"{name} · {d} × 16 units", width=320, height=300)
+        ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
+                                     title=f"{name} (seed {seed})", width=340, height=320)
+        line = _boundary_line(chk, split, r.meta["extent"]) if r is lin else None
+        crosses = line is not None and len(line.data) > 0
+        if crosses:
+            ch = alt.layer(*ch.layer, line).properties(
+                width=340, height=320, title=f"{name} (seed {seed})").resolve_scale(color="independent")
+        extra = ""
         if r is lin:
-            ch = alt.layer(*ch.layer, _boundary_line(chk, split, r.meta["extent"])).properties(
-                width=320, height=300, title=f"{name} · {d} × 16 units").resolve_scale(color="independent")
-        cols.append([Chart(ch, caption="Background: P(class 1), blue near 0, orange near 1."),
-                     Metric(f"{name} test accuracy", f"{r.final['test_metric']:.0%}")])
+            extra = (" Dashed: W x + b = 0 of the multiplied matrices." if crosses else
+                     " The line W x + b = 0 of the multiplied matrices lies outside this plot: the net puts every "
+                     "point on one side.")
+        cols.append([Chart(ch, caption=f"One run, {d} × 16 units. Background: P(class 1), blue near 0, orange "
+                                       "near 1." + extra)])
+    rows = []
+    for i, s in enumerate(SEEDS):
+        li, re_ = res[2 + 2 * i], res[3 + 2 * i]
+        rows += [{"seed": s, "model": "logistic", "test accuracy": logistic_accuracy(data, s)},
+                 {"seed": s, "model": "identity", "test accuracy": _test(li)},
+                 {"seed": s, "model": "ReLU", "test accuracy": _test(re_)}]
+    df = pd.DataFrame(rows)
+    ev = _y_title(charts.seed_chart(df, "model", "test accuracy", x_title="", sort=["logistic", "identity", "ReLU"],
+                                    x_type="N", height=300, title="Seeds 0-9"), "test accuracy")
+    evidence = Chart(_compact(ev), caption=f"Test accuracy on 1200 points, one dot per seed (line = mean, bar = "
+                                           f"±1 sd): logistic regression (sklearn; a single linear layer, the most "
+                                           f"an identity net can express), the identity net and the ReLU net, "
+                                           f"{d} × 16 units.")
     w = chk["W"]
+    means = df.groupby("model")["test accuracy"].mean()
     return [
         Columns(cols),
-        Markdown(f"Multiplying the identity net's {d + 1} trained weight matrices gives one map "
-                 f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). "
-                 f"It reproduces the network's output on every test point to within {chk['max_diff']:.1e}."),
-        Metric("logistic regression (sklearn) test accuracy", f"{logistic_accuracy(v['data']):.0%}",
-               help="a single linear layer: the most a linear-activation net can express"),
+        Columns([[evidence],
+                 [Markdown(f"Seed {seed}: multiplying the identity net's {d + 1} trained weight matrices gives one map "
+                           f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). It "
+                           f"reproduces the network's output on every test point to within {chk['max_diff']:.1e}."
+                           f"\n\nMean test accuracy over seeds 0-9: logistic regression {means['logistic']:.1%}, "
+                           f"identity net {means['identity']:.1%}, ReLU net {means['ReLU']:.1%}.")]]),
     ]
+
+
+# ============================================================ the quiz's evidence (same runs, own ids)
+
+Q_RATIO = dataclasses.replace(G_RATIO, id="q_ratio")
+Q_RELU = dataclasses.replace(P_RELU3, id="q_relu")
+Q_EASY = dataclasses.replace(P_EASY, id="q_easy")
+Q_LINEAR = dataclasses.replace(L_LOGISTIC, id="q_linear")
 
 
 # ============================================================ the lesson
 
 
 def experiments() -> list[Experiment]:
-    """Every run the default views and presets need (shipped in assets/cache/)."""
+    """Every run the default views and presets need (shipped in assets/cache/); the claims' sweeps
+    (which the default views of steps 4-6 also draw) are added by lessons.registry.experiments_of."""
     out = [play_experiment(**dict(PLAY_DEFAULTS))]
     out += [play_experiment(**p) for _, p in PRESETS]
-    out.append(play_experiment(**{**PRESETS[2][1], "optimizer": "adam", "lr": 0.01}))  # suggested in the notice
-    out += gradient_experiments()
+    out.append(play_experiment(**ADAM_RESCUE))  # suggested in the notice
     out += collapse_experiments()
     return out
 
-
 PLAY_DEFAULTS = dict(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
-                     steps=1000)
+                     steps=1000, seed=0)
 
 STEPS = (
     Step(
@@ -542,7 +807,9 @@ STEPS = (
                 "and the mean slope falls to a fraction of its peak. This is what the lecture means by "
                 "*sigmoid activation saturates and gradients vanish with large coefficients*.\n"
                 "- tanh saturates even more at the same scale (about 65% at s = 1), because its slope falls "
-                "off faster relative to its steeper peak."),
+                "off faster relative to its steeper peak.\n"
+                "- These fractions are a property of the weight scale, not of one lucky draw: a fresh random "
+                "layer moves them by about a point."),
     ),
     Step(
         id="composition", title="Composition squashes",
@@ -569,14 +836,17 @@ STEPS = (
     Step(
         id="playground", title="A playground that tells the story",
         narrative=(
-            "Now train real networks on 400 points. The presets replay the lecture's sequence with plain "
-            "full-batch gradient descent (learning rate 0.5, 1000 steps, fixed seeds):\n\n"
-            "1. sigmoid, one hidden layer of 8, easy data (circles): **works**;\n"
-            "2. the same network on hard data (the spiral): **fails**;\n"
-            "3. three sigmoid layers of 8 on the spiral: **adding layers does not help**;\n"
-            "4. ReLU, three layers of 8: **works**;\n"
+            "Now train real networks on the 2-D toy sets: 400 training points, scored on 1200 test points. The "
+            "presets replay the lecture's sequence with plain full-batch gradient descent (learning rate 0.5, "
+            "1000 steps):\n\n"
+            "1. sigmoid, one hidden layer of 8, easy data (circles);\n"
+            "2. the same network on hard data (the spiral);\n"
+            "3. three sigmoid layers of 8 on the spiral;\n"
+            "4. ReLU, three layers of 8;\n"
             "5. ReLU, four layers of 8.\n\n"
-            "Then change anything and train your own; the snapshot slider scrubs through training."),
+            "The map and the curves show **one run**; the seed slider picks its data and initialisation. The "
+            "strip under them shows every preset trained with ten seeds, so you can tell a pattern from a lucky "
+            "draw. Then change anything and train your own; the snapshot slider scrubs through training."),
         controls=(
             Select("data", "data set", PLAY_DATA, "spiral"),
             Slider("noise", "noise", 0.0, 0.5, 0.1, 0.05),
@@ -586,68 +856,102 @@ STEPS = (
             Select("optimizer", "optimizer", ("sgd", "adam"), "sgd"),
             LogSlider("lr", "learning rate", LRS, 0.5),
             Select("steps", "training steps", (100, 250, 500, 1000, 2000), 1000),
+            Slider("seed", "seed (data and initialisation)", 0, 9, 0),
             Slider("snapshot", "snapshot (tenths of training)", 0, N_SNAPS, N_SNAPS),
         ),
         presets=PRESETS,
         demo=_playground_demo, heavy=True,
-        notice=("- **Preset 1**: one sigmoid layer of 8 units separates the circles perfectly.\n"
-                "- **Preset 2**: the same network on the spiral stalls near 70% (68% of the training points, "
-                "73% of the test points).\n"
-                "- **Preset 3**: three sigmoid layers stall at the same level: depth did not help.\n"
-                "- **Presets 4 and 5**: with ReLU the same shapes reach 100% on the spiral.\n"
-                "- Switch preset 3 to Adam with learning rate 0.01: it rescues the sigmoid net here (100%), "
+        claims=PLAY_CLAIMS,
+        notice=("- **Preset 1**: one sigmoid layer of 8 units reaches 95% or more on the circles in "
+                "{p_easy.of} (mean test accuracy {p_easy[test]:.1%}).\n"
+                "- **Preset 2**: the same network stalls on the spiral, at or below 75% in {p_hard.of} (mean "
+                "{p_hard[train]:.0%} of the training points, {p_hard[test]:.0%} of the test points).\n"
+                "- **Preset 3**: three sigmoid layers do no better: they gain less than 3 points over one layer "
+                "in {p_depth.of} (mean change in test accuracy {p_depth[gain]:+.1%}).\n"
+                "- **Preset 4**: ReLU in the same shape beats the sigmoid net by more than 10 points in "
+                "{p_relu3.of} (mean {p_relu3[relu]:.0%} against {p_relu3[sigmoid]:.0%}) and solves the spiral "
+                "(95% or more) in {p_relu3[solved]:.0%} of the seeds.\n"
+                "- **Preset 5**: one more ReLU layer is mixed. It is at least as good as the sigmoid net (to "
+                "within a point) in {p_relu4.of}, but solves the spiral in only {p_relu4[solved]:.0%} of the "
+                "seeds (test accuracy from {p_relu4.lo[relu]:.0%} to {p_relu4.hi[relu]:.0%}, mean "
+                "{p_relu4[relu]:.0%}): a narrow ReLU net can stall too, and the seed decides. Move the seed "
+                "slider to see both outcomes.\n"
+                "- Switch preset 3 to Adam with learning rate 0.01: it beats plain SGD on the same sigmoid net "
+                "by more than 10 points in {p_adam.of} (mean {p_adam[adam]:.0%} against {p_adam[sgd]:.0%}), "
                 "because Adam rescales each weight's tiny gradient. Better optimizers hide vanishing gradients; "
-                "they do not remove them. (Adam at 0.5 is far too large a step and fails.)"),
+                "they do not remove them."),
     ),
     Step(
         id="gradients", title="See the gradients vanish",
         narrative=(
-            "The same data, the same depth, three activations, trained side by side. The engine records the "
-            "norm of every layer's weight gradient at every 10th step. If gradients vanish, the layers near "
-            "the input get orders of magnitude less signal than the layers near the output."),
+            "The same data, the same depth, three activations, trained side by side with plain SGD for "
+            f"{GRAD_STEPS} steps, each with ten seeds (data and initialisation). The engine records the norm "
+            "of every layer's weight gradient at every 10th step. If gradients vanish, the layers near the "
+            "input get orders of magnitude less signal than the layers near the output."),
         controls=(Select("data", "data set", PLAY_DATA, "spiral"),
                   Slider("depth", "hidden layers (16 units each)", 2, 8, 6),
-                  LogSlider("lr", "learning rate (SGD)", (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0), 0.5)),
+                  LogSlider("lr", "learning rate (SGD)", (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0), 0.5),
+                  Slider("seed", "seed shown in the heatmaps", 0, 9, 0)),
         demo=_gradients_demo, heavy=True,
-        notice=("- With 6 sigmoid layers the first layer's gradient is about a thousand times smaller than the "
-                "output layer's at the start of training (ratio ~1e-3); with ReLU or tanh (both initialised "
-                "for their slopes) the ratio stays within a factor of a few of 1.\n"
-                "- The sigmoid profile (left) is a staircase: each layer down gets roughly 2-4x less.\n"
-                "- In the heatmaps, the sigmoid net's gradients collapse after the first steps: from step 50 on "
-                "they average about 0.1% of their size at step 0, while tanh's and ReLU's stay above 10%.\n"
-                "- The sigmoid net also fails to learn the spiral in these 300 steps (test accuracy near "
-                "chance), while the ReLU net solves it."),
+        claims=GRAD_CLAIMS,
+        notice=("- Early in training the first of 6 sigmoid layers gets less than a tenth of the output "
+                "layer's gradient, while with tanh or ReLU (both initialised for their slopes) it gets more, in "
+                "{g_ratio.of}. Mean log10 of the ratio (right chart; 0 means equal, -3 a thousandth): sigmoid "
+                "{g_ratio[sigmoid]:.2f}, tanh {g_ratio[tanh]:.2f}, ReLU {g_ratio[relu]:.2f}.\n"
+                "- The sigmoid profile falls on average {g_ratio[factor]:.1f}x per layer towards the input "
+                "(from {g_ratio.lo[factor]:.1f}x to {g_ratio.hi[factor]:.1f}x across seeds).\n"
+                "- The sigmoid net's gradients also collapse over time: from step 50 on they average "
+                "{g_collapse[sigmoid]:.2%} of their size at step 0 (mean over seeds), tanh's {g_collapse[tanh]:.0%} "
+                "and ReLU's {g_collapse[relu]:.0%}; the sigmoid share is below a tenth of both in "
+                "{g_collapse.of}.\n"
+                "- In these 300 steps the sigmoid net learns little (mean test accuracy {g_acc[sigmoid]:.0%}; "
+                "chance is 50%). The ReLU net is more than 5 points ahead in {g_acc.of} (mean "
+                "{g_acc[relu]:.0%}), but it solves the spiral (95% or more) in only {g_acc[solved]:.0%} of the "
+                "seeds."),
     ),
     Step(
         id="linear", title="Linear activations collapse",
         narrative=(
             "Why have activations at all? Without a non-linearity each layer is a matrix, and a product of "
             "matrices is a matrix: however deep, the network is one linear map, and its decision boundary is "
-            "a straight line."),
+            "a straight line. Below, an identity-activation net and a ReLU net of the same shape (Adam, "
+            f"{LIN_STEPS} steps), each trained with ten seeds."),
         equations=(r"z^{[2]} = W^{[2]} a^{[1]} = W^{[2]} z^{[1]} = W^{[2]} W^{[1]} x = \tilde W x",),
         controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
-                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4)),
+                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4),
+                  Slider("seed", "seed shown in the maps", 0, 9, 0)),
         demo=_collapse_demo, heavy=True,
+        claims=LINEAR_CLAIMS,
         notice=("- The identity network's boundary (dashed, from the multiplied matrices) is a straight line at "
-                "every depth, and its accuracy is about "
-                "that of plain logistic regression.\n"
-                "- The product of its trained matrices reproduces its outputs to float precision.\n"
-                "- The ReLU network of the same shape bends its boundary around the data."),
+                "every depth. No line separates the circles, so where it lands is arbitrary: in "
+                "{l_logistic[one_class]:.0%} of the seeds it misses the test points altogether and the net calls "
+                "every point one class (move the seed slider). On the circles its test accuracy is within 2 "
+                "points of plain logistic regression's in {l_logistic.of} (mean gap {l_logistic[diff]:.2%}).\n"
+                "- The product of its trained matrices reproduces its outputs to float precision: the largest "
+                "difference over all test points and seeds is {l_logistic.hi[max_diff]:.0e}.\n"
+                "- The ReLU network of the same shape bends its boundary around the data: it beats the identity "
+                "net by more than 20 points in {l_relu.of} (mean {l_relu[relu]:.0%} against "
+                "{l_relu[identity]:.0%})."),
     ),
     Step(
         id="check", title="Check yourself",
         narrative="Three questions on what the demos showed.",
+        claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR),
         questions=(
             Question("Why does adding sigmoid layers fail to help on the spiral (preset 3)?",
                      ("The network has too few parameters",
                       "Gradients reaching the early layers are tiny, so those layers barely learn",
                       "The learning rate is too small for any network",
                       "Sigmoid networks cannot represent curved boundaries"), 1,
-                     ("Three layers of 8 have more parameters than one, and ReLU with the same shape succeeds.",
+                     ("Three layers of 8 have more parameters than one, and ReLU in the same shape beats them by "
+                      "more than 10 points in {q_relu.of}.",
                       "Right: each sigmoid layer multiplies the backpropagated signal by at most 1/4 (times its "
-                      "weights), so the early layers learn slowly.",
-                      "The same learning rate trains the ReLU net of the same shape to 100%.",
-                      "One sigmoid layer already draws the circles' curved boundary (preset 1).")),
+                      "weights), so the early layers learn slowly. In the gradients step the first of six "
+                      "sigmoid layers got less than a tenth of the output layer's gradient in {q_ratio.of}.",
+                      "The same learning rate trains the ReLU net of the same shape (preset 4) to a mean test "
+                      "accuracy of {q_relu[relu]:.0%}.",
+                      "One sigmoid layer already draws the circles' curved boundary: preset 1 reaches 95% in "
+                      "{q_easy.of}.")),
             Question("A layer's weights are scaled up 10x. What happens to its sigmoid units?",
                      ("They learn 10x faster", "More of them saturate and their derivatives shrink",
                       "Nothing: the sigmoid is scale-invariant", "They die permanently like ReLU units"), 1,
@@ -661,8 +965,10 @@ STEPS = (
                       "It suffers from vanishing gradients like a sigmoid net",
                       "It is more expressive than a 1-layer linear model"), 1,
                      ("Width does not help: the composition is still one linear map.",
-                      "Right: the product of its weight matrices is one matrix; the linear step verifies this "
-                      "numerically.",
+                      "Right: the product of its weight matrices is one matrix. The linear step checks this "
+                      "numerically: the product reproduces a 4-layer identity net's outputs to within "
+                      "{q_linear.hi[max_diff]:.0e}, and the net scores within 2 points of logistic regression "
+                      "in {q_linear.of}.",
                       "The identity's derivative is 1, so there is no squashing factor (only the weights).",
                       "It expresses exactly the same functions as one linear layer.")),
         ),

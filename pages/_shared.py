@@ -4,11 +4,14 @@ Not a page itself: app.py lists its pages explicitly. The renderer turns a `less
 Lesson into Streamlit calls in one of two modes:
 
 - Self-paced: all steps on one scrolling page, with a progress bar and a contents list.
-- Present: one step at a time in large type, with previous / next buttons and a step picker.
+- Present: one step at a time as a slide (key equation, demo, what to notice; the narrative and the
+  full derivation in speaker notes), previous / next buttons answering the arrow keys, PageUp /
+  PageDown and Space (a presenter's clicker), and a step picker.
 
-Deep links. The URL carries `mode=present`, `step=N` (1-based) and the non-default control values
-of that step (`?step=3&depth=8`). A URL that differs from the one this session last wrote came from
-outside (a pasted link, a bookmark, the back button) and is applied once, validated by
+Deep links. The URL carries `mode=present`, `step=<step id>` (a 1-based number works too) and the
+non-default control values of that step (`?step=chain&depth=8`). A URL that differs from the one
+this session last wrote came from outside (a pasted link, a bookmark, the back button) and is
+applied once, validated by
 `Control.parse`; everything it got wrong is listed in one short notice and replaced by defaults.
 After that the widgets lead and the URL follows, so the address bar is always a link that
 reproduces the view.
@@ -86,10 +89,23 @@ def notice(text: str) -> None:
     st.session_state.setdefault(_NOTICES, []).append(text)
 
 
+def plain(text: str, limit: int = 120) -> str:
+    """Untrusted text (from a URL) as a Markdown code span: shown literally, never as Markdown,
+    LaTeX, emoji codes or HTML."""
+    text = " ".join(str(text).split())[:limit]  # no newlines: a blank line would end the span
+    run, longest = 0, 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def show_notices() -> None:
     items = st.session_state.get(_NOTICES) or []
     if items:
-        st.warning("Ignored in the link: " + "; ".join(items) + ". Showing the defaults instead.",
+        st.warning("Ignored in the link: " + "; ".join(plain(i) for i in items) + ". Showing the defaults instead.",
                    icon=":material/link_off:")
     st.session_state[_NOTICES] = []
 
@@ -179,6 +195,18 @@ def _step_key(lesson: Lesson) -> str:
     return f"{lesson.id}.__step"
 
 
+def step_index(lesson: Lesson, raw) -> int | None:
+    """A step named in a link: by its id (`?step=dropout`, what the app writes: adding or moving a
+    step breaks no link) or by its 1-based number (older links). None when it names no step."""
+    text = str(raw).strip()
+    for i, s in enumerate(lesson.steps):
+        if text == s.id:
+            return i
+    if text.isdigit() and 1 <= int(text) <= len(lesson.steps):
+        return int(text) - 1
+    return None
+
+
 def _apply_url(lesson: Lesson) -> bool:
     """Apply a URL that came from outside. Returns True when it named a step."""
     qp = st.query_params.to_dict()
@@ -186,12 +214,10 @@ def _apply_url(lesson: Lesson) -> bool:
     idx = None
     if "step" in qp:
         raw = qp["step"]
-        try:
-            idx = int(str(raw).strip()) - 1
-        except ValueError:
-            idx = None
-        if idx is None or not 0 <= idx < n:
-            notice(f"step={raw!r} is not a step of this lesson (1 to {n})")
+        idx = step_index(lesson, raw)
+        if idx is None:
+            notice(f"step={raw!r} is not a step of this lesson (a step name such as "
+                   f"{lesson.steps[0].id!r}, or a number from 1 to {n})")
             idx = 0
         st.session_state[_step_key(lesson)] = idx
     here = idx if idx is not None else (st.session_state.get(_step_key(lesson)) or 0)
@@ -217,7 +243,7 @@ def _sync_url(lesson: Lesson) -> None:
     params = {}
     if idx is not None:
         step = lesson.steps[idx]
-        params["step"] = str(idx + 1)
+        params["step"] = step.id
         for c in step.controls:
             value = _kept().get(_wkey(lesson, step, c.name), c.default)
             if value != c.default:
@@ -232,8 +258,14 @@ def render_lesson(lesson: Lesson) -> None:
     """Draw a lesson in the current mode. Call after `sidebar()`."""
     linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) else False
     present = mode() == "Present"
+    st.set_page_config(page_title=f"{lesson.number}. {lesson.title} · Deep learning, step by step")
     if present:
         st.html(PRESENT_CSS)
+        if not st.session_state.get("_ui.sidebar_folded"):  # the slide takes the full width; the
+            st.session_state["_ui.sidebar_folded"] = True  # presenter can open the sidebar again
+            st.set_page_config(initial_sidebar_state="collapsed")
+    else:
+        st.session_state["_ui.sidebar_folded"] = False
     st.title(f"Lesson {lesson.number}: {lesson.title}")
     show_notices()
     if present:
@@ -253,16 +285,26 @@ def _picked(lesson: Lesson) -> None:
     _go(lesson, st.session_state[f"{lesson.id}.__picker"])
 
 
+_KEYS = {"top": ("Left", "Right"), "bottom": ("PageUp", "PageDown")}  # what presenter clickers send
+
+
 def _step_buttons(lesson: Lesson, idx: int, where: str):
-    """Previous / next buttons around a middle column, which is returned."""
+    """Previous / next buttons around a middle column, which is returned. The top pair answers the
+    arrow keys, the bottom pair PageUp / PageDown (a presenter's clicker), and Space moves on too."""
     n = len(lesson.steps)
+    back, forward = _KEYS[where]
     prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
-    prev_col.button("Previous step", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
-                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch")
-    next_col.button("Next step", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
+    prev_col.button("Previous", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
+                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut=back)
+    next_col.button("Next", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
                     icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
-                    width="stretch")
+                    width="stretch", shortcut=forward)
     return mid
+
+
+SLIDE_CSS = """<style>
+[class*="st-key-present-space"] {display: none;}
+</style>"""
 
 
 def _present(lesson: Lesson) -> None:
@@ -270,14 +312,29 @@ def _present(lesson: Lesson) -> None:
     idx = st.session_state.get(_step_key(lesson)) or 0
     st.session_state[_step_key(lesson)] = idx
     st.session_state[f"{lesson.id}.__picker"] = idx
+    st.html(SLIDE_CSS)
     mid = _step_buttons(lesson, idx, "top")
     mid.selectbox("Step", range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
                   format_func=lambda i: f"Step {i + 1} of {n}: {lesson.steps[i].title}",
                   label_visibility="collapsed")
+    with st.container(key=f"present-space-box-{lesson.id}"):  # hidden by SLIDE_CSS
+        st.button("Next (Space)", key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
+                  disabled=idx == n - 1, shortcut="Space")  # Space is a clicker's "next" too
+        _to_top(lesson, idx)
     st.progress((idx + 1) / n)
-    _step(lesson, idx)
+    _step(lesson, idx, slide=True)
     st.divider()
     _step_buttons(lesson, idx, "bottom")
+
+
+def _to_top(lesson: Lesson, idx: int) -> None:
+    """Every step change starts at the top of the slide (the bottom buttons leave the page scrolled)."""
+    if st.session_state.get(f"{lesson.id}.__shown") == idx:
+        return
+    st.session_state[f"{lesson.id}.__shown"] = idx
+    st.iframe(f"<script>/* {lesson.id} step {idx} */ const d = window.parent.document;"
+              "for (const el of [d.querySelector('[data-testid=\"stMain\"]'), d.scrollingElement])"
+              "{ if (el) el.scrollTo({top: 0}); }</script>", height=1)
 
 
 def _self_paced(lesson: Lesson, linked: bool) -> None:
@@ -301,25 +358,38 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
         st.divider()
 
 
-def _step(lesson: Lesson, i: int) -> None:
+def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
+    """One step. Self-paced: narrative, equations, demo, notes, checks. As a slide (Present mode):
+    the key equation, the demo and what to notice; the narrative and the full derivation are the
+    speaker notes, one click away."""
     step = lesson.steps[i]
     st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
-    if step.narrative:
-        st.markdown(step.narrative)
-    for eq in step.equations:
-        st.latex(eq)
+    if not slide:
+        if step.narrative:
+            st.markdown(step.narrative)
+        for eq in step.equations:
+            st.latex(eq)
+    elif step.equations:
+        st.latex(step.equations[0])
     if step.demo is not None or step.controls:
         _demo(lesson, i)
+    if slide and not (step.demo is not None or step.controls) and step.narrative:
+        st.markdown(step.narrative)  # a step without a demo (a check) keeps its words on the slide
     evidence = _evidence(lesson, step)
     if evidence is None:
         st.warning("The measurements this step's notes quote could not be made; the demo above still "
                    "shows the runs.", icon=":material/warning:")
-        return
-    if step.notice:
+    elif step.notice:
         with st.container(border=True):
             st.markdown(f"**:material/visibility: What to notice**\n\n{step.notice_text(evidence)}")
-    for j, q in enumerate(step.checks_filled(evidence)):
-        _question(lesson, i, j, q)
+    if evidence is not None:
+        for j, q in enumerate(step.checks_filled(evidence)):
+            _question(lesson, i, j, q)
+    if slide and (step.demo is not None or step.controls) and (step.narrative or len(step.equations) > 1):
+        with st.expander("Speaker notes and the full derivation", icon=":material/speaker_notes:"):
+            st.markdown(step.narrative)
+            for eq in step.equations[1:]:
+                st.latex(eq)
 
 
 @st.fragment

@@ -6,7 +6,7 @@ Starts `streamlit run app.py` with an empty local engine cache (so only the ship
 `assets/cache/` helps), then in headless Debian Chromium opens Home, References and every step of
 every lesson in Present mode twice: the first visit is cold (fresh server: imports, Streamlit
 caches empty), the second warm; each lesson is also opened in Self-paced mode (all its steps on one
-page). It also times a cached interaction (the "Next step" button on a
+page). It also times a cached interaction (the "Next" button on a
 warm page). Prints one line per URL and a summary; compare with the budgets in DESIGN.md
 (warm default < 2 s, cached interaction < 300 ms, heaviest cold default < 10 s, server < 600 MB).
 """
@@ -104,12 +104,12 @@ def main(argv=None):
                 rows.append((path, cold, warm))
                 print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s", flush=True)
             clicks = []
-            for e in registry.entries():  # a cached interaction: Next step on warm pages
+            for e in registry.entries():  # a cached interaction: Next on warm pages
                 page.goto(f"{base}/{e.lesson.id}?mode=present&step=1", wait_until="domcontentloaded")
                 settle(page)
                 for _ in range(min(3, len(e.lesson.steps) - 1)):
                     t = time.perf_counter()
-                    page.get_by_role("button", name="Next step").first.click()
+                    page.get_by_role("button", name="Next", exact=False).first.click()
                     page.wait_for_timeout(50)
                     settle(page)
                     clicks.append(time.perf_counter() - t)

@@ -1,5 +1,5 @@
 """The real app in headless Chromium: every page loads, its script finishes, its charts draw and
-no exception shows; Present mode steps forward with the "Next step" button."""
+no exception shows; Present mode steps forward with the "Next" button."""
 import re
 
 import pytest
@@ -58,17 +58,17 @@ def test_sample_lesson_loads(page, sample_url, shots, path):
 
 
 def step_through(page, base, path, steps, shots, tag):
-    """Open a lesson, switch to Present mode in the sidebar, click "Next step", check the title."""
+    """Open a lesson, switch to Present mode in the sidebar, click "Next", check the title."""
     page.goto(f"{base}/{path}", wait_until="domcontentloaded")
     settle(page)
     page.locator('[data-testid="stSidebar"]').get_by_text("Present", exact=True).click()
     page.locator("h2", has_text=f"1. {steps[0].title}").wait_for(timeout=TIMEOUT)
     settle(page)
-    page.get_by_role("button", name="Next step").first.click()
+    page.get_by_role("button", name="Next", exact=False).first.click()
     page.locator("h2", has_text=f"2. {steps[1].title}").wait_for(timeout=TIMEOUT)
     settle(page)
     page.screenshot(path=str(shots / f"{tag}-present-step2.png"), full_page=True)
-    assert "mode=present" in page.url and "step=2" in page.url
+    assert "mode=present" in page.url and f"step={steps[1].id}" in page.url  # links name steps by id
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -80,6 +80,30 @@ def test_present_mode_next_step_sample(page, sample_url, shots):
     page.get_by_text("tanh", exact=True).click()
     page.wait_for_url(re.compile(r"activation=tanh"), timeout=TIMEOUT)
     settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_present_mode_keys_move_between_steps(page, sample_url, shots):
+    """What a presenter's clicker and keyboard send: arrows, PageUp/PageDown and Space."""
+    from tests.sample_lesson import LESSON
+
+    def on(i):
+        page.locator("h2", has_text=f"{i}. {LESSON.steps[i - 1].title}").wait_for(timeout=TIMEOUT)
+        settle(page)
+
+    page.goto(f"{sample_url}/?mode=present&step=intro", wait_until="domcontentloaded")
+    on(1)
+    page.locator("h2").first.click()  # focus the page, as a presenter's first click does
+    for key, i in (("ArrowRight", 2), ("PageDown", 3), ("ArrowLeft", 2), ("PageUp", 1), ("Space", 2)):
+        page.keyboard.press(key)
+        on(i)
+    assert f"step={LESSON.steps[1].id}" in page.url
+    assert page.title().startswith("0. Sample lesson")  # each lesson names its browser tab
+    page.locator('[data-testid="stSlider"] input[type=range]').first.focus()  # keys in a widget stay there
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"points=6"), timeout=TIMEOUT)
+    on(2)
+    page.screenshot(path=str(shots / "sample-present-keys.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

@@ -1,13 +1,23 @@
-"""Lesson 4: every number its captions and notices state, checked against the runs."""
+"""Lesson 4: the science its notes state, not the cache.
+
+Comparisons between trained networks are the lesson's claims (lessons/optimizers.py, `*_CLAIMS`);
+tests/lessons/test_claims.py retrains every one of them with the cache off and asserts it holds in
+at least 8 of 10 seeds. This file checks what that test does not: the closed forms and conventions
+the notes state, the deterministic race and valley (no seed: exact numbers), the empirical quiz
+answers against the demo's own measurement, and that each demo shows every seed."""
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from engine import SCHEDULES, OptimSpec, run_many
+from engine import SCHEDULES, OptimSpec, RegSpec, run_many
+from engine import data as D
 from engine.optim import lr_table
-from engine.surfaces import SURFACES
+from engine.surfaces import SURFACES, trajectory
 from lessons import optimizers as O
+from lessons.claims import SEEDS, measure
 from lessons.theme import OPTIMIZER_COLORS
 from lessons.walkthrough import Chart, Metric, Note, Table, flatten
 
@@ -22,32 +32,43 @@ def tables_of(outs):
     return [o for o in flatten(outs) if isinstance(o, Table)]
 
 
+def rows_of(chart) -> list[dict]:
+    spec = SPEC(chart)
+    return [r for rows in spec.get("datasets", {}).values() for r in rows]
+
+
+def seeds_drawn(outs) -> set:
+    return {r["seed"] for c in charts_of(outs) for r in rows_of(c) if "seed" in r}
+
+
 # ---------------------------------------------------------------- step 1: the learning rate
-
-
-def test_learning_rate_grid_claims():
-    tab = O.lr_summary(run_many(O.lr_experiments(300))).set_index("learning rate")
-    ok = tab[tab["diverged at"].isna()]
-    assert ok["final train loss"].idxmin() == 0.03
-    assert ok.loc[0.0003, "final train loss"] > 10 * ok.loc[0.03, "final train loss"]  # crawls
-    assert ok.loc[0.1, "final train loss"] > ok.loc[0.03, "final train loss"]  # already too large
-    assert list(tab.index[tab["diverged at"].notna()]) == [0.3, 1.0]  # the two largest diverge
-    assert (tab["diverged at"].dropna() <= 30).all()
 
 
 def test_learning_rate_demo_says_diverged_not_a_broken_chart():
     outs = O.LESSON.step("lr").run({"lr": 1.0})
     notes = [o.text for o in outs if isinstance(o, Note)]
-    assert sum("diverged at step" in n for n in notes) == 2
-    assert any(isinstance(o, Metric) and o.value.startswith("diverged at step") for o in outs)
+    assert sum("diverged at step" in n for n in notes) >= 2  # 0.3 and 1 diverge in every seed (lr_diverge)
+    assert any("rate 1: **diverged at step" in n for n in notes)
+    assert any(isinstance(o, Metric) and o.value.endswith("of 10 seeds") for o in outs)
     for c in charts_of(outs):
-        rows = [r for rows in SPEC(c)["datasets"].values() for r in rows]
+        rows = rows_of(c)
         assert rows and all(np.isfinite(v) for r in rows for v in r.values() if isinstance(v, float))
+    assert seeds_drawn(outs) == set(SEEDS)
+
+
+def test_quiz_lower_the_rate_against_the_sweep():
+    # "The loss jumps to infinity within a few steps: lower the learning rate" - retrained (cache off):
+    # the rates that blow up within 40 updates in every seed are the large ones, and every rate up to
+    # 0.03 trains in every seed.
+    sweep = O.lr_summary(run_many([e for s in SEEDS for e in O.lr_experiments(300, s)], cache=False))
+    div = sweep.groupby("learning rate")["diverged at"]
+    early = div.apply(lambda s: s.notna().all() and s.max() <= 40)
+    assert list(early.index[early]) == [0.3, 1.0]
+    assert div.apply(lambda s: s.isna().all())[[lr for lr in O.LR_GRID if lr <= 0.03]].all()
 
 
 def test_quadratic_stability_bound_of_the_equation():
     # w <- (1 - eta*lam) w converges iff 0 < eta < 2/lam: on the quadratic surface (lam = 25 along y)
-    from engine.surfaces import trajectory
     assert trajectory("quadratic", OptimSpec("sgd", lr=0.079), steps=300)[1]["diverged_at"] is None
     assert trajectory("quadratic", OptimSpec("sgd", lr=0.09), steps=300)[1]["diverged_at"] is not None
 
@@ -55,36 +76,48 @@ def test_quadratic_stability_bound_of_the_equation():
 # ---------------------------------------------------------------- step 2: batch sizes
 
 
-def test_batch_sizes():
-    res = run_many(O.batch_experiments(20, 0.1))
-    assert O.n_train(res[0].config.data) == 240
-    by = {r.config.train.batch_size: r for r in res}
-    assert by[0].meta["steps"] == 20 and by[1].meta["steps"] == 4800 and by[16].meta["steps"] == 300
-    assert by[64].meta["steps"] == 60  # 3 full minibatches per epoch
-    loss = {b: r.final["train_loss"] for b, r in by.items()}
-    assert loss[1] < loss[16] < loss[0] and loss[64] < loss[0]
-    assert loss[1] < loss[0] / 3  # "far lower"
-    df = O.batch_frame(res)
-    assert df.groupby("method")["epoch"].max().round(6).eq(20).all()
-    # the stochastic curve is noisy: its loss goes up between records far more often than full batch's
-    ups = {m: (np.diff(g["train_loss"].to_numpy()) > 0).mean() for m, g in df.groupby("method")}
-    assert ups[O.batch_name(1)] > ups[O.batch_name(0)]
+def test_batch_update_counts_for_every_seed():
+    for s in (0, 7):
+        exps = O.batch_experiments(20, 0.1, s)
+        assert O.n_train(exps[0].data) == 240  # the notes and the question say 240 points
+        steps = {e.train.batch_size: O.updates_per_epoch(240, e.train.batch_size) * 20 for e in exps}
+        assert steps == {0: 20, 1: 4800, 16: 300, 64: 60}
     assert 240 // 16 == 15  # the question's answer
+    res = run_many(O.batch_experiments(2, 0.1, 0))
+    assert {r.config.train.batch_size: r.meta["steps"] for r in res} == {0: 2, 1: 480, 16: 30, 64: 6}
 
 
-# ---------------------------------------------------------------- step 3: the race
+def test_batch_demo_shows_every_seed_and_the_chosen_one():
+    outs = O.LESSON.step("batch").run({"seed": 3})
+    assert seeds_drawn(outs) == set(SEEDS)
+    assert "Seed 3" in tables_of(outs)[0].caption
+
+
+# ---------------------------------------------------------------- step 3: the race (deterministic)
 
 
 def test_race_claims_at_the_notebook_rates():
     _, tab = O.race("beale", 1.0, (0.8, 1.6), 300)
     t = tab.set_index("optimizer")
-    assert t.loc["adam", "distance to minimum"] < 0.05
     assert round(t.loc["adam", "distance to minimum"], 3) == 0.006
-    assert t.loc["sgd", "distance to minimum"] > 0.05 and round(t.loc["sgd", "distance to minimum"], 1) == 0.2
-    assert t.loc["sgd_cyclic", "diverged at"] == 111
-    lrs = lr_table(O.race_specs(1.0)["sgd_cyclic"], 111)
-    assert 0.09 < lrs[-1] <= 0.1  # "when its rising rate gets close to 0.1"
+    assert round(t.loc["sgd", "distance to minimum"], 1) == 0.2
     assert t.drop("sgd_cyclic")["diverged at"].isna().all()
+
+
+def test_cyclic_blow_up_matches_the_note():
+    lrs = lr_table(O.race_specs(1.0)["sgd_cyclic"], 300)
+    assert lrs[0] == pytest.approx(1e-4) and int(np.argmax(lrs)) == 100 and lrs[100] == pytest.approx(0.1)
+    assert lrs[111] < lrs[110] and round(lrs[111], 3) == 0.089  # falling when it diverges
+    paths, tab = O.race("beale", 1.0, (0.8, 1.6), 300, names=("sgd_cyclic",))
+    assert tab["diverged at"].iloc[0] == 111
+    f = paths.set_index("step")["f"]
+    assert f[102] < f[101] and all(f[t + 1] > f[t] for t in range(102, 111))  # climbs from step 103 on
+    assert 3 < f[104] / f[103] < 5  # "grows fourfold at step 104"
+    s = SURFACES["beale"]
+    H = torch.autograd.functional.hessian(lambda v: s.fn(v[0], v[1]), torch.tensor([3.0, 0.5], dtype=torch.float64))
+    top = float(torch.linalg.eigvalsh(H).max())
+    assert round(top) == 49 and round(2 / top, 3) == 0.041
+    assert int(np.argmax(lrs > 2 / top)) < 100  # the rate passed the bound before its peak
 
 
 def test_race_at_double_rate():
@@ -94,6 +127,14 @@ def test_race_at_double_rate():
         assert t.loc[name, "diverged at"] <= 11
     for name in ("adam", "rmsprop", "adagrad"):
         assert pd.isna(t.loc[name, "diverged at"])
+    specs = O.race_specs(1.0)
+    assert specs["adam"].lr / specs["momentum"].lr == pytest.approx(40)  # the question's "forty times"
+
+
+def test_race_uses_pytorch_defaults_as_the_note_says():
+    specs = O.race_specs(1.0)
+    assert specs["rmsprop"].alpha == 0.99 and specs["rmsprop"].eps == 1e-8 and specs["adam"].eps == 1e-8
+    assert specs["adagrad"].eps == 1e-10
 
 
 def test_race_chart_uses_optimizer_colours_and_survives_extremes():
@@ -107,7 +148,7 @@ def test_race_chart_uses_optimizer_colours_and_survives_extremes():
             assert scales and scales[0]["range"] == [OPTIMIZER_COLORS[n] for n in O.RACE]
 
 
-# ---------------------------------------------------------------- step 4: momentum
+# ---------------------------------------------------------------- step 4: momentum (deterministic)
 
 
 def test_momentum_claims():
@@ -126,14 +167,20 @@ def test_momentum_claims():
 # ---------------------------------------------------------------- step 5: AdamW
 
 
-def test_adamw_vs_l2_claims():
-    adam, l2, adamw = run_many(O.decay_experiments(0.01))
-    n = {k: float(O.weight_norm(r).iloc[-1]) for k, r in (("adam", adam), ("l2", l2), ("adamw", adamw))}
-    assert n["l2"] < 0.5 * n["adamw"]
-    assert l2.final["train_loss"] > adamw.final["train_loss"]
-    assert abs(n["adamw"] - n["adam"]) / n["adam"] < 0.05
-    assert adamw.config.optim.lr * adamw.config.optim.weight_decay == pytest.approx(1e-4)
-    assert l2.config.reg.l2 == pytest.approx(0.005)  # (lam/2)||w||^2 has gradient lam*w
+def test_adamw_conventions():
+    adam, l2, adamw = O.decay_experiments(0.01, 4)
+    assert adamw.optim.lr * adamw.optim.weight_decay == pytest.approx(1e-4)  # "eta*lambda = 0.0001"
+    # this lesson's (lam/2)||w||^2 is the engine's (and Lesson 6's) l2 * ||w||^2 with l2 = lam/2
+    assert l2.reg == RegSpec(l2=0.005) and adam.reg == RegSpec() and adamw.reg == RegSpec()
+    assert adam.seed == l2.seed == adamw.seed == 4 and adam.data.seed == 4
+
+
+def test_adamw_decays_biases_too_and_l2_does_not():
+    # one AdamW step on zero gradients shrinks every parameter, biases included, by (1 - lr*wd)
+    from engine.optim import StackedOptimizer
+    p = torch.ones(1, 5, dtype=torch.float64)
+    StackedOptimizer(OptimSpec("adamw", lr=0.1, weight_decay=0.5), p).step(p, torch.zeros_like(p), 0.1)
+    assert torch.allclose(p, torch.full_like(p, 0.95))
 
 
 def test_weight_norm_matches_the_parameters():
@@ -142,20 +189,27 @@ def test_weight_norm_matches_the_parameters():
     assert float(O.weight_norm(adam).iloc[-1]) == pytest.approx(total, rel=1e-4)
 
 
+def test_quiz_adamw_answer_against_the_measurement():
+    # "AdamW applies weight decay outside the adaptive step": the measurable consequence, retrained on a
+    # smaller sweep (3 seeds; the full 10 are in test_claims): the L2 penalty, divided by sqrt(v),
+    # shrinks the weights far more than the same lambda as AdamW's decay.
+    ev = measure(O.WD_CLAIMS, cache=False, seeds=(0, 1, 2))
+    assert ev["wd_norm"].held == 3 and ev["wd_close"].held == 3
+
+
 # ---------------------------------------------------------------- step 6: schedules
 
 
-def test_schedule_claims():
-    tab = O.schedule_table(0.3, 300)
+def test_schedule_closed_forms():
+    tab = O.schedule_table(0.3)
     peak = tab.groupby("schedule")["lr"].max()
     for s in SCHEDULES:
         if s != "cyclic":
-            assert peak[s] <= 0.3 + 1e-12
+            assert peak[s] <= 0.3 + 1e-12  # "every decaying schedule stays at or below the base rate"
     assert peak["cyclic"] == pytest.approx(0.3 * 6)
-    loss = {r.config.optim.schedule: r.final["train_loss"] for r in run_many(O.schedule_experiments(0.3))}
-    assert min(loss, key=loss.get) == "cyclic"
-    for s in ("exponential", "inverse_time", "step", "cosine_restarts"):
-        assert loss[s] > loss["constant"]
+    cyc = lr_table(OptimSpec("sgd", lr=0.3, schedule="cyclic"), O.SCHED_STEPS)
+    assert O.SCHED_STEPS == 400 and cyc[-1] < 0.3 * 1.1  # two full cycles: it ends back near the base
+    assert lr_table(OptimSpec("sgd", lr=0.3, schedule="cyclic"), 301)[300] == pytest.approx(1.8)  # 300: the top
 
 
 def test_schedule_table_matches_torch_exponential():
@@ -174,44 +228,37 @@ def test_schedule_table_matches_torch_exponential():
 # ---------------------------------------------------------------- step 7: real networks
 
 
-def test_network_race_claims():
-    res = dict(zip(O.NET_OPTS, run_many(O.net_experiments("digits", 1.0, 200))))
-    loss = {k: r.final["train_loss"] for k, r in res.items()}
-    assert loss["momentum"] < loss["sgd"] / 5
-    assert all(loss[k] < loss["sgd"] for k in O.NET_OPTS if k != "sgd")
-    hot = dict(zip(O.NET_OPTS, run_many(O.net_experiments("digits", 10.0, 200))))
-    assert hot["momentum"].final["train_loss"] > 10 and hot["nesterov"].final["train_loss"] > 10
-    for k in ("adagrad", "rmsprop", "adam", "adamw"):
-        assert hot[k].final["train_loss"] < 0.01
+def test_optimizer_charts_use_the_course_colours_and_every_seed():
+    outs = O.LESSON.step("networks").run({})
+    spec = SPEC(charts_of(outs)[0])
+    assert spec["encoding"]["color"]["scale"]["range"] == [OPTIMIZER_COLORS[n] for n in O.NET_OPTS]
+    assert seeds_drawn(outs) == set(SEEDS)
 
 
 # ---------------------------------------------------------------- step 8: batch norm
 
 
-def test_batch_norm_claims():
-    plain, bn = run_many(O.bn_experiments("sigmoid", 6, 0.1))
-    assert plain.final["train_loss"] == pytest.approx(np.log(2), abs=0.005)
-    assert plain.final["test_metric"] < 0.6
-    assert bn.final["test_metric"] > 0.9
-    assert bn.config.model.batch_norm and not plain.config.model.batch_norm
+def test_batch_norm_test_set_is_large():
+    split = D.load(O.BN_DATA)
+    assert len(split.X_train) == 240 and len(split.X_test) == 1600
+    plain, bn = O.bn_experiments("sigmoid", 6, 0.1, 5)
+    assert bn.model.batch_norm and not plain.model.batch_norm and plain.seed == bn.seed == 5
+    assert math.log(2) == pytest.approx(0.693, abs=5e-4)
 
 
 # ---------------------------------------------------------------- the lesson as a whole
 
 
-
-def test_optimizer_charts_use_the_course_colours():
-    outs = O.LESSON.step("networks").run({})
-    spec = SPEC(charts_of(outs)[0])
-    assert spec["encoding"]["color"]["scale"]["range"] == [OPTIMIZER_COLORS[n] for n in O.NET_OPTS]
-
-
 def test_default_views_are_all_in_experiments():
     keys = {e.key() for e in O.experiments()}
-    for exps in (O.lr_experiments(300), O.batch_experiments(20, 0.1), O.decay_experiments(0.01),
-                 O.schedule_experiments(0.3), O.net_experiments("digits", 1.0, 200),
-                 O.bn_experiments("sigmoid", 6, 0.1)):
-        assert {e.key() for e in exps} <= keys
+    for s in SEEDS:
+        for exps in (O.lr_experiments(300, s), O.batch_experiments(20, 0.1, s), O.decay_experiments(0.01, s),
+                     O.schedule_experiments(0.3, s), O.net_experiments("digits", 1.0, 200, s),
+                     O.bn_experiments("sigmoid", 6, 0.1, s)):
+            assert {e.key() for e in exps} <= keys
+    for step in O.LESSON.steps:  # the default view's sweep is its claims' sweep
+        for c in step.claims:
+            assert len(c.seeds) >= 10
 
 
 def test_each_step_has_narrative_and_checks():
@@ -225,6 +272,13 @@ def test_each_step_has_narrative_and_checks():
     for step in O.LESSON.steps:
         for name, default in step.defaults().items():
             assert step.control(name).parse(default) == (default, None)
+
+
+def test_conventions_are_stated():
+    text = {s.id: s.narrative + s.notice for s in O.LESSON.steps}
+    assert "Keras" in text["race"] and "PyTorch" in text["race"]
+    assert "biases included" in text["adamw"] and "Lesson 6" in text["adamw"]
+    assert "Santurkar" in text["batchnorm"]
 
 
 def test_tables_have_rows():

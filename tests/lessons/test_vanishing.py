@@ -1,11 +1,16 @@
-"""Lesson 1: every number its captions state, checked against the runs and closed forms."""
+"""Lesson 1: the closed forms its captions state, and the shape of its evidence.
+
+What the notes say about training is a Claim over ten seeds; tests/lessons/test_claims.py retrains
+every one of them with the cache off (`-k vanishing`). Here: the closed forms, the one-run facts
+(a linear net is one linear map), that quiz answers quote the demos' own claims, and that each
+demo shows every seed."""
 import numpy as np
 import pytest
 
 from engine import data as D
 from engine import run_many
 from lessons import vanishing as V
-from lessons.walkthrough import Metric, Note
+from lessons.walkthrough import Chart, Metric, Note, flatten
 
 SPEC = lambda out: out.chart.to_dict()  # noqa: E731
 
@@ -33,11 +38,13 @@ def test_chain_numbers_in_the_notice():
     assert (off[off.activation == "relu"]["product"] == 0).all()
 
 
-def test_saturation_grows_with_weight_scale():
-    sig = [V.saturation("sigmoid", s)["saturated"] for s in (0.01, 0.2, 1.0, 5.0)]
+@pytest.mark.parametrize("seed", range(5))
+def test_saturation_grows_with_weight_scale(seed):
+    """The notice's fractions hold for any draw of the layer (they move by about a point)."""
+    sig = [V.saturation("sigmoid", s, seed=seed)["saturated"] for s in (0.01, 0.2, 1.0, 5.0)]
     assert sig == sorted(sig) and sig[0] == 0 and sig[1] < 0.01
-    assert 0.3 < sig[2] < 0.5 and sig[3] > 0.8
-    th = V.saturation("tanh", 1.0)["saturated"]
+    assert 0.35 < sig[2] < 0.45 and sig[3] > 0.8
+    th = V.saturation("tanh", 1.0, seed=seed)["saturated"]
     assert 0.6 < th < 0.7
     md = [V.saturation("sigmoid", s)["mean_derivative"] for s in (0.2, 1.0, 5.0)]
     assert md == sorted(md, reverse=True) and md[0] < 0.25
@@ -58,43 +65,16 @@ def test_composition_claims():
     assert st.loc[("relu", 6), "steepest slope"] == pytest.approx(1.0)
 
 
-@pytest.fixture(scope="module")
-def presets():
-    return dict(zip([label for label, _ in V.PRESETS], run_many([V.play_experiment(**p) for _, p in V.PRESETS])))
-
-
-def test_presets_reach_the_bands_their_captions_claim(presets):
-    r = list(presets.values())
-    assert r[0].final["test_metric"] >= 0.95  # sigmoid, easy data: works
-    assert 0.6 <= r[1].final["train_metric"] <= 0.72 and 0.65 <= r[1].final["test_metric"] <= 0.8  # fails
-    assert r[2].final["test_metric"] <= 0.8 and r[2].final["train_metric"] <= 0.72  # depth does not help
-    assert r[3].final["test_metric"] >= 0.95 and r[4].final["test_metric"] >= 0.95  # ReLU works
-    adam = run_many([V.play_experiment(**{**V.PRESETS[2][1], "optimizer": "adam", "lr": 0.01}),
-                     V.play_experiment(**{**V.PRESETS[2][1], "optimizer": "adam", "lr": 0.5})])
-    assert adam[0].final["test_metric"] >= 0.95 and adam[1].final["test_metric"] < 0.6
-
-
-def test_gradient_ratio_orders_of_magnitude_apart():
-    res = run_many(V.gradient_experiments())
-    decay = {r.config.model.activation: V.gradient_decay(r) for r in res}
-    assert decay["sigmoid"] < 0.005 and decay["tanh"] > 0.1 and decay["relu"] > 0.1
-    tab = V.gradient_table(res).set_index("activation")
-    assert tab.loc["sigmoid", "first / last"] < 1e-2
-    assert tab.loc["relu", "first / last"] > 0.1 and 0.2 < tab.loc["tanh", "first / last"] < 5
-    assert tab.loc["relu", "first / last"] / tab.loc["sigmoid", "first / last"] > 100
-    layers = [tab.loc["sigmoid", f"layer {i}"] for i in range(1, 8)]
-    steps = [layers[i + 1] / layers[i] for i in range(6)]
-    assert all(1.5 < s < 4.5 for s in steps)  # a staircase, roughly 2-4x per layer
-    assert tab.loc["sigmoid", "test accuracy"] < 0.6 and tab.loc["relu", "test accuracy"] >= 0.95
-
-
 @pytest.mark.parametrize("data", ["circles", "xor", "moons", "spiral"])
 def test_linear_network_is_one_linear_map(data):
-    lin, relu = run_many(V.collapse_experiments(data, 4))
+    """A closed-form fact checked on one retrained run per data set (the comparisons over seeds are
+    the claims l_logistic and l_relu, retrained by tests/lessons/test_claims.py)."""
+    lin, _ = run_many(V.collapse_experiments(data, 4), cache=False)
     chk = V.collapse_check(lin)
     assert chk["max_diff"] < 1e-5
-    assert lin.final["test_metric"] == pytest.approx(V.logistic_accuracy(data), abs=0.03)
-    assert relu.final["test_metric"] > lin.final["test_metric"] + 0.05
+    # one linear map can do no better than the best linear classifier, and trains to about its level
+    assert lin.final["test_metric"] <= V.logistic_accuracy(data) + 0.03
+    assert lin.final["test_metric"] == pytest.approx(V.logistic_accuracy(data), abs=0.05)
     # the snapshot's boundary is the line W x + b = 0 (in standardised coordinates)
     s = D.load(lin.config.data)
     x0, x1, y0, y1 = lin.meta["extent"]
@@ -104,6 +84,56 @@ def test_linear_network_is_one_linear_map(data):
     agree = ((lin.snapshots[-1].ravel() > 0.5) == (z > 0)) | (np.abs(z) < 1e-2)
     assert agree.mean() > 0.99
 
+
+def test_claims_cover_what_the_notes_compare():
+    """Every training step's notes quote claims over ten seeds, never a cached run's numbers."""
+    for sid in ("playground", "gradients", "linear", "check"):
+        step = V.LESSON.step(sid)
+        assert step.claims, sid
+        assert all(len(c.seeds) >= 10 and c.min_held >= 8 for c in step.claims)
+    texts = " ".join([V.LESSON.step(s).notice for s in ("playground", "gradients", "linear")])
+    for stale in ("68%", "73%", "100%", "0.1%", "1e-3", "2-4x", "near chance"):
+        assert stale not in texts, stale
+
+
+def test_quiz_claims_are_the_demos_measurements():
+    """The quiz's empirical answers quote the same runs and statistics as the demos' claims."""
+    pairs = ((V.Q_RATIO, V.G_RATIO), (V.Q_RELU, V.P_RELU3), (V.Q_EASY, V.P_EASY), (V.Q_LINEAR, V.L_LOGISTIC))
+    for q, c in pairs:
+        assert q.id != c.id and q.runs() == c.runs() and q.statistic is c.statistic and q.holds is c.holds
+    assert {c.id for c in V.LESSON.step("check").claims} == {"q_ratio", "q_relu", "q_easy", "q_linear"}
+
+
+def test_claim_sweeps_are_the_demos_runs():
+    """The default views draw exactly the runs the claims measure (one cache entry each, shipped)."""
+    sweep = [e for s in V.SEEDS for e in V.gradient_experiments(**V.GRAD_DEFAULTS, seed=s)]
+    assert sweep == V.G_RATIO.runs() == V.G_ACC.runs()
+    lin = [e for s in V.SEEDS for e in V.collapse_experiments("circles", 4, s, snapshots=False)]
+    assert lin == V.L_LOGISTIC.runs() == V.L_RELU.runs()
+    for e in V.P_RELU3.runs() + V.G_RATIO.runs() + V.L_RELU.runs():
+        assert e.train.snapshot_steps == ()  # no surfaces in sweeps
+        assert len(D.load(e.data).y_test) >= 1000  # one test point < 0.1 percentage points
+    assert {e.seed for e in V.P_ADAM.runs()} == set(V.SEEDS)
+    assert all(e.data.seed == e.seed for e in V.P_ADAM.runs())  # data and init vary together
+
+
+def test_playground_is_one_run_labelled_with_every_seed_beside_it():
+    outs = flatten(V.LESSON.step("playground").run({"seed": 3}))
+    titles = [str(o.chart.to_dict().get("title", "")) for o in outs if isinstance(o, Chart)]
+    assert any("Seed 3, one run" in t for t in titles)
+    assert any(o.label == "test (seed 3)" for o in outs if isinstance(o, Metric))
+    strip = [o for o in outs if isinstance(o, Chart) and "seeds 0-9" in o.caption][0]
+    rows = [r for rows in strip.chart.to_dict()["datasets"].values() for r in rows if "preset" in r]
+    assert {(r["preset"], r["seed"]) for r in rows} >= {(p, s) for p in V.PRESET_NAMES for s in V.SEEDS}
+
+
+def test_gradients_demo_shows_every_seed():
+    outs = flatten(V.LESSON.step("gradients").run({}))
+    data = [r for o in outs if isinstance(o, Chart) for rows in o.chart.to_dict()["datasets"].values() for r in rows]
+    ratios = [r for r in data if "log10 first / output" in r]
+    assert len(ratios) == 3 * len(V.SEEDS)
+    acc = [r for r in data if "test accuracy" in r]
+    assert {(r["activation"], r["seed"]) for r in acc} == {(a, s) for a in V.SQUASH for s in V.SEEDS}
 
 
 def test_chain_chart_carries_the_bound():

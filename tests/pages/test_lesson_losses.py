@@ -1,5 +1,6 @@
 """Lesson 3's page under AppTest at the extremes of its controls: sigma near 0, learning rates far
-above 2/L, the last training point, every step in Present mode via deep links."""
+above 2/L, the last training point, the last data set and sample, every step in Present mode via
+deep links."""
 import pytest
 
 from lessons.losses import LESSON
@@ -20,10 +21,13 @@ def open_at(query):
     (3, {"rate": "1000.0", "steps": "300"}),
     (3, {"rate": "1.01", "steps": "1"}),
     (4, {"spread": "0.5", "shown": "0"}),
+    (4, {"spread": "0.2", "seed": "9"}),
     (5, {"spread": "0.2", "point": "180"}),
+    (5, {"spread": "0.5", "seed": "9", "point": "1"}),
     (6, {"alpha": "1.0", "n": "10000"}),
     (7, {"outliers": "8", "offset": "20"}),
     (7, {"outliers": "0", "offset": "0"}),
+    (7, {"outliers": "8", "offset": "4", "sample": "7"}),
 ])
 def test_extreme_deep_links(step, params):
     open_step(PAGE, LESSON, step, params)

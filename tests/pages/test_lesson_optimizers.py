@@ -16,9 +16,9 @@ errors = demo_errors
 
 @pytest.mark.parametrize("step, params", [
     (1, {"lr": "0.0003", "steps": "100"}),
-    (1, {"lr": "1.0", "steps": "1000"}),
+    (1, {"lr": "1.0", "steps": "1000", "seed": "9"}),
     (2, {"epochs": "2", "lr": "0.01"}),
-    (2, {"epochs": "40", "lr": "0.3"}),
+    (2, {"epochs": "40", "lr": "0.3", "seed": "5"}),
     (3, {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
     (3, {"surface": "rosenbrock", "mult": "4.0", "steps": "500", "x0": "4.5", "y0": "4.5"}),
     (3, {"surface": "saddle", "x0": "0", "y0": "0"}),
@@ -30,7 +30,7 @@ errors = demo_errors
     (6, {"lr": "0.03"}),
     (6, {"lr": "1.0"}),
     (7, {"data": "moons", "mult": "0.1", "steps": "100"}),
-    (7, {"data": "digits", "mult": "10.0", "steps": "500"}),
+    (7, {"data": "digits", "mult": "10.0", "steps": "500", "seed": "3"}),
     (8, {"activation": "tanh", "depth": "2", "lr": "0.03"}),
     (8, {"activation": "sigmoid", "depth": "8", "lr": "1.0"}),
     (9, {}),
@@ -41,7 +41,8 @@ def test_extreme_deep_links(step, params):
 
 def test_diverging_runs_say_so():
     at = open_at({"mode": "present", "step": "1", "lr": "1.0"})
-    assert sum("diverged at step" in w.value for w in at.warning) == 2
+    # rates 0.3 and 1 diverge in every seed; 0.1 in some (the lr_too_big claim), so at least two notes
+    assert sum("diverged at step" in w.value for w in at.warning) >= 2
     assert not errors(at)
     at = open_at({"mode": "present", "step": "3", "mult": "2.0"})
     assert any("nesterov: **diverged at step" in w.value or "nesterov: diverged at step" in w.value
@@ -57,6 +58,12 @@ def test_every_preset_button():
         assert at.slider(key="optimizers.race.x0").value == pytest.approx(values["x0"])
         assert not errors(at)
         assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_bad_seed_falls_back_to_seed_0_with_a_notice():
+    at = open_at({"mode": "present", "step": "1", "seed": "12"})
+    assert "seed" in " ".join(warnings(at))
+    assert not errors(at)
 
 
 def test_out_of_range_values_fall_back_with_a_notice():

@@ -185,10 +185,10 @@ def test_self_paced_shows_every_step_and_survives_a_failing_demo():
 def test_present_mode_steps_forward_and_back():
     at = ok(run(SAMPLE_APP, mode="Present"))
     assert [h.value for h in at.header] == [title(1)]
-    assert at.query_params == {"mode": "present", "step": "1"}
+    assert at.query_params == {"mode": "present", "step": "intro"}
     ok(at.button(key="sample_lesson.__next_top").click().run())
     assert [h.value for h in at.header] == [title(2)]
-    assert at.query_params["step"] == "2"
+    assert at.query_params["step"] == "curve"
     ok(at.button(key="sample_lesson.__next_bottom").click().run())
     assert [h.value for h in at.header] == [title(3)]
     assert at.button(key="sample_lesson.__next_top").disabled
@@ -225,7 +225,7 @@ def test_present_deep_links(query, step, notice):
         assert len(warnings(at)) == 1 and notice in warnings(at)[0]
     else:
         assert not warnings(at)
-    assert at.query_params.get("step") == str(step)
+    assert at.query_params.get("step") == SAMPLE.steps[step - 1].id  # links name steps by id
 
 
 def test_deep_link_sets_controls_and_the_url_keeps_them():
@@ -236,7 +236,7 @@ def test_deep_link_sets_controls_and_the_url_keeps_them():
     assert at.select_slider(key="sample_lesson.curve.lr").value == 0.1
     assert at.toggle(key="sample_lesson.curve.log").value is True
     assert at.metric[0].value == "7"
-    assert at.query_params == {"mode": "present", "step": "2", "points": "7", "activation": "tanh",
+    assert at.query_params == {"mode": "present", "step": "curve", "points": "7", "activation": "tanh",
                                "lr": "0.1", "log": "1"}
     # a later run with the URL we wrote is not a new link: no notice, same view
     ok(at.run())
@@ -246,19 +246,19 @@ def test_deep_link_sets_controls_and_the_url_keeps_them():
 def test_bad_mode_falls_back_to_self_paced():
     at = ok(run(SAMPLE_APP, query={"mode": "loud", "step": "2"}))
     assert len(at.header) == 3 and len(warnings(at)) == 1 and "mode='loud'" in warnings(at)[0]
-    assert at.query_params == {"step": "2"}
+    assert at.query_params == {"step": "curve"}
 
 
 def test_moving_controls_updates_url_and_output():
     at = ok(run(SAMPLE_APP))
     ok(at.slider(key="sample_lesson.curve.points").set_value(9).run())
     assert at.metric[0].value == "9"
-    assert at.query_params == {"step": "2", "points": "9"}
+    assert at.query_params == {"step": "curve", "points": "9"}
     ok(at.slider(key="sample_lesson.curve.points").set_value(5).run())
-    assert at.query_params == {"step": "2"}
+    assert at.query_params == {"step": "curve"}
     ok(at.button(key="sample_lesson.curve.__preset0").click().run())
     assert at.radio(key="sample_lesson.curve.activation").value == "tanh"
-    assert at.query_params == {"step": "2", "gain": "1.8", "activation": "tanh"}
+    assert at.query_params == {"step": "curve", "gain": "1.8", "activation": "tanh"}
 
 
 def test_values_survive_stepping_in_present_mode():
@@ -303,3 +303,26 @@ def test_a_claim_that_cannot_be_measured_leaves_a_warning_not_a_traceback(monkey
     st.cache_resource.clear()  # an earlier test may have measured it already
     at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "1"}))
     assert any("could not be made" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("raw, step", [("curve", 2), (" broken ", 3), ("2", 2), ("intro", 1)])
+def test_steps_are_linked_by_id_and_old_numeric_links_still_work(raw, step):
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": raw}))
+    assert [h.value for h in at.header] == [title(step)] and not warnings(at)
+    assert at.query_params["step"] == SAMPLE.steps[step - 1].id
+
+
+def test_link_text_is_shown_literally_not_as_markdown():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "**bold** $x$ :red[hi]"}))
+    (w,) = warnings(at)
+    assert "`step='**bold** $x$ :red[hi]'" in w  # inside a code span: no Markdown, LaTeX or colour
+
+
+def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
+    at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "curve"}))
+    assert [e.label for e in at.expander] == ["Speaker notes and the full derivation"]
+    assert "Move the controls." in [m.value for m in at.expander[0].markdown]
+    keys = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
+    assert set(keys.values()) >= {"left", "right", "pageup", "pagedown", "space"}
+    ok(at.button(key="present-space-sample_lesson").click().run())
+    assert [h.value for h in at.header] == [title(3)]
