@@ -436,7 +436,8 @@ def dying_demo(values: dict, progress=None) -> list:
             x="step:Q", y="dead:Q", tooltip=["step", alt.Tooltip("dead:Q", format=".0%", title=f"seed {seed}")])
         panels.append(alt.layer(thin, thick, one).properties(width=140, height=170, title=f"hidden layer {layer}"))
     chart = alt.hconcat(*panels).resolve_scale(color="shared")
-    ok = {s: rs for s, rs in by_seed.items() if not any(r.diverged for r in rs)}
+    relu_ok = [rs[0] for rs in by_seed.values() if not rs[0].diverged]
+    leaky_ok = [rs[1] for rs in by_seed.values() if not rs[1].diverged]
     rows = []
     for j, act in enumerate(DYING_ACTS):
         runs = [rs[j] for rs in by_seed.values() if not rs[j].diverged]
@@ -449,22 +450,24 @@ def dying_demo(values: dict, progress=None) -> list:
                      f"seed {seed} dead": "diverged" if mine.diverged else pct(float(np.mean(dead_at_end(mine)))),
                      f"seed {seed} acc.": "diverged" if mine.diverged else f"{mine.final['test_metric']:.3f}"})
     out = _diverged_seeds(results, lambda r: NAMES[r.config.model.activation])
-    relu_dead = [float(np.mean(dead_at_end(rs[0]))) for rs in ok.values()]
-    leaky_dead = [ever_dead(rs[1]) for rs in ok.values()]
-    revived = sum(dips(rs[0], 1) > 0 for rs in ok.values())
-    if ok:
-        out += [Metric("ReLU dead", f"{np.mean(relu_dead):.0%} ± {np.std(relu_dead, ddof=1) if len(ok) > 1 else 0:.0%}",
-                       help=f"at the end, mean over the three hidden layers; mean ± sd over {len(ok)} seeds"),
-                Metric("Leaky ReLU dead", pct(max(leaky_dead)), help="the most in any layer, step and seed"),
-                Metric("Layer 1 revived", f"{revived} of {len(ok)} seeds",
+    relu_dead = [float(np.mean(dead_at_end(r))) for r in relu_ok]
+    if relu_ok:
+        sd = np.std(relu_dead, ddof=1) if len(relu_ok) > 1 else 0.0
+        out += [Metric("ReLU dead", f"{np.mean(relu_dead):.0%} ± {sd:.0%}",
+                       help=f"at the end, mean over the three hidden layers; mean ± sd over {len(relu_ok)} seeds"),
+                Metric("Layer 1 revived", f"{sum(dips(r, 1) > 0 for r in relu_ok)} of {len(relu_ok)} seeds",
                        help="seeds in which the ReLU net's layer-1 dead fraction fell at some step")]
+    if leaky_ok:
+        out.insert(len(out) - 1 if relu_ok else len(out),
+                   Metric("Leaky ReLU dead", pct(max(ever_dead(r) for r in leaky_ok)),
+                          help=f"the most in any layer, step and seed ({len(leaky_ok)} seeds)"))
     out.append(Chart(chart, caption=(
         f"Moons (180 training points, 1,760 test points), 3 hidden layers of 32 units, {values['optimizer']} with "
         f"learning rate {values['lr']:g}, hidden biases start at {values['bias']:g}; {len(SEEDS)} seeds (each a "
         "new initialisation and a new draw of the data). A unit counts as dead when it outputs exactly 0 for every "
         "training input. Thick lines: mean over seeds per activation; thin lines: each seed's ReLU net; black: "
-        f"seed {seed}'s ReLU net, one run." + (" Diverged runs end where the loss blew up." if len(ok) < len(SEEDS)
-                                              else ""))))
+        f"seed {seed}'s ReLU net, one run." + (" Diverged runs end where the loss blew up; the means leave them out."
+                                              if any(r.diverged for r in results) else ""))))
     out.append(Table(pd.DataFrame(rows).set_index("activation"),
                      caption=f"At the last step: dead fractions as the mean over the seeds, test accuracy (1,760 "
                              f"points) as mean ± sd, and seed {seed} on its own."))
@@ -553,8 +556,7 @@ def slopes_demo(values: dict, progress=None) -> list:
         frames.append(sl)
     sl = pd.concat(frames, ignore_index=True)
     prelu_chart = lesson_charts.seed_curves(sl, "step", "prelu_slope", color="layer", x_title="training step",
-                                            y_title="mean learned slope a", height=190,
-                                            title=f"PReLU: learned slopes, {len(SEEDS)} seeds")
+                                            y_title="mean slope a", height=190)
     ends = np.array([slope_ends(r) for r in ok]) if ok else np.full((1, 3), np.nan)
     neg = [float(np.mean(prelu_slopes(r) <= 0)) for r in ok] or [np.nan]
     x, y_tr, y_ev = rrelu_draws(lower, upper)
@@ -579,15 +581,16 @@ def slopes_demo(values: dict, progress=None) -> list:
     out.append(Metric(f"a, layer {ends.shape[1]}", f"{ends[:, -1].mean():.3f}",
                       help=f"PReLU's mean learned slope in layer {ends.shape[1]} (from {init:g}), mean of {n} seeds "
                            f"(sd {sd[-1]:.3f})"))
-    out.append(Metric("units with a ≤ 0", f"{np.mean(neg):.0%}", help=f"PReLU units whose slope ended at or below 0, "
-                                                                     f"mean of {n} seeds"))
+    out.append(Metric("a ≤ 0", f"{np.mean(neg):.0%}", help=f"PReLU units whose slope ended at or below 0, mean of "
+                                                          f"{n} seeds"))
     out.append(Metric("RReLU train", f"{slopes.min():.2f}…{slopes.max():.2f}", help="range of the random slopes drawn"))
     out.append(Metric("RReLU eval", f"{mean_slope:.3f}", help="the fixed mean slope (l + u)/2"))
     accs = [r.final["test_metric"] for r in ok]
     test_acc = f"{np.mean(accs):.3f}" if accs else "diverged"
     out += [
         Chart(prelu_chart, caption=(
-            f"Digits, 3 PReLU layers of 32 units, slopes start at {init:g}; thin lines: each of {len(SEEDS)} seeds (a "
+            f"PReLU's learned slopes. Digits, 3 PReLU layers of 32 units, slopes start at {init:g}; thin lines: each "
+            f"of {len(SEEDS)} seeds (a "
             "new split and initialisation), thick: their mean. Mean learned slope per layer at the end, mean of the "
             "seeds: " + ", ".join(f"layer {i + 1} {e:.3f}" for i, e in enumerate(ends.mean(0)))
             + f". Mean test accuracy {test_acc}.")),

@@ -55,11 +55,11 @@ _KEPT = "_ui.kept"  # widget values that outlive their widget (Present mode show
 DEMO_CACHE_ENTRIES = 64
 
 PRESENT_CSS = """<style>
-[data-testid="stMainBlockContainer"] {max-width: 1500px; padding-top: 2.5rem;}
+[data-testid="stMainBlockContainer"] {max-width: 1500px; padding-top: 3.8rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {font-size: 1.45rem; line-height: 1.55;}
-[data-testid="stMainBlockContainer"] h1 {font-size: 2.1rem;}
-[data-testid="stMainBlockContainer"] h2 {font-size: 2.7rem;}
+[data-testid="stMainBlockContainer"] h1 {font-size: 1.35rem; padding: 0; color: #555555;}
+[data-testid="stMainBlockContainer"] h2 {font-size: 2.2rem; padding: 0.2rem 0 0.4rem 0;}
 [data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.3rem !important;}
 [data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}

@@ -352,7 +352,7 @@ def test_slopes_demo(views):
     assert "10 seeds" in charts[0].caption or f"{len(SEEDS)} seeds" in charts[0].caption
     m = {x.label: x.value for x in outs_of(outs, Metric)}
     assert m["RReLU eval"] == f"{(0.125 + 1 / 3) / 2:.3f}"
-    assert {"a, layer 1", "a, layer 3", "units with a ≤ 0"} <= set(m)
+    assert {"a, layer 1", "a, layer 3", "a ≤ 0"} <= set(m)
     swapped = R.LESSON.step("slopes").run({"lower": 0.5, "upper": 0.125})
     assert any(isinstance(o, Note) and "U(0.125, 0.5)" in o.text for o in swapped)
 
