@@ -6,6 +6,7 @@
 
 No Streamlit, no Altair, nothing from lessons/: it runs in a notebook, a CLI or on a GPU box.
 """
+from . import rng  # noqa: F401  (engine.rng: the batched counter-based generator)
 from .config import (
                      ACTIVATIONS,
                      DATASETS,

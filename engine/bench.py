@@ -1,7 +1,9 @@
 """Benchmark: the engine's stacked sweep against a loop of nn.Modules and against scikit-learn.
 
     python -m engine.bench                    # 32 runs on this machine's device
-    python -m engine.bench --device cuda --runs 4096
+    python -m engine.bench --device cuda --runs 4096 --skip-baselines
+    python -m engine.bench --ops                 # torch ops launched by 64 vs 1,024 runs (host work per run?)
+    python -m engine.bench --profile [--device cuda --runs 4096]   # top host and device ops of one sweep
 
 The engine picks its threads (engine.threads.training_threads: all when the machine is idle, else
 one; $ENGINE_THREADS overrides); the nn.Module loop runs with torch's default threads, as a user
@@ -87,6 +89,34 @@ def bench_sklearn(runs, steps):
     return time.perf_counter() - t, float(np.mean(accs))
 
 
+def count_ops(runs: int, steps: int = 10, device=None) -> tuple[int, list]:
+    """torch ops (aten::*) one run_many of `runs` bench runs launches, and the most frequent ones."""
+    from torch.profiler import ProfilerActivity, profile
+
+    dev = device or torch.device("cpu")
+    run_many(experiments(2, steps, 5), device=dev, cache=False)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run_many(experiments(runs, steps, 5), device=dev, cache=False)
+    ev = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+    return sum(e.count for e in ev), sorted(((e.key, e.count) for e in ev), key=lambda kv: -kv[1])[:6]
+
+
+def profile_table(runs: int, steps: int, device, record_every: int, rows: int = 15) -> str:
+    """The top ops of one sweep by self time on the host and, on CUDA, on the device."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    run_many(experiments(2, steps, record_every), device=device, cache=False)
+    with profile(activities=acts) as prof:
+        run_many(experiments(runs, steps, record_every), device=device, cache=False)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    out = [prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)]
+    if device.type == "cuda":
+        out.append(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=rows))
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
@@ -94,8 +124,21 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--record-every", type=int, default=50, help="history rows every k steps (engine only)")
     ap.add_argument("--skip-baselines", action="store_true", help="engine only (e.g. thousands of runs on a GPU)")
+    ap.add_argument("--ops", action="store_true", help="count the torch ops of 64 and 1,024 runs x 10 steps (CPU)")
+    ap.add_argument("--profile", action="store_true", help="print the top host (and device) ops of one sweep")
     a = ap.parse_args(argv)
     dev = pick_device(a.device)
+    if a.ops:
+        counts = {}
+        for runs in (64, 1024):
+            counts[runs], top = count_ops(runs)
+            print(f"runs={runs:5d} steps=10 torch_ops={counts[runs]:,}  most frequent: "
+                  + ", ".join(f"{k} {n}" for k, n in top))
+        print(f"ops_ratio_1024_vs_64={counts[1024] / counts[64]:.3f}")
+        return
+    if a.profile:
+        print(profile_table(a.runs, a.steps, dev, a.record_every))
+        return
     default_threads = torch.get_num_threads()
     from .threads import training_threads
 

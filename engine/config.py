@@ -12,7 +12,9 @@ import json
 import math
 from dataclasses import dataclass, field
 
-RESULT_FORMAT_VERSION = 1  # bump when results change meaning; old cache entries are then recomputed
+# bump when results change meaning; old cache entries are then recomputed.
+# 2: initial weights drawn in one batched call per group (engine/rng.py) instead of a generator per run
+RESULT_FORMAT_VERSION = 2
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg")
 TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
 from . import activations as A
 from . import kernels as K
+from . import rng
 from .config import ModelSpec
 
 
@@ -82,37 +84,56 @@ def resolved_init(spec: ModelSpec) -> str:
 
 
 def init_row(layout: Layout, spec: ModelSpec, seed: int) -> torch.Tensor:
-    """One run's initial parameters, drawn on the CPU from its own seed (device-independent)."""
-    g = torch.Generator().manual_seed(seed)
-    row = torch.zeros(layout.size, dtype=torch.float32)
-    kind = resolved_init(spec)
-    for p in layout.pieces:
+    """One run's initial parameters (P,): the row `init_stack` gives this run in any group."""
+    return init_stack(layout, [spec], [seed])[0]
+
+
+def _fans(layout: Layout, p: Piece) -> tuple[int, int]:
+    return layout.get("W", p.layer).shape
+
+
+def init_stack(layout: Layout, specs: Sequence[ModelSpec], seeds: Sequence[int]) -> torch.Tensor:
+    """Initial parameters (R, P) of a group, drawn on the CPU in one batched call per tensor.
+
+    Each run draws from its own seed through engine/rng.py's counter-based generator, so a run's
+    row is the same alone or in any group, and on every machine. Runs of one group share the
+    layout but may differ in init scheme, init_std, bias_init and prelu_init."""
+    R = len(specs)
+    k = rng.keys(seeds, salt=1)
+    kinds = [resolved_init(s) for s in specs]
+    col = lambda vals: torch.tensor(vals, dtype=torch.float32)[:, None]  # noqa: E731  (R, 1)
+    rows = torch.zeros(R, layout.size, dtype=torch.float32)
+    uniform_w = col([k_ not in ("zeros", "normal", "xavier_normal", "he_normal") for k_ in kinds]) > 0
+    for j, p in enumerate(layout.pieces):
         sl = slice(p.offset, p.offset + p.size)
         if p.kind == "W":
             fan_in, fan_out = p.shape
-            if kind == "zeros":
-                continue
-            if kind == "normal":
-                std = spec.init_std
-            elif kind in ("xavier_normal", "he_normal"):
-                std = math.sqrt(2 / (fan_in + fan_out)) if kind == "xavier_normal" else math.sqrt(2 / fan_in)
-            else:
-                bound = {"xavier_uniform": math.sqrt(6 / (fan_in + fan_out)), "he_uniform": math.sqrt(6 / fan_in),
-                         "torch_default": 1 / math.sqrt(fan_in)}[kind]
-                row[sl] = (torch.rand(p.size, generator=g) * 2 - 1) * bound
-                continue
-            row[sl] = torch.randn(p.size, generator=g) * std
+            scale = col([_w_scale(k_, s.init_std, fan_in, fan_out) for k_, s in zip(kinds, specs)])
+            if bool(uniform_w.any()):
+                u = rng.uniform(k, 2 * j, (p.size,)) * 2 - 1
+            if not bool(uniform_w.all()):
+                n = rng.normal(k, 2 * j + 1, (p.size,))
+            w = u if bool(uniform_w.all()) else n if not bool(uniform_w.any()) else torch.where(uniform_w, u, n)
+            rows[:, sl] = w * scale  # zeros: scale 0
         elif p.kind == "b":
-            if kind == "torch_default":
-                fan_in = layout.get("W", p.layer).shape[0]
-                row[sl] = (torch.rand(p.size, generator=g) * 2 - 1) / math.sqrt(fan_in)
-            if p.layer < len(spec.hidden):
-                row[sl] += spec.bias_init
+            fan_in = _fans(layout, p)[0]
+            tdef = col([k_ == "torch_default" for k_ in kinds])
+            if bool(tdef.any()):
+                rows[:, sl] = (rng.uniform(k, 2 * j, (p.size,)) * 2 - 1) / math.sqrt(fan_in) * tdef
+            if p.layer < len(layout.spec.hidden):
+                rows[:, sl] += col([s.bias_init for s in specs])
         elif p.kind == "gamma":
-            row[sl] = 1.0
+            rows[:, sl] = 1.0
         elif p.kind == "slope":
-            row[sl] = spec.prelu_init
-    return row
+            rows[:, sl] = col([s.prelu_init for s in specs])
+    return rows
+
+
+def _w_scale(kind: str, init_std: float, fan_in: int, fan_out: int) -> float:
+    """The standard deviation (normal schemes) or bound (uniform schemes) of a weight matrix's draws."""
+    return {"zeros": 0.0, "normal": init_std, "xavier_normal": math.sqrt(2 / (fan_in + fan_out)),
+            "he_normal": math.sqrt(2 / fan_in), "xavier_uniform": math.sqrt(6 / (fan_in + fan_out)),
+            "he_uniform": math.sqrt(6 / fan_in), "torch_default": 1 / math.sqrt(fan_in)}[kind]
 
 
 class Net:

@@ -95,17 +95,23 @@ class StackedOptimizer:
             return False
 
     @torch.no_grad()
-    def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor | float, active: torch.Tensor | None = None):
+    def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor | float, active: torch.Tensor | None = None,
+             done: torch.Tensor | None = None):
+        """One update. `done`, when given, is a 0-d int64 tensor counting the updates made so far on
+        the device, read there instead of the Python counter: the update then makes no host
+        decision, so a CUDA graph can capture it (engine/graphs.py); bias corrections are then
+        computed in float64 on the device, as on the host."""
         s = self.spec
         self.t += 1
-        t = self.t
-        if isinstance(lr, float):
+        t = self.t if done is None else (done + 1).double()  # float64, as the host computes it
+        sqrt = math.sqrt if done is None else torch.sqrt
+        if isinstance(lr, float) and done is None:
             if active is None and self._fused(p, g, lr):
                 return
             lr = torch.full((p.shape[0], 1), lr, dtype=p.dtype, device=p.device)
         if s.name == "sgd":
             if self.buf is not None:
-                if t == 1:
+                if done is None and t == 1:  # (the buffer starts at 0, so the else branch is the same maths)
                     self.buf.copy_(g)
                 else:
                     self.buf.mul_(s.momentum).add_(g)
@@ -128,7 +134,7 @@ class StackedOptimizer:
             self.v.mul_(s.beta2).addcmul_(g, g, value=1 - s.beta2)
             bc1 = 1 - s.beta1 ** t
             bc2 = 1 - s.beta2 ** t
-            upd = (lr / bc1) * self.m / (self.v.sqrt() / math.sqrt(bc2) + s.eps)
+            upd = (lr / bc1) * self.m / (self.v.sqrt() / sqrt(bc2) + s.eps)
             if s.name == "adamw":  # decoupled decay: p <- p (1 - lr wd) before the Adam step
                 upd = upd + lr * self.wd * p
         elif s.name == "adamax":

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from . import data as D
+from . import rng
 from .config import Experiment
 from .losses import metric, per_sample, weighted_mean
-from .model import Layout, Net, init_row
+from .model import Layout, Net, init_stack
 from .optim import StackedOptimizer, lr_table
 
 
@@ -50,8 +51,8 @@ class Data:
     def stack(cls, exps: list[Experiment], dev) -> "Data":
         splits = [D.load(e.data) for e in exps]
 
-        def st(attr):
-            return torch.stack([torch.tensor(np.asarray(getattr(s, attr))) for s in splits]).to(dev)
+        def st(attr):  # numpy stacks on the host, then one copy per array (not one per run)
+            return torch.as_tensor(np.stack([np.asarray(getattr(s, attr)) for s in splits])).to(dev)
 
         Xte, yte = st("X_test"), st("y_test")
         return cls(splits, st("X_train"), st("y_train"), st("w_train"), st("X_val"), st("y_val"), st("w_val"),
@@ -69,7 +70,7 @@ class Stack:
         R, e0, s0 = len(exps), exps[0], data.splits[0]
         per = lambda vals: _col(vals).to(dev)  # noqa: E731
         self.layout = Layout(e0.model, s0.n_features, s0.n_outputs)
-        self.flat = torch.stack([init_row(self.layout, e.model, e.seed) for e in exps]).to(dev).requires_grad_(
+        self.flat = init_stack(self.layout, [e.model for e in exps], [e.seed for e in exps]).to(dev).requires_grad_(
             e0.model.batch_norm)
         self.wmask = self.layout.weight_mask(dev)
         act_param = per([e.model.act_param for e in exps]).view(R, 1, 1)
@@ -97,11 +98,16 @@ class Stack:
 
 
 class Streams:
-    """One random stream per run, made only if a run needs randomness (a GPU sweep of thousands of
-    full-batch runs never does); each run draws from its own, so runs stay independent."""
+    """One random stream per run, so runs stay independent and a run draws the same alone or in a
+    sweep. On the CPU each run has a torch.Generator, made only when a run needs randomness; on an
+    accelerator every draw is one batched call of engine/rng.py's counter-based generator (no
+    launch per run)."""
 
     def __init__(self, exps: list[Experiment], dev):
         self.exps, self.dev, self._gens = exps, dev, []
+        self.batched = torch.device(dev).type != "cpu"
+        self.keys = rng.keys([e.seed for e in exps], salt=2, device=dev) if self.batched else None
+        self.draws = 0  # the counter of batched draws: every run of a group makes the same calls
 
     def gens(self) -> list:
         if not self._gens:
@@ -109,10 +115,16 @@ class Streams:
         return self._gens
 
     def __call__(self, shape, normal=False):  # (R, *shape[1:]) uniform or normal draws
+        if self.batched:
+            self.draws += 1
+            return (rng.normal if normal else rng.uniform)(self.keys, self.draws, tuple(shape[1:]))
         f = torch.randn if normal else torch.rand
         return torch.stack([f(tuple(shape[1:]), generator=g, device=self.dev) for g in self.gens()])
 
     def perms(self, n: int) -> torch.Tensor:  # (R, n): one permutation per run
+        if self.batched:
+            self.draws += 1
+            return rng.permutations(self.keys, self.draws, n)
         return torch.stack([torch.randperm(n, generator=g, device=self.dev) for g in self.gens()])
 
 
@@ -217,28 +229,43 @@ class Recorder:
 
 
 class EarlyStop:
-    """Per-run patience on the validation loss, keeping each run's best weights."""
+    """Per-run patience on the validation loss, keeping each run's best weights; every run is
+    updated at once (no per-run host loop or sync). Comparisons are in float64, as the loss
+    values a person would compare."""
 
     def __init__(self, exps: list[Experiment], flat: torch.Tensor, n_val: int):
+        dev = flat.device
+        self.patience = torch.tensor([e.train.patience for e in exps], dtype=torch.int64, device=dev)
+        self.restore = torch.tensor([e.train.restore_best for e in exps], dtype=torch.bool, device=dev)
+        self.on = any(e.train.patience > 0 for e in exps) and n_val > 0
         R = len(exps)
-        self.patience = [e.train.patience for e in exps]
-        self.on = any(p > 0 for p in self.patience) and n_val > 0
-        self.best_val = [math.inf] * R
+        self.best_val = torch.full((R,), math.inf, dtype=torch.float64, device=dev)
         self.best_flat = flat.detach().clone() if self.on else None
-        self.has_best = [False] * R
-        self.waits = [0] * R
-        self.stopped = [None] * R
+        self.has_best = torch.zeros(R, dtype=torch.bool, device=dev)
+        self.waits = torch.zeros(R, dtype=torch.int64, device=dev)
+        self.stopped_at = torch.full((R,), -1, dtype=torch.int64, device=dev)  # -1: never stopped
 
     def update(self, t: int, va_loss: torch.Tensor, flat: torch.Tensor, active: torch.Tensor) -> None:
-        vl = va_loss.tolist()
-        for r in range(len(vl)):
-            if self.patience[r] <= 0 or self.stopped[r] is not None or not bool(active[r]):
-                continue
-            if vl[r] < self.best_val[r] - 1e-12:
-                self.best_val[r], self.waits[r], self.has_best[r] = vl[r], 0, True
-                self.best_flat[r] = flat[r].detach()
-            else:
-                self.waits[r] += 1
-                if self.waits[r] > self.patience[r]:
-                    self.stopped[r] = t
-                    active[r] = False
+        """One evaluation: a better validation loss resets the wait and keeps the weights; more than
+        `patience` evaluations without one stop the run (`active` is cleared in place)."""
+        vl = va_loss.detach().double()
+        eligible = (self.patience > 0) & (self.stopped_at < 0) & active
+        better = eligible & (vl < self.best_val - 1e-12)
+        worse = eligible & ~better
+        self.best_val = torch.where(better, vl, self.best_val)
+        self.has_best |= better
+        self.waits = torch.where(better, torch.zeros_like(self.waits), self.waits + worse.long())
+        self.best_flat = torch.where(better[:, None], flat.detach(), self.best_flat)
+        stop = worse & (self.waits > self.patience)
+        self.stopped_at = torch.where(stop, torch.full_like(self.stopped_at, t), self.stopped_at)
+        active &= ~stop
+
+    def final(self, flat: torch.Tensor) -> torch.Tensor:
+        """The weights each run ends with: its best ones where it asks to restore them."""
+        if not self.on:
+            return flat.detach().clone()
+        return torch.where((self.restore & self.has_best)[:, None], self.best_flat, flat.detach())
+
+    def stopped(self) -> list:
+        """Per run: the step it stopped at, or None."""
+        return [None if s < 0 else s for s in self.stopped_at.cpu().tolist()]

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from . import data as D
+from . import graphs
 from .backprop import objective_and_grad
 from .config import Experiment
 from .losses import per_sample, weighted_mean
@@ -74,16 +75,21 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
     rec = Recorder(exps, data, m, dev)
     es = EarlyStop(exps, m.flat, data.Xva.shape[1])
     steps, k = m.steps, e0.train.record_every
+    graph = graphs.GraphStep(m, data, _objective_and_grad) if graphs.usable(dev, m, batch, e0, es) else None
     for t in range(steps + 1):
-        if rec.snap_steps:
-            rec.snapshot(t)
         g = None
-        if t < steps:
+        if graph is not None:  # one replay: update with gradient t-1, then objective and gradient t
+            graph, g = _graph_step(graph, t, steps)
+            if g is not None:
+                rec.window.append(graph.objs[t])
+        if graph is None and t < steps:
             Xb, yb, wb = batch(t)
             if e0.reg.input_noise > 0:
                 Xb = Xb + m.sigma * noise(Xb.shape, normal=True)
             obj, g = _objective_and_grad(m, Xb, yb, wb, noise)
             rec.window.append(obj.detach())
+        if rec.snap_steps:
+            rec.snapshot(t)
         if t % k == 0 or t == steps:
             with torch.no_grad():
                 rec.check_divergence(t)
@@ -94,7 +100,7 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
                 progress(min(1.0, (t + 1) / (steps + 1)), f"step {t}/{steps}")
             if t < steps and not bool(rec.active.any()):
                 break
-        if t < steps:
+        if t < steps and graph is None:
             # rows are independent, so a diverged run may go on producing NaN without touching the
             # others; only early stopping needs frozen rows
             if m.shared_lr is not None and not es.on:
@@ -104,16 +110,28 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
     return _results(exps, data, m, rec, es, dev, time.perf_counter() - t0)
 
 
+def _graph_step(graph, t: int, steps: int):
+    """Advance a graph-replayed group to step t; returns (graph or None, gradient t or None).
+    If capture fails at step 0 the group goes on eagerly from there (None, None)."""
+    if t == 0:
+        try:
+            graph.first()
+        except Exception:  # noqa: BLE001 - any capture failure: the eager loop is always correct
+            return None, None
+    elif t < steps:
+        graph.replay()
+    else:
+        graph.last()
+        return graph, None
+    return graph, graph.grad
+
+
 def _results(exps, data: Data, m: Stack, rec: Recorder, es: EarlyStop, dev, wall: float) -> list[Result]:
     """Final metrics (with each run's best weights restored under early stopping) and one `Result`
     per run; arrays leave the device once, for the whole group."""
     R = len(exps)
     with torch.no_grad():
-        final_flat = m.flat.detach().clone()
-        for r in range(R):
-            if es.on and exps[r].train.restore_best and es.has_best[r]:
-                final_flat[r] = es.best_flat[r]
-        m.flat = final_flat
+        m.flat = es.final(m.flat)
         fin = {}
         for name, (X, y, w) in data.sets().items():
             if X.shape[1] == 0:
@@ -124,13 +142,14 @@ def _results(exps, data: Data, m: Stack, rec: Recorder, es: EarlyStop, dev, wall
     hist_all = torch.stack(rec.records, 1).cpu().numpy().astype(np.float64)  # (R, n_records, C)
     names = rec.names()
     bad_at = rec.first_bad.cpu().tolist()
+    stopped = es.stopped()
     snap_arr = torch.stack(rec.snaps, 1).float().cpu().numpy() if rec.snaps else None  # (R, S, G, G)
     params = m.flat.detach().float().cpu().numpy()  # (R, P), after restoring the best weights
     out = []
     for r, e in enumerate(exps):
         hist = pd.DataFrame(hist_all[r], columns=names)
         hist.insert(0, "step", np.asarray(rec.steps, dtype=np.int64))
-        end = bad_at[r] if bad_at[r] >= 0 else es.stopped[r]
+        end = bad_at[r] if bad_at[r] >= 0 else stopped[r]
         if end is not None:
             hist = hist[hist["step"] <= end].reset_index(drop=True)
         diverged = bad_at[r] >= 0
@@ -140,7 +159,7 @@ def _results(exps, data: Data, m: Stack, rec: Recorder, es: EarlyStop, dev, wall
             final[f"{split_name}_metric"] = float("nan") if diverged else float(me[r])
         meta = {
             "device": str(dev.type), "wall_time": wall, "group_size": R, "cache_hit": False,
-            "diverged_at": bad_at[r] if diverged else None, "stopped_at": es.stopped[r],
+            "diverged_at": bad_at[r] if diverged else None, "stopped_at": stopped[r],
             "steps": m.steps, "n_params": int(m.layout.size),
             "metric": "r2" if m.task == "regression" else "accuracy",
             "task": m.task, "loss": m.loss, "snapshot_steps": rec.snap_steps[: len(rec.snaps)],
