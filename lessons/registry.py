@@ -2,8 +2,8 @@
 
 This list is the single place that decides what the app shows. To add a lesson, write
 `lessons/<module>.py` exposing `LESSON: Lesson`, a short page `pages/<LESSON.id>.py` (copy one
-that exists; the file name is the page's URL) and one line here. A line whose module does not exist yet is skipped, so
-the app never shows a placeholder.
+that exists; the file name is the page's URL) and one line here. A line whose module or page is
+missing is an error that names what is missing: a misspelled line must not silently drop a lesson.
 """
 from __future__ import annotations
 
@@ -44,18 +44,28 @@ def page_script(lesson_id: str) -> str:
     return f"pages/{lesson_id}.py"
 
 
+class CourseError(LookupError):
+    """A COURSE line names a lesson module or page that does not exist."""
+
+
 def written(course=COURSE) -> list[tuple[str, str]]:
-    """The (section, module) lines whose lesson module exists."""
-    return [(s, m) for s, m in course if importlib.util.find_spec(f"lessons.{m}") is not None]
+    """The (section, module) lines, each checked to name an existing lesson module."""
+    for _, m in course:
+        if importlib.util.find_spec(f"lessons.{m}") is None:
+            raise CourseError(f"lessons/registry.py names lessons.{m}, but lessons/{m}.py does not exist")
+    return list(course)
 
 
 def entries(course=COURSE) -> list[Entry]:
-    """The lessons that exist (module and page script), in course order; the rest are left out."""
+    """The lessons in course order, each with its module and page script (missing ones raise)."""
     out = []
     for section, module in written(course):
-        lesson = importlib.import_module(f"lessons.{module}").LESSON
-        if (ROOT / page_script(lesson.id)).is_file():
-            out.append(Entry(section, module, lesson))
+        lesson = getattr(importlib.import_module(f"lessons.{module}"), "LESSON", None)
+        if not isinstance(lesson, Lesson):
+            raise CourseError(f"lessons/{module}.py has no LESSON = Lesson(...)")
+        if not (ROOT / page_script(lesson.id)).is_file():
+            raise CourseError(f"lessons/{module}.py has no page: add {page_script(lesson.id)}")
+        out.append(Entry(section, module, lesson))
     return out
 
 

@@ -87,6 +87,13 @@ def test_home_and_references():
     assert any("Glorot" in m.value for m in at.markdown)
 
 
+def test_a_misspelled_course_line_fails_loudly():
+    with pytest.raises(registry.CourseError, match="lessons/no_such_lesson.py does not exist"):
+        registry.entries(registry.COURSE + (("Extra", "no_such_lesson"),))
+    with pytest.raises(registry.CourseError, match="no LESSON"):
+        registry.entries((("Extra", "theme"),))  # a module that is not a lesson
+
+
 def test_every_written_lesson_has_a_page_script():
     for _, module in registry.written():
         lesson_id = importlib.import_module(f"lessons.{module}").LESSON.id
