@@ -20,6 +20,12 @@ st.markdown(
     "real PyTorch model retrains in front of you."
 )
 st.markdown(
+    "**Evidence, not anecdotes.** Every comparison a lesson makes (\"dropout lowers the validation "
+    "loss\", \"Adam beats plain SGD here\") is measured over ten seeds trained together, and the note "
+    "says how often it held (\"in 10 of 10 seeds\"); the charts show every seed, with the mean and "
+    "spread. One run can mislead; ten rarely do."
+)
+st.markdown(
     "**For whom:** students who know a little Python and calculus and have met a neural network "
     "once, and instructors who teach them."
 )
@@ -45,9 +51,10 @@ with instructor:
     st.subheader(":material/co_present: Teaching a class")
     st.markdown(
         "- Switch the sidebar to **Present**: one step per screen in large type, with *Previous* / "
-        "*Next* buttons and a step picker.\n"
+        "*Next* buttons (or the arrow keys, PageUp / PageDown and Space, as a presenter's clicker "
+        "sends them) and a step picker; the narrative and derivations sit in *Speaker notes*.\n"
         "- The address bar always holds the current view: mode, step and the demo's settings, "
-        "e.g. `.../vanishing_gradients?mode=present&step=4&depth=3&activation=relu`.\n"
+        "e.g. `.../vanishing_gradients?mode=present&step=playground&depth=3&activation=relu`.\n"
         "- Prepare a lecture as a list of such links and open them in turn; a link with a typo "
         "falls back to the defaults and says what it ignored."
     )
