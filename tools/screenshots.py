@@ -57,7 +57,8 @@ def shoot(page, url: str, png: Path) -> None:
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
         chart.locator("canvas, svg").first.wait_for(state="attached", timeout=60_000)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    if charts.count():  # a lesson: scroll its first demo into view (narrative and equations come first)
+    if charts.count() and "mode=present" not in url:  # a self-paced lesson: scroll its first demo into view
+        # (a Present-mode slide starts with its demo; the narrative is in its speaker notes)
         charts.first.evaluate("""el => { el.scrollIntoView({block: 'start'});
             let p = el.parentElement;  // Streamlit scrolls inside its main container, not the window
             while (p && p.scrollHeight <= p.clientHeight) p = p.parentElement;
