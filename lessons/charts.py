@@ -90,13 +90,19 @@ def learning_curves(res: Result, metric_title: str = "accuracy", vertical: bool 
 
 def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, colors: dict | None = None,
                x_title: str | None = None, y_title: str | None = None, title: str = "", sort=None,
-               x_type: str = "O", log_y: bool = False, height: int = 230, width=None) -> alt.LayerChart:
+               x_type: str = "O", log_y: bool = False, height: int = 230, width=None,
+               label_angle: int | None = None, label_limit: int | None = None,
+               legend: bool = True) -> alt.LayerChart:
     """Every seed's value as a faint dot, the mean over seeds as a line, and mean ± 1 sd as a bar.
 
     df: one row per (seed, x[, color]) with the value in `y`. Colours come from `colors` (a theme
     mapping) when given. The spread is drawn by Vega-Lite from the same rows, so the chart sends
-    the per-seed values once."""
-    enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else x, sort=sort)
+    the per-seed values once. `label_angle` / `label_limit` set the x labels (0: upright);
+    `legend=False` leaves out the colour legend (when the x labels already name each colour)."""
+    axis = {}
+    if label_angle is not None:
+        axis = {"axis": alt.Axis(labelAngle=label_angle, **({"labelLimit": label_limit} if label_limit else {}))}
+    enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else x, sort=sort, **axis)
     yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     ytitle = y_title if y_title is not None else y
     enc_y = alt.Y(f"{y}:Q", title=ytitle, scale=yscale)
@@ -105,7 +111,7 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
     if color is not None:
         dom = list(dict.fromkeys(df[color].astype(str)))
         scale = color_scale(colors, dom) if colors else alt.Scale(domain=dom)
-        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="")
+        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="", **({} if legend else {"legend": None}))
     dots = base.mark_circle(size=28, opacity=0.35).encode(
         x=enc_x, y=enc_y, **kw,
         tooltip=[alt.Tooltip(f"{x}:{x_type}"), "seed:O"] + ([f"{color}:N"] if color else [])

@@ -48,13 +48,8 @@ from lessons.walkthrough import (
 
 
 def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, **kw) -> alt.LayerChart:
-    """lessons.charts.seed_chart with upright x labels and one y title on every layer (the shared
-    helper leaves the error bars' y untitled, so Vega-Lite would join the field name into the title)."""
-    chart = seed_chart(df, x, y, y_title=y_title, **kw)
-    for layer in chart.layer:
-        layer.encoding.x.axis = alt.Axis(labelAngle=0)
-        layer.encoding.y.title = y_title
-    return chart
+    """lessons.charts.seed_chart with this lesson's x labels (upright) and legend choice."""
+    return seed_chart(df, x, y, y_title=y_title, label_angle=0, **kw)
 
 
 # ---------------------------------------------------------------- shared data: a noisy line

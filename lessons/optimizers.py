@@ -62,15 +62,8 @@ def seeded(exps, seed: int) -> list[Experiment]:
 
 
 def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, **kw) -> alt.LayerChart:
-    """lessons.charts.seed_chart with upright x labels and one y title on every layer (the shared helper
-    leaves the error bars' y untitled, so Vega-Lite would join the field name into the axis title)."""
-    chart = seed_chart(df, x, y, y_title=y_title, **kw)
-    for layer in chart.layer:
-        layer.encoding.x.axis = alt.Axis(labelAngle=angle, labelLimit=90)
-        layer.encoding.y.title = y_title
-        if layer.encoding.color is not alt.Undefined:  # the x labels already name each colour
-            layer.encoding.color.legend = None
-    return chart
+    """lessons.charts.seed_chart with this lesson's x labels (upright) and legend choice."""
+    return seed_chart(df, x, y, y_title=y_title, label_angle=angle, label_limit=90, legend=False, **kw)
 
 
 def _seed_control():

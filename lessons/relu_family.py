@@ -64,16 +64,9 @@ def pct(x: float) -> str:
 
 def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, label_limit: int = 110,
                 **kw) -> alt.LayerChart:
-    """lessons.charts.seed_chart with upright x labels, one y title on every layer (the shared helper leaves
-    the error bars' y untitled, so Vega-Lite would join the field name into the axis title) and no colour
-    legend (the x labels already name each colour)."""
-    chart = lesson_charts.seed_chart(df, x, y, y_title=y_title, **kw)
-    for layer in chart.layer:
-        layer.encoding.x.axis = alt.Axis(labelAngle=angle, labelLimit=label_limit)
-        layer.encoding.y.title = y_title
-        if layer.encoding.color is not alt.Undefined:
-            layer.encoding.color.legend = None
-    return chart
+    """lessons.charts.seed_chart with this lesson's x labels (upright) and legend choice."""
+    return lesson_charts.seed_chart(df, x, y, y_title=y_title, label_angle=angle, label_limit=label_limit,
+                                    legend=False, **kw)
 
 
 def _dropna(df: pd.DataFrame) -> pd.DataFrame:

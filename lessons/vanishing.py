@@ -318,22 +318,22 @@ P_DEPTH = Claim(
     statistic=lambda r: {"shallow": _test(r[0]), "deep": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
     holds=lambda v: v["gain"] < 0.03,
     what="three sigmoid layers gain less than 3 points of test accuracy over one")
+def _versus(base: str, other: str):
+    """A statistic comparing two presets' test accuracy: both, the gain of the second, and whether it solved."""
+    return lambda r: {base: _test(r[0]), other: _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
+                      "solved": float(_test(r[1]) >= SOLVED)}
+
+
 P_RELU3 = Claim(
-    "p_relu3", experiments=lambda s: [_preset(2, s), _preset(3, s)],
-    statistic=lambda r: {"sigmoid": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
-                         "solved": float(_test(r[1]) >= SOLVED)},
+    "p_relu3", experiments=lambda s: [_preset(2, s), _preset(3, s)], statistic=_versus("sigmoid", "relu"),
     holds=lambda v: v["gain"] > 0.10,
     what="ReLU × 3 beats sigmoid × 3 (same shape) by more than 10 points of test accuracy")
 P_RELU4 = Claim(
-    "p_relu4", experiments=lambda s: [_preset(2, s), _preset(4, s)],
-    statistic=lambda r: {"sigmoid": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
-                         "solved": float(_test(r[1]) >= SOLVED)},
+    "p_relu4", experiments=lambda s: [_preset(2, s), _preset(4, s)], statistic=_versus("sigmoid", "relu"),
     holds=lambda v: v["gain"] > -0.01,
     what="ReLU × 4 is at least as accurate as sigmoid × 3 (to within a point)")
 P_ADAM = Claim(
-    "p_adam", experiments=lambda s: [_preset(2, s), _preset(5, s)],
-    statistic=lambda r: {"sgd": _test(r[0]), "adam": _test(r[1]), "gain": _test(r[1]) - _test(r[0]),
-                         "solved": float(_test(r[1]) >= SOLVED)},
+    "p_adam", experiments=lambda s: [_preset(2, s), _preset(5, s)], statistic=_versus("sgd", "adam"),
     holds=lambda v: v["gain"] > 0.10,
     what="Adam (lr 0.01) beats SGD (lr 0.5) on preset 3 by more than 10 points")
 PLAY_CLAIMS = (P_EASY, P_HARD, P_DEPTH, P_RELU3, P_RELU4, P_ADAM)
