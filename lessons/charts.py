@@ -4,6 +4,8 @@ Plain functions from engine results to Altair charts (no Streamlit), so a notebo
 """
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -87,6 +89,17 @@ def learning_curves(res: Result, metric_title: str = "accuracy", vertical: bool 
 
 # ---------------------------------------------------------------- evidence over seeds
 
+_PATH_CHARS = re.compile(r"[.\[\]:\\]")
+
+
+def _plain_fields(df: pd.DataFrame, *cols):
+    """Vega-Lite reads '.' and brackets in a field name as a path into nested data (a column
+    "share of |w| < 0.01" draws nothing), and Altair's shorthand splits on ':'. Such columns are
+    renamed; the returned titles keep the original names. Returns (df, names, titles)."""
+    ren = {c: _PATH_CHARS.sub("_", c) for c in cols if c and _PATH_CHARS.search(c)}
+    names = [ren.get(c, c) if c else c for c in cols]
+    return (df.rename(columns=ren) if ren else df), names, {n: c for c, n in zip(cols, names) if c}
+
 
 def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, colors: dict | None = None,
                x_title: str | None = None, y_title: str | None = None, title: str = "", sort=None,
@@ -99,12 +112,13 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
     mapping) when given. The spread is drawn by Vega-Lite from the same rows, so the chart sends
     the per-seed values once. `label_angle` / `label_limit` set the x labels (0: upright);
     `legend=False` leaves out the colour legend (when the x labels already name each colour)."""
+    df, (x, y, color), titles = _plain_fields(df, x, y, color)
     axis = {}
     if label_angle is not None:
         axis = {"axis": alt.Axis(labelAngle=label_angle, **({"labelLimit": label_limit} if label_limit else {}))}
-    enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else x, sort=sort, **axis)
+    enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else titles[x], sort=sort, **axis)
     yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    ytitle = y_title if y_title is not None else y
+    ytitle = y_title if y_title is not None else titles[y]
     enc_y = alt.Y(f"{y}:Q", title=ytitle, scale=yscale)
     base = alt.Chart(df)
     kw = {}
@@ -115,7 +129,7 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
     dots = base.mark_circle(size=28, opacity=0.35).encode(
         x=enc_x, y=enc_y, **kw,
         tooltip=[alt.Tooltip(f"{x}:{x_type}"), "seed:O"] + ([f"{color}:N"] if color else [])
-        + [alt.Tooltip(f"{y}:Q", format=".3g")])
+        + [alt.Tooltip(f"{y}:Q", format=".3g", **({"title": titles[y]} if titles[y] != y else {}))])
     mean = base.mark_line(point=True).encode(x=enc_x, y=alt.Y(f"mean({y}):Q", scale=yscale, title=ytitle), **kw,
                                              tooltip=[alt.Tooltip(f"{x}:{x_type}"),
                                                       alt.Tooltip(f"mean({y}):Q", format=".3g", title="mean")])
@@ -135,6 +149,9 @@ def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, c
 
     df: one row per (seed, x[, color]) — downsample `x` before calling (a curve needs no more points
     than the chart has pixels)."""
+    df, (x, y, color), titles = _plain_fields(df, x, y, color)
+    x_title = x_title if x_title is not None else titles[x]
+    y_title = y_title if y_title is not None else titles[y]
     yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     kw = {}
     if color is not None:

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec
@@ -73,3 +74,14 @@ def test_seed_charts_carry_every_seed():
                                                for lay in spec["layer"]}
     curves = charts.seed_curves(df.assign(step=1), "step", "gain").to_dict()
     assert len(curves["layer"]) == 2 and np.isfinite(ev["gain"])
+
+
+def test_seed_charts_rename_columns_vega_lite_would_read_as_paths():
+    df = pd.DataFrame({"seed": range(4), "λ": ["0.1"] * 4, "share of |w| < 0.01": [0.1, 0.2, 0.3, 0.4]})
+    spec = charts.seed_chart(df, "λ", "share of |w| < 0.01").to_dict()
+    layer = spec["layer"][1]["encoding"]
+    assert layer["y"]["field"] == "share of |w| < 0_01" and layer["y"]["title"] == "share of |w| < 0.01"
+    rows = next(iter(spec["datasets"].values()))
+    assert rows[0]["share of |w| < 0_01"] == 0.1
+    curves = charts.seed_curves(df.assign(step=1), "step", "share of |w| < 0.01").to_dict()
+    assert curves["layer"][0]["encoding"]["y"]["title"] == "share of |w| < 0.01"
