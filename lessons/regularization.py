@@ -284,7 +284,7 @@ def _surface_pair(left, right, left_title: str, right_title: str, note: str):
 def _l2_demo(v, progress):
     seed, lam = int(v["seed"]), float(v["lam"])
     df = _sweep_frame(L2_BEST, progress)
-    loss = _split_seed_chart(df, {"train loss": "train", "val loss": "val"}, "Loss after training, 10 seeds",
+    loss = _split_seed_chart(df, {"train loss": "train", "val loss": "val"}, "Loss, 10 seeds",
                              "cross-entropy")
     norm = seed_chart(df.assign(λ=df["lambda"].map(_lam_label)), "λ", "weight norm",
                       sort=[_lam_label(x) for x in LAMBDAS], x_title="λ", y_title="weight norm",
@@ -364,7 +364,7 @@ def _l1_demo(v, progress):
     share = f"share of |w| < {NEAR_ZERO}"
     frac = seed_chart(df.rename(columns={"near zero": share}), "λ", share, color="penalty", colors=PENALTY_COLORS,
                       sort=[_lam_label(x) for x in LAMBDAS], x_title="λ",
-                      title="Near-zero weights against λ, 10 seeds", height=330)
+                      title="|w| < 0.01, 10 seeds", height=330)
     mine = res[2 * k * SEED_CHOICES.index(seed):2 * k * (SEED_CHOICES.index(seed) + 1)]
     w1 = np.abs(_weights(dict(zip(LAMBDAS, mine[:k]))[lam]))
     w2 = np.abs(_weights(dict(zip(LAMBDAS, mine[k:]))[lam]))
@@ -377,7 +377,7 @@ def _l1_demo(v, progress):
         x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="|w| (log)"), y=alt.Y("share:Q", title="share of weights"),
         color=col, tooltip=["penalty", alt.Tooltip("lo:Q", format=".1e", title="from |w|"),
                             alt.Tooltip("share:Q", format=".1%")]).properties(
-        height=300, title=f"Where the weights sit: seed {seed}, λ = {_lam_label(lam)}, one run each")
+        height=300, title=f"|w| at λ = {_lam_label(lam)}, seed {seed}")
     one = df[(df["seed"] == seed) & (df["lambda"] == lam)].set_index("penalty")
     return [
         Columns([[Chart(_narrow(frac),
@@ -389,8 +389,8 @@ def _l1_demo(v, progress):
                help=f"share of |w| < {NEAR_ZERO} at λ = {lam:g}, seed {seed}, one run"),
         Metric("L2: near zero", f"{one.loc['L2', 'near zero']:.0%}",
                help=f"share of |w| < {NEAR_ZERO} at λ = {lam:g}, seed {seed}, one run"),
-        Metric("val acc. L1 / L2", f"{one.loc['L1', 'val accuracy']:.1%} / {one.loc['L2', 'val accuracy']:.1%}",
-               help=f"seed {seed}, one run each"),
+        Metric("L1: val acc.", f"{one.loc['L1', 'val accuracy']:.0%}", help=f"seed {seed}, one run"),
+        Metric("L2: val acc.", f"{one.loc['L2', 'val accuracy']:.0%}", help=f"seed {seed}, one run"),
     ]
 
 
@@ -734,7 +734,7 @@ def _bagging_demo(v, progress):
                  [Chart(panels[1], caption="Dots: one seed each; line: mean; bar: ± 1 sd.")]]),
         Metric(f"bagged ({b}) loss", f"{out['bagged loss']:.2f}", help=f"test loss, seed {seed}"),
         Metric("single loss", f"{out['single loss']:.2f}", help=f"test loss, seed {seed}"),
-        Metric("replica acc.", f"{min(out['replicas']):.1%}–{max(out['replicas']):.1%}",
+        Metric("replica acc.", f"{min(out['replicas']) * 100:.0f}–{max(out['replicas']):.0%}",
                help=f"worst and best replica's test accuracy, seed {seed}"),
     ]
 

@@ -79,7 +79,8 @@ def _theme() -> dict:
             "font": FONT,
             "background": "white",
             "view": {"continuousWidth": 560, "continuousHeight": 340, "stroke": "#DDDDDD"},
-            "title": {"fontSize": 20, "fontWeight": 600, "anchor": "start", "offset": 10},
+            # titles anchor at the chart's outer edge (not the plot's), so narrow panels keep them whole
+            "title": {"fontSize": 19, "fontWeight": 600, "anchor": "start", "offset": 10, "frame": "bounds"},
             "axis": {
                 "labelFontSize": label, "titleFontSize": title, "titleFontWeight": 600,
                 "gridColor": "#E6E6E6", "domainColor": "#888888", "tickColor": "#888888",
