@@ -188,7 +188,7 @@ def _lr_demo(v, progress):
     # log10 of the loss, on a linear axis: mean ± sd then spans decades, and never goes below zero on a log axis
     ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "learning rate", "log_loss",
                     x_title="learning rate", y_title="log₁₀ final training loss", height=250,
-                    title=f"All {sweep['seed'].nunique()} seeds: final loss per rate")
+                    title=f"Final loss, {sweep['seed'].nunique()} seeds")
     outs = [Columns([[Chart(curves, caption="The thick line is the rate chosen with the slider. Diverged runs "
                                             "shoot off the top and stop where the loss became infinite.")],
                      [Chart(ev, caption="One faint dot per seed that did not diverge; line: mean, bar: ± 1 sd. "
@@ -207,7 +207,7 @@ def _lr_demo(v, progress):
         outs.append(Metric("mean final loss", f"{mine['final train loss'].mean():.3g}",
                            help=f"training MSE at rate {chosen:g} after {v['steps']} updates, over the seeds that "
                                 "did not diverge"))
-    outs.append(Metric("diverged in", _of(ndiv, len(mine)), help=f"at rate {chosen:g}"))
+    outs.append(Metric("seeds diverged", f"{ndiv} / {len(mine)}", help=f"at rate {chosen:g}"))
     means = ok.groupby("learning rate")["final train loss"].mean()
     never = sweep.groupby("learning rate")["diverged at"].apply(lambda s: s.isna().all())
     best = means[never[means.index]].idxmin()

@@ -49,7 +49,7 @@ def test_learning_rate_demo_says_diverged_not_a_broken_chart():
     notes = [o.text for o in outs if isinstance(o, Note)]
     assert sum("diverged at step" in n for n in notes) >= 2  # 0.3 and 1 diverge in every seed (lr_diverge)
     assert any("rate 1: **diverged at step" in n for n in notes)
-    assert any(isinstance(o, Metric) and o.value.endswith("of 10 seeds") for o in outs)
+    assert any(isinstance(o, Metric) and o.label == "seeds diverged" and o.value.endswith("/ 10") for o in outs)
     for c in charts_of(outs):
         rows = rows_of(c)
         assert rows and all(np.isfinite(v) for r in rows for v in r.values() if isinstance(v, float))
