@@ -74,14 +74,18 @@ def lessons() -> list[Lesson]:
 
 
 def experiments_of(module_name: str) -> list:
-    """One lesson's share of `all_experiments` (its default views, presets and claim sweeps):
+    """One lesson's share of `all_experiments`: every step's runs for its default view and each preset
+    (`Step.runs`), and every claim's sweep over its seeds. Nothing is listed by hand, so a step cannot
+    forget to ship what it draws (tests/lessons/test_every_lesson.py checks that it is shipped):
 
         python -c "from engine.precompute import precompute; from lessons.registry import experiments_of;
                    print(precompute(experiments_of('regularization')))"
     """
     module = importlib.import_module(f"lessons.{module_name}")
-    out = list(module.experiments()) if hasattr(module, "experiments") else []
+    out = list(module.experiments()) if hasattr(module, "experiments") else []  # lessons not yet moved to Step.runs
     for step in module.LESSON.steps:
+        for values in step.views():
+            out.extend(step.experiments(values))
         for claim in step.claims:
             out.extend(claim.runs())
     return out

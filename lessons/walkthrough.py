@@ -204,10 +204,15 @@ class Question:
 
 @dataclass(frozen=True)
 class Step:
-    id: str  # short slug, unique within the lesson
-    title: str
-    narrative: str  # Markdown, our own words
-    equations: tuple = ()  # LaTeX strings, shown in order
+    """One step, declared in one place in its lesson module: id, controls, the runs it needs, the demo,
+    presets and claims. Its words (title, slide text, key equation, speaker notes, what to notice,
+    questions) come from the lesson's Markdown, keyed by `id` (lessons/words.py), when the lesson is
+    built with `Words.lesson(...)`."""
+
+    id: str  # short slug, unique within the lesson; links say ?step=<id>
+    title: str = ""
+    narrative: str = ""  # older form of `notes` (Markdown); kept for steps written in Python
+    equations: tuple = ()  # older form of `equation` + notes' equations (LaTeX strings)
     controls: tuple = ()  # Control, ...
     demo: Optional[Callable[..., list]] = None  # demo(values: dict, progress: Progress) -> [outputs]
     notice: str = ""  # "What to notice" (Markdown)
@@ -216,6 +221,39 @@ class Step:
     presets: tuple = ()  # ((label, {control: value, ...}), ...): one-click settings
     heavy: bool = False  # True when a fresh choice of controls trains a model (show progress)
     claims: tuple = ()  # lessons.claims.Claim, ...: what `notice` and the questions quote, over seeds
+    runs: Optional[Callable[[dict], list]] = None  # runs(values) -> the engine experiments the demo draws
+    slide: str = ""  # the slide's words: one or two sentences (Markdown)
+    equation: str = ""  # the one key equation (LaTeX), on the slide
+    notes: str = ""  # speaker notes: the narrative and the full derivation (Markdown, $$...$$ allowed)
+
+    @property
+    def key_equation(self) -> str:
+        return self.equation or (self.equations[0] if self.equations else "")
+
+    @property
+    def speaker_notes(self) -> str:
+        """The narrative and every equation that is not the key one, as Markdown."""
+        if self.notes or self.slide:
+            return self.notes
+        rest = "\n\n".join(f"$$\n{e}\n$$" for e in self.equations[1:])
+        return "\n\n".join(t for t in (self.narrative, rest) if t)
+
+    def views(self) -> list[dict]:
+        """The control values of the default view and of every preset (what the shipped cache must hold)."""
+        out = [self.defaults()]
+        for _, values in self.presets:
+            out.append({**self.defaults(), **values})
+        return out
+
+    def experiments(self, values: Optional[dict] = None) -> list:
+        """The engine runs the demo draws for `values` (defaults where not given); [] without `runs`."""
+        if self.runs is None:
+            return []
+        vals = self.defaults()
+        for k, v in (values or {}).items():
+            if k in vals:
+                vals[k], _ = self.control(k).parse(v)
+        return list(self.runs(vals))
 
     def evidence(self, progress: Progress = no_progress, cache=True) -> dict:
         """The step's claims measured over their seeds: {claim id: Evidence} (empty without claims)."""
@@ -271,6 +309,11 @@ class Lesson:
     steps: tuple
     references: tuple = ()  # short citations used on this lesson
     intro: str = ""
+    words: Any = None  # lessons.words.Words the text came from (None for a lesson written in Python)
+
+    def text(self, key: str, /, **values) -> str:
+        """One of the lesson's strings by key, with `values` filled in (see lessons/words.py)."""
+        return self.words.text(key, **values)
 
     def step(self, id_or_index) -> Step:
         if isinstance(id_or_index, int):

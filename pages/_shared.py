@@ -32,6 +32,7 @@ import streamlit as st
 
 from engine.device import device_info
 from lessons import theme  # noqa: F401 - registers and enables the course's Altair theme
+from lessons.words import interface
 from lessons.walkthrough import (
     Chart,
     Code,
@@ -64,6 +65,12 @@ PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
 </style>"""
+
+
+
+
+def T(name: str, **values) -> str:  # noqa: N802 - the interface's words (lessons/text/<lang>/interface.md)
+    return interface().text(f"interface.{name}", **values)
 
 
 # ---------------------------------------------------------------- session helpers
@@ -105,8 +112,7 @@ def plain(text: str, limit: int = 120) -> str:
 def show_notices() -> None:
     items = st.session_state.get(_NOTICES) or []
     if items:
-        st.warning("Ignored in the link: " + "; ".join(plain(i) for i in items) + ". Showing the defaults instead.",
-                   icon=":material/link_off:")
+        st.warning(T("ignored_in_link", items="; ".join(plain(i) for i in items)), icon=":material/link_off:")
     st.session_state[_NOTICES] = []
 
 
@@ -161,17 +167,16 @@ def sidebar() -> None:
         raw = st.query_params["mode"]
         chosen = _parse_mode(raw)
         if chosen is None:
-            notice(f"mode={raw!r} is not 'present' or 'self-paced'")
+            notice(T("bad_mode", raw=repr(raw)))
         st.session_state[MODE_KEY] = chosen or MODES[0]
     st.session_state.setdefault(MODE_KEY, MODES[0])
     with st.sidebar:
-        st.radio("Mode", MODES, key=MODE_KEY, horizontal=True,
-                 help="Self-paced: every step on one page. Present: one step at a time, large type, "
-                      "for a projector. The URL remembers the mode and the step: copy it as a lecture plan.")
+        st.radio(T("mode"), MODES, key=MODE_KEY, horizontal=True, help=T("mode_help"),
+                 format_func=lambda m: T("mode_present") if m == "Present" else T("mode_self_paced"))
         info = device_info()
         colour = "green" if info["device"] in ("cuda", "mps") else "gray"
         st.markdown(f":{colour}-badge[:material/memory: {info['device'].upper()}] {info['name']}  \n"
-                    f"PyTorch {info['torch']}")
+                    f"{T('device_torch', version=info['torch'])}")
 
 
 def plain_page() -> None:
@@ -179,7 +184,7 @@ def plain_page() -> None:
     if st.session_state.get(_URL_IS_NEW):
         for k in st.query_params:
             if k != "mode":
-                notice(f"{k}= means nothing on this page")
+                notice(T("unknown_param_page", param=k))
     show_notices()
     write_url({})
 
@@ -216,8 +221,7 @@ def _apply_url(lesson: Lesson) -> bool:
         raw = qp["step"]
         idx = step_index(lesson, raw)
         if idx is None:
-            notice(f"step={raw!r} is not a step of this lesson (a step name such as "
-                   f"{lesson.steps[0].id!r}, or a number from 1 to {n})")
+            notice(T("unknown_step", raw=repr(raw), first=lesson.steps[0].id, n=n))
             idx = 0
         st.session_state[_step_key(lesson)] = idx
     here = idx if idx is not None else (st.session_state.get(_step_key(lesson)) or 0)
@@ -232,7 +236,7 @@ def _apply_url(lesson: Lesson) -> bool:
             _set(_wkey(lesson, step, c.name), value)
     for k in qp:
         if k not in names | {"mode", "step"}:
-            notice(f"{k}= is not a setting of step {here + 1}")
+            notice(T("unknown_param_step", param=k, number=here + 1))
     return idx is not None
 
 
@@ -258,7 +262,7 @@ def render_lesson(lesson: Lesson) -> None:
     """Draw a lesson in the current mode. Call after `sidebar()`."""
     linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) else False
     present = mode() == "Present"
-    st.set_page_config(page_title=f"{lesson.number}. {lesson.title} · Deep learning, step by step")
+    st.set_page_config(page_title=T("tab_title", number=lesson.number, title=lesson.title))
     if present:
         st.html(PRESENT_CSS)
         if not st.session_state.get("_ui.sidebar_folded"):  # the slide takes the full width; the
@@ -266,7 +270,7 @@ def render_lesson(lesson: Lesson) -> None:
             st.set_page_config(initial_sidebar_state="collapsed")
     else:
         st.session_state["_ui.sidebar_folded"] = False
-    st.title(f"Lesson {lesson.number}: {lesson.title}")
+    st.title(T("lesson_heading", number=lesson.number, title=lesson.title))
     show_notices()
     if present:
         _present(lesson)
@@ -294,9 +298,9 @@ def _step_buttons(lesson: Lesson, idx: int, where: str):
     n = len(lesson.steps)
     back, forward = _KEYS[where]
     prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
-    prev_col.button("Previous", key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
+    prev_col.button(T("previous"), key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
                     on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut=back)
-    next_col.button("Next", key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
+    next_col.button(T("next"), key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
                     icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
                     width="stretch", shortcut=forward)
     return mid
@@ -314,11 +318,11 @@ def _present(lesson: Lesson) -> None:
     st.session_state[f"{lesson.id}.__picker"] = idx
     st.html(SLIDE_CSS)
     mid = _step_buttons(lesson, idx, "top")
-    mid.selectbox("Step", range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
-                  format_func=lambda i: f"Step {i + 1} of {n}: {lesson.steps[i].title}",
+    mid.selectbox(T("step_picker"), range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
+                  format_func=lambda i: T("step_of", number=i + 1, n=n, title=lesson.steps[i].title),
                   label_visibility="collapsed")
     with st.container(key=f"present-space-box-{lesson.id}"):  # hidden by SLIDE_CSS
-        st.button("Next (Space)", key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
+        st.button(T("next_space"), key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
                   disabled=idx == n - 1, shortcut="Space")  # Space is a clicker's "next" too
         _to_top(lesson, idx)
     st.progress((idx + 1) / n)
@@ -341,55 +345,56 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
     n = len(lesson.steps)
     keys = [f"{lesson.id}.{s.id}.__done" for s in lesson.steps]
     done = sum(bool(st.session_state.get(k, _kept().get(k))) for k in keys)
-    st.progress(done / n, text=f"{done} of {n} steps done")
+    st.progress(done / n, text=T("steps_done", done=done, n=n))
     if lesson.intro:
         st.markdown(lesson.intro)
-    with st.expander("Contents", expanded=False):
+    with st.expander(T("contents"), expanded=False):
         st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" for i, s in enumerate(lesson.steps)))
     idx = st.session_state.get(_step_key(lesson))
     if linked and idx:
-        st.info(f"This link opens step {idx + 1}: [{lesson.steps[idx].title}](#step-{idx + 1}).",
+        st.info(T("link_opens", number=idx + 1, title=lesson.steps[idx].title),
                 icon=":material/link:")
     for i, step in enumerate(lesson.steps):
         _step(lesson, i)
         key = f"{lesson.id}.{step.id}.__done"
         _keep(key, False)
-        _kept()[key] = st.checkbox("I have worked through this step", key=key)
+        _kept()[key] = st.checkbox(T("worked_through"), key=key)
         st.divider()
 
 
 def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
-    """One step. Self-paced: narrative, equations, demo, notes, checks. As a slide (Present mode):
-    the key equation, the demo and what to notice; the narrative and the full derivation are the
-    speaker notes, one click away."""
+    """One step. Self-paced: the slide's words, the speaker notes (narrative and derivation), the key
+    equation, the demo, what to notice, checks. As a slide (Present mode): the slide's words, the key
+    equation, the demo and what to notice; the speaker notes are one click away."""
     step = lesson.steps[i]
+    has_demo = step.demo is not None or bool(step.controls)
+    notes = step.speaker_notes
     st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
+    if step.slide:
+        st.markdown(step.slide)
     if not slide:
-        if step.narrative:
-            st.markdown(step.narrative)
-        for eq in step.equations:
+        if notes:
+            st.markdown(notes)
+        for eq in (step.equations if not (step.slide or step.notes) else (step.equation,) if step.equation else ()):
             st.latex(eq)
-    elif step.equations:
-        st.latex(step.equations[0])
-    if step.demo is not None or step.controls:
+    elif step.key_equation:
+        st.latex(step.key_equation)
+    if has_demo:
         _demo(lesson, i)
-    if slide and not (step.demo is not None or step.controls) and step.narrative:
-        st.markdown(step.narrative)  # a step without a demo (a check) keeps its words on the slide
+    if slide and not has_demo and notes:
+        st.markdown(notes)  # a step without a demo (a check) keeps its words on the slide
     evidence = _evidence(lesson, step)
     if evidence is None:
-        st.warning("The measurements this step's notes quote could not be made; the demo above still "
-                   "shows the runs.", icon=":material/warning:")
+        st.warning(T("measure_failed"), icon=":material/warning:")
     elif step.notice:
         with st.container(border=True):
-            st.markdown(f"**:material/visibility: What to notice**\n\n{step.notice_text(evidence)}")
+            st.markdown(f"**:material/visibility: {T('what_to_notice')}**\n\n{step.notice_text(evidence)}")
     if evidence is not None:
         for j, q in enumerate(step.checks_filled(evidence)):
             _question(lesson, i, j, q)
-    if slide and (step.demo is not None or step.controls) and (step.narrative or len(step.equations) > 1):
-        with st.expander("Speaker notes and the full derivation", icon=":material/speaker_notes:"):
-            st.markdown(step.narrative)
-            for eq in step.equations[1:]:
-                st.latex(eq)
+    if slide and has_demo and notes:
+        with st.expander(T("speaker_notes"), icon=":material/speaker_notes:"):
+            st.markdown(notes)
 
 
 @st.fragment
@@ -417,8 +422,7 @@ def _demo(lesson: Lesson, i: int) -> None:
             render_outputs(outputs)
         except Exception as e:  # noqa: BLE001 - a failing demo must not take the page down
             msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
-            st.error(f"This demo could not run ({type(e).__name__}{': ' + msg if msg else ''}). "
-                     "Try other settings or reset them.", icon=":material/error:")
+            st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
 
 
 def _preset(lesson: Lesson, i: int, values: dict) -> None:
@@ -463,15 +467,15 @@ def _question(lesson: Lesson, i: int, j: int, q) -> None:
     if _kept().get(key) is not None:
         _keep(key, None)
     with st.container(border=True):
-        choice = st.radio(f"**Check:** {q.prompt}", range(len(q.options)), index=None, key=key,
+        choice = st.radio(f"**{T('check')}** {q.prompt}", range(len(q.options)), index=None, key=key,
                           format_func=lambda k: str(q.options[k]))
         _kept()[key] = choice
         if choice is not None:
             why = q.explanations[choice] if choice < len(q.explanations) else ""
             if choice == q.answer:
-                st.success(f"**Right.** {why}", icon=":material/check_circle:")
+                st.success(f"**{T('right')}** {why}", icon=":material/check_circle:")
             else:
-                st.error(f"**Not quite.** {why}", icon=":material/cancel:")
+                st.error(f"**{T('not_quite')}** {why}", icon=":material/cancel:")
 
 
 # ---------------------------------------------------------------- demos and their outputs
@@ -498,7 +502,7 @@ class _Bar:
             return
         self.last = now
         frac = min(1.0, max(0.0, float(fraction)))
-        self.ctx.run(self.slot.progress, frac, text=text or f"Training... {frac:.0%}")
+        self.ctx.run(self.slot.progress, frac, text=text or T("training", percent=f"{frac:.0%}"))
 
     def clear(self) -> None:
         self.ctx.run(self.slot.empty)

@@ -4,4 +4,5 @@ come only from the shipped assets/cache/ or from training, never from a develope
 import os
 import tempfile
 
+os.environ.setdefault("COURSE_WORDS_STRICT", "1")  # a demo string missing a value fails the test
 os.environ["ENGINE_CACHE_DIR"] = tempfile.mkdtemp(prefix="engine-cache-tests-")
