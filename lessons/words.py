@@ -78,7 +78,7 @@ _NAMED = re.compile(r"(?<![\\\w^_}])\{([A-Za-z_]\w*)(?::([^{}]*))?\}")
 
 
 def names_in(template: str) -> set[str]:
-    """The placeholder names `template` uses (LaTeX groups such as `{20}` or `{x}` with a claim's dots are not names)."""
+    """The placeholder names `template` uses (LaTeX groups such as `x^{20}` or `\\mathrm{net}` are not names)."""
     return {m.group(1) for m in _NAMED.finditer(template or "")}
 
 

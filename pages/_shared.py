@@ -32,7 +32,6 @@ import streamlit as st
 
 from engine.device import device_info
 from lessons import theme  # noqa: F401 - registers and enables the course's Altair theme
-from lessons.words import interface
 from lessons.walkthrough import (
     Chart,
     Code,
@@ -45,6 +44,7 @@ from lessons.walkthrough import (
     Table,
     no_progress,
 )
+from lessons.words import interface
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 MODES = ("Self-paced", "Present")
