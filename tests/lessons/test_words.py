@@ -93,6 +93,7 @@ def _shape(words: Words, lang: str) -> dict:
 def _worded():
     yield pytest.param(Words("sample_lesson", folder=SAMPLE_TEXT), id="sample_lesson")
     yield pytest.param(Words("interface"), id="interface")
+    yield pytest.param(Words("common"), id="common")
     for e in registry.entries():
         if e.lesson.words is not None:
             yield pytest.param(e.lesson.words, id=e.module)
@@ -168,7 +169,7 @@ def test_no_long_prose_left_in_python(path):
 
 def test_text_files_belong_to_lessons():
     """Each English file is read by a registered lesson or the interface (no orphaned words)."""
-    names = {e.module for e in registry.entries()} | {"interface", "home"}
+    names = {e.module for e in registry.entries()} | {"interface", "home", "common"}
     for p in (TEXT_DIR / "en").glob("*.md"):
         assert p.stem in names, p
 
