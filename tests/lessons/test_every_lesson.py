@@ -7,13 +7,12 @@ import pytest
 from lessons import registry
 from lessons.walkthrough import Chart, flatten
 
-STEPS = [pytest.param(e.lesson, i, id=f"{e.module}-{s.id}") for e in registry.entries()
-         for i, s in enumerate(e.lesson.steps)]
+STEPS = [pytest.param(e.lesson, s.id, id=f"{e.module}-{s.id}") for e in registry.entries() for s in e.lesson.steps]
 
 
-@pytest.mark.parametrize("lesson, i", STEPS)
-def test_every_step_returns_its_outputs(lesson, i):
-    step = lesson.steps[i]
+@pytest.mark.parametrize("lesson, step_id", STEPS)
+def test_every_step_returns_its_outputs(lesson, step_id):
+    step = lesson.step(step_id)
     outs = step.run({})
     if step.demo is None:
         assert step.checks()
