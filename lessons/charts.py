@@ -12,7 +12,7 @@ import pandas as pd
 
 from engine import data as D
 from engine.results import Result
-from lessons.theme import CLASS_COLORS, PROBABILITY_RANGE, SPLIT_COLORS, color_scale
+from lessons.theme import CLASS_COLORS, HELD_COLORS, INK, PROBABILITY_RANGE, REFERENCE, SPLIT_COLORS, color_scale
 
 
 def surface_frame(prob: np.ndarray, extent) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def decision_surface(prob: np.ndarray, extent, split: D.Split | None = None, tit
     if split is not None:
         pts = points_frame(split)
         present = sorted(pts["label"].unique())
-        layers.append(alt.Chart(pts).mark_point(filled=True, size=34, strokeWidth=0.8, stroke="#222222").encode(
+        layers.append(alt.Chart(pts).mark_point(filled=True, size=34, strokeWidth=0.8, stroke=INK).encode(
             x=alt.X("x1:Q", scale=xs), y=alt.Y("x2:Q", scale=ys),
             fill=alt.Fill("label:N", scale=color_scale(CLASS_COLORS, present),
                           legend=alt.Legend(title="", orient="bottom", columns=2) if legend else None),
@@ -183,14 +183,14 @@ def evidence_chart(ev, stat: str, *, title: str = "", x_title: str | None = None
     dom = ["held", "did not hold"]
     ex = alt.X(f"{stat}:Q", title=x_title if x_title is not None else stat, scale=alt.Scale(zero=False))
     dots = alt.Chart(df).mark_point(size=110, filled=True, opacity=0.8).encode(
-        x=ex, color=alt.Color("held:N", scale=alt.Scale(domain=dom, range=["#009E73", "#D55E00"]), title="",
+        x=ex, color=alt.Color("held:N", scale=color_scale(HELD_COLORS, dom), title="",
                               legend=alt.Legend(orient="top")),
         tooltip=["seed:O", alt.Tooltip(f"{stat}:Q", format=".3g"), "held:N"])
-    mean = alt.Chart(pd.DataFrame({"mean": [ev[stat]]})).mark_tick(thickness=3, size=40, color="#222222").encode(
+    mean = alt.Chart(pd.DataFrame({"mean": [ev[stat]]})).mark_tick(thickness=3, size=40, color=INK).encode(
         x=alt.X("mean:Q"), tooltip=[alt.Tooltip("mean:Q", format=".3g")])
     layers = [dots, mean]
     if ref is not None:
-        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color="#999999", strokeDash=[4, 4])
+        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color=REFERENCE, strokeDash=[4, 4])
                       .encode(x="ref:Q"))
     props = {"height": height, "title": title or f"{ev.of}"}
     if width is not None:

@@ -62,6 +62,12 @@ SPLIT_COLORS: dict[str, str] = {
     "test": "#009E73",
 }
 
+# Marks that are not a concept: ink, references and the held / did-not-hold of a claim's seeds.
+INK = "#222222"  # outlines of data points, the mean tick of a seed chart
+REFERENCE = "#999999"  # a reference line (zero, chance, a bound)
+MISSING = "#777777"  # a name with no colour of its own
+HELD_COLORS: dict[str, str] = {"held": "#009E73", "did not hold": "#D55E00"}  # green / vermillion
+
 
 def color_scale(mapping: Mapping[str, str], domain: Optional[Iterable[str]] = None) -> alt.Scale:
     """An `alt.Scale` that pins each name in `domain` (default: all of `mapping`) to its colour.
@@ -69,7 +75,7 @@ def color_scale(mapping: Mapping[str, str], domain: Optional[Iterable[str]] = No
     Names missing from `mapping` get grey, so a new concept never breaks a chart.
     """
     names = list(mapping) if domain is None else list(domain)
-    return alt.Scale(domain=names, range=[mapping.get(n, "#777777") for n in names])
+    return alt.Scale(domain=names, range=[mapping.get(n, MISSING) for n in names])
 
 
 def _theme() -> dict:

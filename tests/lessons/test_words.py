@@ -179,3 +179,12 @@ def test_demo_strings_are_keys_with_values():
 
     caption = LESSON.step("curve").run({"points": 7})[0].caption
     assert caption.key == "curve.caption" and caption.values == {"n": 7}
+
+
+def test_every_colour_comes_from_the_theme():
+    """No hex colour literal outside lessons/theme.py: a concept keeps its colour in every lesson."""
+    for path in sorted((ROOT / "lessons").glob("*.py")):
+        if path.name == "theme.py":
+            continue
+        found = re.findall(r"[\"']#[0-9A-Fa-f]{6}[\"']", path.read_text())
+        assert not found, f"{path.name}: colours {found[:5]} belong in lessons/theme.py"
