@@ -120,8 +120,9 @@ class Block:
         return [t for n, t in self.sections if n == name]
 
     def strings(self) -> dict[str, str]:
-        """Every string of the block by key: the `strings` list items and any section not in the known set."""
-        known = STEP_SECTIONS if self.kind == "step" else LESSON_SECTIONS
+        """Every string of the block by key: the `strings` list items and the sections (of a step block,
+        those that are not its words: title, slide, ...)."""
+        known = STEP_SECTIONS if self.kind == "step" else ("strings",)
         out: dict[str, str] = {}
         for name, text in self.sections:
             if name == "strings":

@@ -94,6 +94,7 @@ def _worded():
     yield pytest.param(Words("sample_lesson", folder=SAMPLE_TEXT), id="sample_lesson")
     yield pytest.param(Words("interface"), id="interface")
     yield pytest.param(Words("common"), id="common")
+    yield pytest.param(Words("home"), id="home")
     for e in registry.entries():
         if e.lesson.words is not None:
             yield pytest.param(e.lesson.words, id=e.module)
@@ -158,9 +159,11 @@ def _prose(tree: ast.AST):
             yield node.lineno, text
 
 
-@pytest.mark.parametrize("path", [pytest.param(ROOT / "lessons" / f"{e.module}.py", id=e.module)
-                                  for e in registry.entries()] + [pytest.param(ROOT / "pages" / "_shared.py",
-                                                                               id="pages-_shared")])
+PY_FILES = [pytest.param(ROOT / "lessons" / f"{e.module}.py", id=e.module) for e in registry.entries()] + \
+    [pytest.param(ROOT / "pages" / f"{p}.py", id=f"pages-{p}") for p in ("_shared", "welcome", "references")]
+
+
+@pytest.mark.parametrize("path", PY_FILES)
 def test_no_long_prose_left_in_python(path):
     found = list(_prose(ast.parse(path.read_text())))
     assert not found, f"{path.name}: move these to lessons/text/en/*.md: " + \
