@@ -83,31 +83,45 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
             if g is not None:
                 rec.window.append(graph.objs[t])
         if graph is None and t < steps:
-            Xb, yb, wb = batch(t)
-            if e0.reg.input_noise > 0:
-                Xb = Xb + m.sigma * noise(Xb.shape, normal=True)
-            obj, g = _objective_and_grad(m, Xb, yb, wb, noise)
+            obj, g = _eager_step(m, batch, noise, t, e0.reg.input_noise > 0)
             rec.window.append(obj.detach())
         if rec.snap_steps:
             rec.snapshot(t)
-        if t % k == 0 or t == steps:
-            with torch.no_grad():
-                rec.check_divergence(t)
-                va_loss = rec.record(t, g)
-            if es.on:
-                es.update(t, va_loss, m.flat, rec.active)
-            if progress is not None:
-                progress(min(1.0, (t + 1) / (steps + 1)), f"step {t}/{steps}")
-            if t < steps and not bool(rec.active.any()):
-                break
+        if (t % k == 0 or t == steps) and not _record(m, rec, es, g, t, steps, progress):
+            break  # every run has diverged or stopped early
         if t < steps and graph is None:
-            # rows are independent, so a diverged run may go on producing NaN without touching the
-            # others; only early stopping needs frozen rows
-            if m.shared_lr is not None and not es.on:
-                m.opt.step(m.flat.data, g, m.shared_lr[t])
-            else:
-                m.opt.step(m.flat.data, g, m.lrs[t][:, None], rec.active if es.on else None)
+            _update(m, rec, es, g, t)
     return _results(exps, data, m, rec, es, dev, time.perf_counter() - t0)
+
+
+def _eager_step(m: Stack, batch: Batches, noise: Streams, t: int, input_noise: bool):
+    """Stage "one step": the minibatch of step t (with input noise if asked) and each run's objective
+    and gradient."""
+    Xb, yb, wb = batch(t)
+    if input_noise:
+        Xb = Xb + m.sigma * noise(Xb.shape, normal=True)
+    return _objective_and_grad(m, Xb, yb, wb, noise)
+
+
+def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progress) -> bool:
+    """Stage "record": divergence, the history row, early stopping, progress. False when no run is left."""
+    with torch.no_grad():
+        rec.check_divergence(t)
+        va_loss = rec.record(t, g)
+    if es.on:
+        es.update(t, va_loss, m.flat, rec.active)
+    if progress is not None:
+        progress(min(1.0, (t + 1) / (steps + 1)), f"step {t}/{steps}")
+    return t >= steps or bool(rec.active.any())
+
+
+def _update(m: Stack, rec: Recorder, es: EarlyStop, g, t: int) -> None:
+    """Stage "update": the optimizer step on every run's row. Rows are independent, so a diverged run
+    may go on producing NaN without touching the others; only early stopping needs frozen rows."""
+    if m.shared_lr is not None and not es.on:
+        m.opt.step(m.flat.data, g, m.shared_lr[t])
+    else:
+        m.opt.step(m.flat.data, g, m.lrs[t][:, None], rec.active if es.on else None)
 
 
 def _graph_step(graph, t: int, steps: int):
