@@ -270,7 +270,8 @@ def render_lesson(lesson: Lesson) -> None:
             st.set_page_config(initial_sidebar_state="collapsed")
     else:
         st.session_state["_ui.sidebar_folded"] = False
-    st.title(T("lesson_heading", number=lesson.number, title=lesson.title))
+    if not present:  # on a slide the step picker names the lesson; the slide's height goes to the demo
+        st.title(T("lesson_heading", number=lesson.number, title=lesson.title))
     show_notices()
     if present:
         _present(lesson)
@@ -289,26 +290,25 @@ def _picked(lesson: Lesson) -> None:
     _go(lesson, st.session_state[f"{lesson.id}.__picker"])
 
 
-_KEYS = {"top": ("Left", "Right"), "bottom": ("PageUp", "PageDown")}  # what presenter clickers send
-
-
-def _step_buttons(lesson: Lesson, idx: int, where: str):
-    """Previous / next buttons around a middle column, which is returned. The top pair answers the
-    arrow keys, the bottom pair PageUp / PageDown (a presenter's clicker), and Space moves on too."""
+def _step_buttons(lesson: Lesson, idx: int):
+    """Previous / next buttons (answering the arrow keys) around a middle column, which is returned."""
     n = len(lesson.steps)
-    back, forward = _KEYS[where]
     prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
-    prev_col.button(T("previous"), key=f"{lesson.id}.__prev_{where}", icon=":material/arrow_back:",
-                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut=back)
-    next_col.button(T("next"), key=f"{lesson.id}.__next_{where}", icon=":material/arrow_forward:",
+    prev_col.button(T("previous"), key=f"{lesson.id}.__prev_top", icon=":material/arrow_back:",
+                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut="Left")
+    next_col.button(T("next"), key=f"{lesson.id}.__next_top", icon=":material/arrow_forward:",
                     icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
-                    width="stretch", shortcut=forward)
+                    width="stretch", shortcut="Right")
     return mid
 
 
 SLIDE_CSS = """<style>
-[class*="st-key-present-space"] {display: none;}
+[class*="st-key-present-keys"] {display: none;}
+[data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
 </style>"""
+
+# What a presenter's clicker sends besides the arrows: buttons the slide does not show (SLIDE_CSS)
+_CLICKER = (("PageUp", -1), ("PageDown", 1), ("Space", 1))
 
 
 def _present(lesson: Lesson) -> None:
@@ -317,18 +317,18 @@ def _present(lesson: Lesson) -> None:
     st.session_state[_step_key(lesson)] = idx
     st.session_state[f"{lesson.id}.__picker"] = idx
     st.html(SLIDE_CSS)
-    mid = _step_buttons(lesson, idx, "top")
+    mid = _step_buttons(lesson, idx)
     mid.selectbox(T("step_picker"), range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
-                  format_func=lambda i: T("step_of", number=i + 1, n=n, title=lesson.steps[i].title),
+                  format_func=lambda i: T("slide_of", lesson=lesson.number, number=i + 1, n=n,
+                                          title=lesson.steps[i].title),
                   label_visibility="collapsed")
-    with st.container(key=f"present-space-box-{lesson.id}"):  # hidden by SLIDE_CSS
-        st.button(T("next_space"), key=f"present-space-{lesson.id}", on_click=_go, args=(lesson, idx + 1),
-                  disabled=idx == n - 1, shortcut="Space")  # Space is a clicker's "next" too
+    with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS
+        for key, move in _CLICKER:
+            st.button(f"{T('next') if move > 0 else T('previous')} ({key})", key=f"present-{key.lower()}-{lesson.id}",
+                      on_click=_go, args=(lesson, idx + move), disabled=not 0 <= idx + move < n, shortcut=key)
         _to_top(lesson, idx)
     st.progress((idx + 1) / n)
     _step(lesson, idx, slide=True)
-    st.divider()
-    _step_buttons(lesson, idx, "bottom")
 
 
 def _to_top(lesson: Lesson, idx: int) -> None:
@@ -386,11 +386,19 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     evidence = _evidence(lesson, step)
     if evidence is None:
         st.warning(T("measure_failed"), icon=":material/warning:")
+    elif step.notice and slide and has_demo:  # on a slide the presenter reveals it when the class has looked
+        with st.expander(T("what_to_notice"), icon=":material/visibility:"):
+            st.markdown(step.notice_text(evidence))
     elif step.notice:
         with st.container(border=True):
             st.markdown(f"**:material/visibility: {T('what_to_notice')}**\n\n{step.notice_text(evidence)}")
-    if evidence is not None:
-        for j, q in enumerate(step.checks_filled(evidence)):
+    checks = step.checks_filled(evidence) if evidence is not None else ()
+    if checks and slide and has_demo:
+        with st.expander(T("check_yourself"), icon=":material/quiz:"):
+            for j, q in enumerate(checks):
+                _question(lesson, i, j, q)
+    else:
+        for j, q in enumerate(checks):
             _question(lesson, i, j, q)
     if slide and has_demo and notes:
         with st.expander(T("speaker_notes"), icon=":material/speaker_notes:"):

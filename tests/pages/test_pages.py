@@ -196,7 +196,7 @@ def test_present_mode_steps_forward_and_back():
     ok(at.button(key="sample_lesson.__next_top").click().run())
     assert [h.value for h in at.header] == [title(2)]
     assert at.query_params["step"] == "curve"
-    ok(at.button(key="sample_lesson.__next_bottom").click().run())
+    ok(at.button(key="present-pagedown-sample_lesson").click().run())  # a clicker's PageDown
     assert [h.value for h in at.header] == [title(3)]
     assert at.button(key="sample_lesson.__next_top").disabled
     ok(at.button(key="sample_lesson.__prev_top").click().run())
@@ -327,9 +327,14 @@ def test_link_text_is_shown_literally_not_as_markdown():
 
 def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
     at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "curve"}))
-    assert [e.label for e in at.expander] == ["Speaker notes and the full derivation"]
-    step = SAMPLE.step("curve")  # the slide keeps its words; the notes (from the Markdown) are one click away
-    assert step.notes in [m.value for m in at.expander[0].markdown]
+    # the slide keeps its words and demo; what to notice and the check wait for the presenter, and the
+    # notes (from the Markdown) are one click away
+    labels = [e.label for e in at.expander]
+    assert labels == ["What to notice", "Check yourself", "Speaker notes and the full derivation"]
+    step = SAMPLE.step("curve")
+    assert step.notes in [m.value for m in at.expander[2].markdown]
+    assert step.notice in [m.value for m in at.expander[0].markdown]
+    assert len(at.expander[1].radio) == len(step.checks())
     assert step.slide in [m.value for m in at.markdown] and step.slide != step.notes
     keys = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
     assert set(keys.values()) >= {"left", "right", "pageup", "pagedown", "space"}
