@@ -1,7 +1,7 @@
 """Fill the shipped cache (`assets/cache/`) so a fresh deployment answers at once.
 
     python -m engine.precompute lessons.registry:all_experiments        # what the app ships
-    python -m engine.precompute lessons.vanishing:experiments --prune   # ... and drop stale entries
+    python -m engine.precompute lessons.registry:all_experiments --prune   # ... and drop stale entries
 
 Each argument names a callable `module:function` returning a list of Experiments (for example a
 lesson's default views); the engine imports it by name only when asked, so it depends on no lesson.

@@ -43,13 +43,15 @@ def open_lesson(page, query, timeout=90):
 
 
 def open_step(page, lesson, step, params):
-    """Open `lesson` at `step` (1-based) in Present mode with `params` in the URL, and check it
-    rendered cleanly: its title, no ignored-link notice, no failed demo, a chart if it has a demo."""
+    """Open `lesson` at `step` (its id, as links carry it; a 1-based number works too) in Present
+    mode with `params` in the URL, and check it rendered cleanly: its title, no ignored-link notice,
+    no failed demo, a chart if it has a demo."""
     at = open_lesson(page, {"mode": "present", "step": str(step), **params})
-    assert f"{step}. {lesson.steps[step - 1].title}" in texts(at)
+    i = next(k for k, s in enumerate(lesson.steps) if s.id == step) if isinstance(step, str) else step - 1
+    assert f"{i + 1}. {lesson.steps[i].title}" in texts(at)
     assert not warnings(at), warnings(at)
     assert not demo_errors(at), demo_errors(at)
-    if lesson.steps[step - 1].demo is not None:
+    if lesson.steps[i].demo is not None:
         assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
     return at
 
