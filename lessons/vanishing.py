@@ -6,7 +6,9 @@ back, and stacking squashing functions flattens everything. ReLU keeps a derivat
 active. Every chart comes from a computation or a training run of the engine. What the notes say
 about training is a `Claim` measured over ten seeds (data and initialisation), quoted through
 placeholders; tests/lessons/test_claims.py retrains each one, tests/lessons/test_vanishing.py checks
-the closed forms.
+the closed forms. Each step is declared once, after its demo (controls, runs, presets, claims); its
+words (slide, equation, speaker notes, notice, questions, the demo's captions) are in
+lessons/text/en/vanishing.md, keyed by step id.
 
 References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
 """
