@@ -111,3 +111,11 @@ if THEME_NAME not in alt.theme.names():
     alt.theme.register(THEME_NAME, enable=True)(_theme)
 else:  # re-import (e.g. Streamlit reloading a module): keep the registered one, just enable it
     alt.theme.enable(THEME_NAME)
+
+# --- vanishing
+SATURATED_TAILS = "#D55E00"  # shaded band: pre-activations where a unit's slope is under 10% of its peak
+SLOPE_CURVE = "#333333"  # an activation's derivative, drawn beside the activation itself
+SATURATED_UNITS = "#BBBBBB"  # histogram share of saturated units (greyed out: they pass almost nothing back)
+SEED_RING = "#000000"  # the ring around the seed shown, in a strip of every seed
+REFERENCE_RULE = "#777777"  # a dashed reference line (log ratio 0: the first layer gets as much as the output)
+COLLAPSED_BOUNDARY = "#000000"  # the line W x + b = 0 of a linear net's multiplied weight matrices

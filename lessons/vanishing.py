@@ -6,7 +6,9 @@ back, and stacking squashing functions flattens everything. ReLU keeps a derivat
 active. Every chart comes from a computation or a training run of the engine. What the notes say
 about training is a `Claim` measured over ten seeds (data and initialisation), quoted through
 placeholders; tests/lessons/test_claims.py retrains each one, tests/lessons/test_vanishing.py checks
-the closed forms.
+the closed forms. Each step is declared once, after its demo (controls, runs, presets, claims); its
+words (slide, equation, speaker notes, notice, questions, the demo's captions) are in
+lessons/text/en/vanishing.md, keyed by step id.
 
 References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
 """
@@ -25,21 +27,32 @@ from engine import activations as A
 from engine import data as D
 from lessons import charts
 from lessons.claims import SEEDS, Claim, measure
-from lessons.theme import ACTIVATION_COLORS, color_scale
+from lessons.common import diverged_at, diverged_runs, finite_rows
+from lessons.theme import (
+    ACTIVATION_COLORS,
+    COLLAPSED_BOUNDARY,
+    REFERENCE_RULE,
+    SATURATED_TAILS,
+    SATURATED_UNITS,
+    SEED_RING,
+    SLOPE_CURVE,
+    color_scale,
+)
 from lessons.walkthrough import (
     Chart,
     Columns,
-    Lesson,
     LogSlider,
     Markdown,
     Metric,
     Note,
-    Question,
     Select,
     Slider,
     Step,
     Table,
 )
+from lessons.words import Words
+
+W = Words("vanishing")  # lessons/text/<lang>/vanishing.md: every sentence a learner reads
 
 SQUASH = ("sigmoid", "tanh", "relu")
 PLAY_DATA = ("circles", "xor", "spiral", "moons", "gaussians")
@@ -51,6 +64,21 @@ GRID = 40
 
 def _acts_scale(names):
     return color_scale(ACTIVATION_COLORS, list(names))
+
+
+def _y_title(chart, title: str):
+    """One y title on every layer of a seed chart (the shared helper leaves the error bars' y
+    untitled, and Vega-Lite would then join the field name into the axis title)."""
+    for layer in chart.layer:
+        if hasattr(layer, "encoding") and layer.encoding is not alt.Undefined and layer.encoding.y is not alt.Undefined:
+            layer.encoding.y.title = title
+    return chart
+
+
+def _compact(chart, legend: bool = True):
+    """Upright x labels, and the legend under the plot (or none) so narrow columns keep their plot."""
+    out = chart.configure_axisX(labelAngle=0)
+    return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
 
 
 # ============================================================ step 1: the chain of derivatives
@@ -94,25 +122,32 @@ def _chain_demo(v, progress):
         color=alt.Color("activation:N", scale=_acts_scale(SQUASH), title="activation"),
         tooltip=["activation", "depth", alt.Tooltip("product:Q", format=".3e"),
                  alt.Tooltip("derivative:Q", format=".4f", title="f'(z) at this layer")])
-    bnd = alt.Chart(bound).mark_line(strokeDash=[6, 4], color="#D55E00", strokeWidth=2).encode(
+    bnd = alt.Chart(bound).mark_line(strokeDash=[6, 4], color=ACTIVATION_COLORS["sigmoid"], strokeWidth=2).encode(
         x="depth:Q", y="log10:Q", tooltip=["label", alt.Tooltip("bound:Q", format=".3e")])
     last = df[df.depth == depth].set_index("activation")
-    outs = [Chart((bnd + lines).properties(height=330, title=f"Gradient factor along one path, weight w = {w:g}"),
-                  caption="Solid: the running product for each activation. Dashed: the sigmoid bound (|w|/4)^L, "
-                          "0.25^L when w = 1. A missing line means the product is exactly 0.")]
+    outs = [Chart((bnd + lines).properties(height=330, title=W("chain.title", w=w)), caption=W("chain.caption"))]
     for act in SQUASH:
         val = float(last.loc[act, "product"])
-        outs.append(Metric(f"{act}, L = {depth}", f"{val:.2e}" if val else "0 (path off)"))
+        outs.append(Metric(W("chain.at_depth", act=act, depth=depth), f"{val:.2e}" if val else W("chain.path_off")))
     sig_ok = bool((df[df.activation == "sigmoid"]["abs_product"] <= df[df.activation == "sigmoid"]["bound"]
                    * (1 + 1e-12)).all())
-    outs.append(Note(f"Every sigmoid product stays at or below (|w|/4)^L: **{sig_ok}**. "
-                     f"At depth {depth} the bound is {(abs(w) / 4) ** depth:.1e}.", kind="info"))
+    outs.append(Note(W("chain.bound_note", ok=sig_ok, depth=depth, bound=(abs(w) / 4) ** depth), kind="info"))
     if w == 0:
-        outs.append(Note("With a zero weight no signal passes at all: every product is exactly 0.", kind="warning"))
+        outs.append(Note(W("chain.zero_weight"), kind="warning"))
     elif float(last.loc["relu", "product"]) == 0:
-        outs.append(Note("The ReLU path is off here: some unit on it has z <= 0, so its derivative is 0 and the "
-                         "product is exactly 0. Try a positive input or a positive weight.", kind="warning"))
+        outs.append(Note(W("chain.relu_off"), kind="warning"))
     return outs
+
+
+CHAIN = Step(
+    "chain",
+    controls=(
+        Slider("weight", "weight on every layer w", -4.0, 4.0, 1.0, 0.25),
+        Slider("x", "input x", -3.0, 3.0, 0.5, 0.1),
+        Slider("depth", "deepest layer shown", 2, 20, 20),
+    ),
+    demo=_chain_demo,
+)
 
 
 # ============================================================ step 2: saturation
@@ -145,15 +180,15 @@ def _saturation_demo(v, progress):
     d = A.derivative(act, xs).numpy()
     edge = float(xs.numpy()[np.argmax(d >= thr)])  # first z where the slope reaches 10% of its peak
     band = pd.DataFrame({"z0": [-8.0, edge], "z1": [-edge, 8.0]})
-    shade = alt.Chart(band).mark_rect(color="#D55E00", opacity=0.10).encode(
+    shade = alt.Chart(band).mark_rect(color=SATURATED_TAILS, opacity=0.10).encode(
         x=alt.X("z0:Q", scale=alt.Scale(domain=[-8, 8])), x2="z1:Q")
     names = [f"{act}(z)", f"{act}'(z)"]
     fcurve = alt.Chart(curves).mark_line().encode(
         x=alt.X("z:Q", title="pre-activation z", scale=alt.Scale(domain=[-8, 8])), y=alt.Y("value:Q", title=""),
-        color=alt.Color("curve:N", scale=alt.Scale(domain=names, range=[ACTIVATION_COLORS[act], "#333333"]),
+        color=alt.Color("curve:N", scale=alt.Scale(domain=names, range=[ACTIVATION_COLORS[act], SLOPE_CURVE]),
                         title="", legend=alt.Legend(orient="bottom")),
         tooltip=["curve", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")])
-    left = (shade + fcurve).properties(height=260, title="Shaded: saturated (slope < 10% of peak)")
+    left = (shade + fcurve).properties(height=260, title=W("saturation.curve_title"))
     z = np.clip(s["z"], -12, 12)
     edges = np.linspace(-12, 12, 61)
     counts, _ = np.histogram(z, edges)
@@ -166,18 +201,27 @@ def _saturation_demo(v, progress):
         x=alt.X("z0:Q", title="z (2000 inputs × 64 units)"), x2="z1:Q",
         y=alt.Y("y1:Q", title="count"), y2="y0:Q",
         color=alt.Color("units:N", scale=alt.Scale(domain=["active", "saturated"],
-                                                     range=[ACTIVATION_COLORS[act], "#BBBBBB"]), title="",
+                                                     range=[ACTIVATION_COLORS[act], SATURATED_UNITS]), title="",
                         legend=alt.Legend(orient="bottom")),
         tooltip=["units", alt.Tooltip("z0:Q", format=".1f", title="from z"), alt.Tooltip("z1:Q", format=".1f",
                                                                                          title="to z")]
-    ).properties(height=260, title=f"Pre-activations at weight scale {scale:g}")
+    ).properties(height=260, title=W("saturation.z_title", scale=scale))
     return [
-        Columns([[Chart(left, caption="The activation and its slope.")],
-                 [Chart(right, caption="Where a real layer's pre-activations land.")]]),
-        Metric("std of z", f"{s['z_std']:.2f}"),
-        Metric("saturated", f"{s['saturated']:.0%}"),
-        Metric(f"mean {act}'(z)", f"{s['mean_derivative']:.3f}", help=f"peak slope is {s['peak']:g} at z = 0"),
+        Columns([[Chart(left, caption=W("saturation.curve_caption"))],
+                 [Chart(right, caption=W("saturation.z_caption"))]]),
+        Metric(W("saturation.z_std"), f"{s['z_std']:.2f}"),
+        Metric(W("saturation.saturated"), f"{s['saturated']:.0%}"),
+        Metric(W("saturation.mean_slope", act=act), f"{s['mean_derivative']:.3f}",
+               help=W("saturation.peak", peak=s["peak"])),
     ]
+
+
+SATURATION = Step(
+    "saturation",
+    controls=(Select("activation", "activation", ("sigmoid", "tanh"), "sigmoid"),
+              LogSlider("scale", "weight scale s", (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0), 0.2)),
+    demo=_saturation_demo,
+)
 
 
 # ============================================================ step 3: composition
@@ -223,17 +267,18 @@ def _composition_demo(v, progress):
     worst = max(float((g.set_index("x")["y"] - once).abs().max()) for _, g in relu.groupby("k"))
     sig = st_[st_.activation == "sigmoid"].set_index("k")
     return [
-        Chart(ch, caption="Each curve is the function applied k times. ReLU's curves lie on top of each other "
-                          "(dashes show them all)."),
-        Metric(f"sigmoid ×{k}: range", f"{sig.loc[k, 'output range']:.4f}",
-               help=f"max - min of the sigmoid applied {k} times, over x in [-5, 5]"),
-        Metric(f"sigmoid ×{k}: max slope", f"{sig.loc[k, 'steepest slope']:.2e}",
-               help=f"steepest slope of the sigmoid applied {k} times; never above 0.25^{k}"),
-        Metric("ReLU ×k vs ReLU", f"{worst:g}", help="max |relu^k(x) - relu(x)| over k and x: 0, ReLU is idempotent"),
+        Chart(ch, caption=W("composition.caption")),
+        Metric(W("composition.range", k=k), f"{sig.loc[k, 'output range']:.4f}", help=W("composition.range_help", k=k)),
+        Metric(W("composition.slope", k=k), f"{sig.loc[k, 'steepest slope']:.2e}",
+               help=W("composition.slope_help", k=k)),
+        Metric(W("composition.relu"), f"{worst:g}", help=W("composition.relu_help")),
         Table(st_.pivot(index="k", columns="activation", values="steepest slope").round(6),
-              caption="Steepest slope of the k-fold composition over x in [-5, 5]: the sigmoid column shrinks "
-                      "at least 4x per application; the ReLU column stays 1."),
+              caption=W("composition.table")),
     ]
+
+
+COMPOSITION = Step("composition", controls=(Slider("k", "apply the function k times", 1, 6, 3),),
+                   demo=_composition_demo)
 
 
 # ============================================================ data for the training steps
@@ -360,8 +405,8 @@ def _play_exp(v) -> Experiment:
 
 def _preset_chart(df: pd.DataFrame, seed: int) -> alt.LayerChart:
     ch = _y_title(charts.seed_chart(df, "preset", "test accuracy", x_title="", sort=list(PRESET_NAMES), x_type="N",
-                                    height=280, title="Every preset, seeds 0-9"), "test accuracy")
-    ring = alt.Chart(df[df["seed"] == seed]).mark_point(size=140, filled=False, color="#000000", strokeWidth=1.5
+                                    height=280, title=W("playground.presets_title")), "test accuracy")
+    ring = alt.Chart(df[df["seed"] == seed]).mark_point(size=140, filled=False, color=SEED_RING, strokeWidth=1.5
                                                         ).encode(
         x=alt.X("preset:N", sort=list(PRESET_NAMES)), y=alt.Y("test accuracy:Q"),
         tooltip=["preset", "seed", alt.Tooltip("test accuracy:Q", format=".1%")])
@@ -379,56 +424,54 @@ def _playground_demo(v, progress):
     outs = []
     div = res.meta["diverged_at"]
     if div is not None:
-        outs.append(Note(f"**Diverged at step {div}**: the loss became NaN or infinite, so training stopped. "
-                         "Lower the learning rate.", kind="error"))
+        outs.append(Note(W("playground.diverged", diverged=diverged_at(div)), kind="error"))
         ok = [i for i, s in enumerate(steps_avail) if s <= div]
         idx = min(idx, ok[-1]) if ok else 0
     shown_step = steps_avail[idx]
     seed = int(v["seed"])
     surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], _display_split(split),
-                                   title=f"Seed {seed}, one run · step {shown_step}",
+                                   title=W("playground.surface_title", seed=seed, step=shown_step),
                                    width=340, height=330)
     curves = charts.learning_curves(res, vertical=True, width=330, height=135)
     f = res.final
     outs += [
-        Metric(f"train (seed {seed})", "—" if div is not None else f"{f['train_metric']:.0%}"),
-        Metric(f"test (seed {seed})", "—" if div is not None else f"{f['test_metric']:.1%}",
-               help="accuracy of this one run on its 1200 test points"),
-        Metric("parameters", f"{res.meta['n_params']}"),
-        Metric("training time", "cached" if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
-        Columns([[Chart(surf, caption="One run (the seed slider picks the data and the initialisation). "
-                                      "Background: the network's P(class 1), blue near 0, orange near 1, pale "
-                                      f"where it is unsure. Circles: the 400 training points; triangles: "
-                                      f"{SHOWN_TEST} of the 1200 test points.")],
-                 [Chart(curves, caption="The same run: loss and accuracy on the training and validation sets.")]]),
-        Chart(_preset_chart(preset_evidence(progress), seed),
-              caption="Not your current setting: the five presets and preset 3 with Adam (lr 0.01), each trained "
-                      f"with seeds 0-9 (line = mean, bar = ±1 sd). The ringed dots are seed {seed}. A preset's run "
-                      "above usually lands exactly on its ring; where training is chaotic (preset 5, for some "
-                      "seeds) it can end elsewhere, because the sweep batches runs differently and tiny "
-                      "floating-point differences grow."),
+        Metric(W("playground.train", seed=seed), "—" if div is not None else f"{f['train_metric']:.0%}"),
+        Metric(W("playground.test", seed=seed), "—" if div is not None else f"{f['test_metric']:.1%}",
+               help=W("playground.test_help")),
+        Metric(W("playground.parameters"), f"{res.meta['n_params']}"),
+        Metric(W("playground.time"),
+               W("playground.cached") if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
+        Columns([[Chart(surf, caption=W("playground.surface_caption", shown=SHOWN_TEST))],
+                 [Chart(curves, caption=W("playground.curves_caption"))]]),
+        Chart(_preset_chart(preset_evidence(progress), seed), caption=W("playground.presets_caption", seed=seed)),
     ]
     return outs
+
+
+PLAYGROUND = Step(
+    "playground",
+    controls=(
+        Select("data", "data set", PLAY_DATA, "spiral"),
+        Slider("noise", "noise", 0.0, 0.5, 0.1, 0.05),
+        Slider("depth", "hidden layers", 1, 8, 1),
+        Slider("width", "units per hidden layer", 2, 32, 8),
+        Select("activation", "activation", PLAY_ACTS, "sigmoid"),
+        Select("optimizer", "optimizer", ("sgd", "adam"), "sgd"),
+        LogSlider("lr", "learning rate", LRS, 0.5),
+        Select("steps", "training steps", (100, 250, 500, 1000, 2000), 1000),
+        Slider("seed", "seed (data and initialisation)", 0, 9, 0),
+        Slider("snapshot", "snapshot (tenths of training)", 0, N_SNAPS, N_SNAPS),
+    ),
+    runs=lambda v: [_play_exp(v)],  # the strip of presets over seeds is the claims' sweeps
+    presets=PRESETS + (("3 + Adam, lr 0.01", ADAM_RESCUE),),  # the notice suggests this switch: one click, shipped
+    demo=_playground_demo, heavy=True,
+    claims=PLAY_CLAIMS,
+)
 
 
 # ============================================================ step 5: gradients per layer
 
 
-def _y_title(chart, title: str):
-    """One y title on every layer of a seed chart (the shared helper leaves the error bars' y
-    untitled, and Vega-Lite would then join the field name into the axis title)."""
-    for layer in chart.layer:
-        if hasattr(layer, "encoding") and layer.encoding is not alt.Undefined and layer.encoding.y is not alt.Undefined:
-            layer.encoding.y.title = title
-    return chart
-
-
-def _compact(chart, legend: bool = True):
-    """Upright x labels, and the legend under the plot (or none) so narrow columns keep their plot."""
-    out = chart.configure_axisX(labelAngle=0)
-    return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
-
-GRAD_DEFAULTS = dict(data="spiral", depth=6, lr=0.5)
 GRAD_STEPS = 300
 
 
@@ -438,6 +481,11 @@ def gradient_experiments(data="spiral", depth=6, width=16, lr=0.5, steps=GRAD_ST
                        optim=OptimSpec("sgd", lr=float(lr)), train=TrainSpec(steps=int(steps), record_every=10),
                        seed=int(seed))
             for a in SQUASH]
+
+
+def _grad_runs(v: dict, seed: int) -> list[Experiment]:
+    """The three nets the gradients step trains for control values `v`, for one seed."""
+    return gradient_experiments(v["data"], v["depth"], 16, v["lr"], GRAD_STEPS, seed)
 
 
 def early_profile(result) -> list[float]:
@@ -472,19 +520,19 @@ def _ratio_stat(r):
 
 
 G_RATIO = Claim(
-    "g_ratio", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    "g_ratio", experiments=lambda s: _grad_runs(GRADIENTS.defaults(), s),
     statistic=_ratio_stat,
     holds=lambda v: v["sigmoid"] < -1 and v["tanh"] > -1 and v["relu"] > -1,
     what="early in training the first layer's gradient is under 1/10 of the output layer's with sigmoid, "
          "over 1/10 with tanh and ReLU (log10 ratios)")
 G_COLLAPSE = Claim(
-    "g_collapse", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    "g_collapse", experiments=lambda s: _grad_runs(GRADIENTS.defaults(), s),
     statistic=lambda r: {k: gradient_decay(x) for k, x in _by_act(r).items()},
     holds=lambda v: 10 * v["sigmoid"] < min(v["tanh"], v["relu"]),
     what="from step 50 on the sigmoid net's gradients keep under a tenth of the share of their step-0 size "
          "that tanh's and ReLU's keep")
 G_ACC = Claim(
-    "g_acc", experiments=lambda s: gradient_experiments(**GRAD_DEFAULTS, seed=s),
+    "g_acc", experiments=lambda s: _grad_runs(GRADIENTS.defaults(), s),
     statistic=lambda r: {**{k: _test(x) for k, x in _by_act(r).items()},
                          "gain": _test(_by_act(r)["relu"]) - _test(_by_act(r)["sigmoid"]),
                          "solved": float(_test(_by_act(r)["relu"]) >= SOLVED)},
@@ -506,7 +554,7 @@ def gradient_table(results) -> pd.DataFrame:
 
 def gradient_sweep(data="spiral", depth=6, lr=0.5, progress=None) -> list[list]:
     """The three nets for every seed: one run_many, results grouped per seed."""
-    exps = [e for s in SEEDS for e in gradient_experiments(data, depth, 16, lr, GRAD_STEPS, s)]
+    exps = [e for s in SEEDS for e in _grad_runs(dict(data=data, depth=depth, lr=lr), s)]
     res = run_many(exps, progress=progress)
     return [res[3 * i: 3 * i + 3] for i in range(len(SEEDS))]
 
@@ -535,33 +583,25 @@ def _gradients_demo(v, progress):
     h = 270  # total height: Streamlit fits title, axes and legend inside it
     profile = charts.seed_curves(pd.DataFrame(prof), "layer", "grad norm", **cs, log_y=True, height=h,
                                  x_title=f"layer (1 = input, {nl} = output)", y_title="||dL/dW||, steps 0-40",
-                                 title="Gradient per layer")
+                                 title=W("gradients.profile_title"))
     strip = _y_title(charts.seed_chart(pd.DataFrame(ratio), "activation", "log10 first / output", **cs,
                                        sort=list(SQUASH), x_type="N", x_title="", height=h), "log10 (first / output)")
-    rule = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#777777").encode(y="y:Q")
+    rule = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_RULE).encode(y="y:Q")
     coll = charts.seed_curves(pd.DataFrame(decay), "step", "relative size", **cs, log_y=True, height=h,
                               x_title="training step", y_title="||dL/dW|| / step 0",
-                              title="Gradient size over time")
+                              title=W("gradients.time_title"))
     accs = _y_title(charts.seed_chart(pd.DataFrame(acc), "activation", "test accuracy", **cs, sort=list(SQUASH),
-                                      x_type="N", x_title="", height=h, title=f"After {GRAD_STEPS} steps"),
-                    "test accuracy")
-    ratio_chart = alt.layer(rule, strip).properties(height=h, title="First over output layer")
-    outs = [Columns([[Chart(_compact(profile), caption="Early in training; each seed a thin line, the mean thick. "
-                                                       "A line falling from output to input is a vanishing "
-                                                       "gradient.")],
-                     [Chart(_compact(ratio_chart, legend=False),
-                            caption="One dot per seed, line = mean, bar = ±1 sd. 0 (dashed): the first layer gets "
-                                    "as much as the output layer; -3: a thousandth.")]]),
-            Columns([[Chart(_compact(coll), caption="Mean over layers of the gradient norm, divided by its value "
-                                                    "at step 0; each seed a thin line, the mean thick.")],
-                     [Chart(_compact(accs, legend=False), caption="Test accuracy on 1200 points: one dot per seed, "
-                                                                  "line = mean, bar = ±1 sd.")]])]
+                                      x_type="N", x_title="", height=h,
+                                      title=W("gradients.acc_title", steps=GRAD_STEPS)), "test accuracy")
+    ratio_chart = alt.layer(rule, strip).properties(height=h, title=W("gradients.ratio_title"))
+    outs = [Columns([[Chart(_compact(profile), caption=W("gradients.profile_caption"))],
+                     [Chart(_compact(ratio_chart, legend=False), caption=W("gradients.ratio_caption"))]]),
+            Columns([[Chart(_compact(coll), caption=W("gradients.time_caption"))],
+                     [Chart(_compact(accs, legend=False), caption=W("gradients.acc_caption"))]])]
     diverged = [(s, r.config.model.activation, r.meta["diverged_at"]) for s, rs in zip(SEEDS, per_seed) for r in rs
                 if r.meta["diverged_at"] is not None]
     if diverged:
-        outs.append(Note(f"{len(diverged)} of {3 * len(SEEDS)} runs diverged (the loss became NaN or infinite); "
-                         "their curves stop there and their accuracy is left out. Lower the learning rate.",
-                         kind="warning"))
+        outs.append(Note(W("gradients.diverged", runs=diverged_runs(len(diverged), 3 * len(SEEDS))), kind="warning"))
     seed = int(v["seed"])
     long = []
     for r in per_seed[SEEDS.index(seed)]:
@@ -569,7 +609,7 @@ def _gradients_demo(v, progress):
         df["activation"] = r.config.model.activation
         long.append(df)
     long = pd.concat(long, ignore_index=True)
-    long = long[np.isfinite(long["grad_norm"]) & (long["grad_norm"] > 0)]
+    long = finite_rows(long, "grad_norm", positive=True)
     long["log10 grad norm"] = np.log10(long["grad_norm"])
     heat = alt.Chart(long).mark_rect().encode(
         x=alt.X("step:O", title="training step",
@@ -579,9 +619,20 @@ def _gradients_demo(v, progress):
         tooltip=["activation", "layer", "step", alt.Tooltip("grad_norm:Q", format=".2e")],
     ).properties(width=520, height=90).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
                                              ).resolve_scale(color="independent")
-    outs.append(Chart(heat, caption=f"Seed {seed}, one run per activation: every layer's weight-gradient norm over "
-                                    f"{GRAD_STEPS} SGD steps (log scale; each activation has its own colour range)."))
+    outs.append(Chart(heat, caption=W("gradients.heat_caption", seed=seed, steps=GRAD_STEPS)))
     return outs
+
+
+GRADIENTS = Step(
+    "gradients",
+    controls=(Select("data", "data set", PLAY_DATA, "spiral"),
+              Slider("depth", "hidden layers (16 units each)", 2, 8, 6),
+              LogSlider("lr", "learning rate (SGD)", (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0), 0.5),
+              Slider("seed", "seed shown in the heatmaps", 0, 9, 0)),
+    runs=lambda v: [e for s in SEEDS for e in _grad_runs(v, s)],  # every seed, whatever seed the heatmaps show
+    demo=_gradients_demo, heavy=True,
+    claims=GRAD_CLAIMS,
+)
 
 
 # ============================================================ step 6: linear activations collapse
@@ -599,6 +650,11 @@ def collapse_experiments(data="circles", depth=4, seed=0, snapshots=True) -> lis
                                        snapshot_steps=snaps, grid=GRID),
                        seed=int(seed))
             for a in ("identity", "relu")]
+
+
+def _lin_runs(v: dict, seed: int, snapshots: bool = False) -> list[Experiment]:
+    """The two nets the linear step trains for control values `v`, for one seed (lean unless `snapshots`)."""
+    return collapse_experiments(v["data"], v["depth"], seed, snapshots=snapshots)
 
 
 def collapse_check(res) -> dict:
@@ -630,7 +686,7 @@ def _boundary_line(chk: dict, split: D.Split, extent) -> alt.Chart:
         xs = -(a[1] * ys + c) / a[0]
     keep = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
     df = pd.DataFrame({"x1": xs[keep], "x2": ys[keep], "what": "W x + b = 0"})
-    return alt.Chart(df).mark_line(color="#000000", strokeDash=[6, 3], strokeWidth=2.5).encode(
+    return alt.Chart(df).mark_line(color=COLLAPSED_BOUNDARY, strokeDash=[6, 3], strokeWidth=2.5).encode(
         x=alt.X("x1:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False)),
         y=alt.Y("x2:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False)), tooltip=["what"])
 
@@ -654,13 +710,13 @@ def _linear_stat(r):
 
 
 L_LOGISTIC = Claim(
-    "l_logistic", experiments=lambda s: collapse_experiments("circles", 4, s, snapshots=False),
+    "l_logistic", experiments=lambda s: _lin_runs(LINEAR.defaults(), s),
     statistic=_linear_stat,
     holds=lambda v: v["diff"] <= 0.02 and v["max_diff"] < 1e-4,
     what="the 4-layer identity net's test accuracy is within 2 points of logistic regression's, and the product "
          "of its matrices reproduces its outputs")
 L_RELU = Claim(
-    "l_relu", experiments=lambda s: collapse_experiments("circles", 4, s, snapshots=False),
+    "l_relu", experiments=lambda s: _lin_runs(LINEAR.defaults(), s),
     statistic=lambda r: {"identity": _test(r[0]), "relu": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
     holds=lambda v: v["gain"] > 0.2,
     what="on the circles the ReLU net beats the identity net of the same shape by more than 20 points")
@@ -669,9 +725,9 @@ LINEAR_CLAIMS = (L_LOGISTIC, L_RELU)
 
 def _collapse_demo(v, progress):
     data, d = v["data"], int(v["depth"])
-    sweep = [e for s in SEEDS for e in collapse_experiments(data, d, s, snapshots=False)]
+    sweep = [e for s in SEEDS for e in _lin_runs(v, s)]
     seed = int(v.get("seed", 0))
-    shown = collapse_experiments(data, d, seed)
+    shown = _lin_runs(v, seed, snapshots=True)
     res = run_many(shown + sweep, progress=progress)
     lin, relu = res[:2]
     split = D.load(shown[0].data)
@@ -679,19 +735,15 @@ def _collapse_demo(v, progress):
     cols = []
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
-                                     title=f"{name} (seed {seed})", width=340, height=320)
+                                     title=W("linear.surface_title", name=name, seed=seed), width=340, height=320)
         line = _boundary_line(chk, split, r.meta["extent"]) if r is lin else None
         crosses = line is not None and len(line.data) > 0
         if crosses:
             ch = alt.layer(*ch.layer, line).properties(
-                width=340, height=320, title=f"{name} (seed {seed})").resolve_scale(color="independent")
-        extra = ""
-        if r is lin:
-            extra = (" Dashed: W x + b = 0 of the multiplied matrices." if crosses else
-                     " The line W x + b = 0 of the multiplied matrices lies outside this plot: the net puts every "
-                     "point on one side.")
-        cols.append([Chart(ch, caption=f"One run, {d} × 16 units. Background: P(class 1), blue near 0, orange "
-                                       "near 1." + extra)])
+                width=340, height=320, title=W("linear.surface_title", name=name, seed=seed)
+            ).resolve_scale(color="independent")
+        key = "surface" if r is not lin else "surface_line" if crosses else "surface_no_line"
+        cols.append([Chart(ch, caption=W(f"linear.{key}", depth=d))])
     rows = []
     for i, s in enumerate(SEEDS):
         li, re_ = res[2 + 2 * i], res[3 + 2 * i]
@@ -700,22 +752,28 @@ def _collapse_demo(v, progress):
                  {"seed": s, "model": "ReLU", "test accuracy": _test(re_)}]
     df = pd.DataFrame(rows)
     ev = _y_title(charts.seed_chart(df, "model", "test accuracy", x_title="", sort=["logistic", "identity", "ReLU"],
-                                    x_type="N", height=300, title="Seeds 0-9"), "test accuracy")
-    evidence = Chart(_compact(ev), caption=f"Test accuracy on 1200 points, one dot per seed (line = mean, bar = "
-                                           f"±1 sd): logistic regression (sklearn; a single linear layer, the most "
-                                           f"an identity net can express), the identity net and the ReLU net, "
-                                           f"{d} × 16 units.")
+                                    x_type="N", height=300, title=W("linear.seeds_title")), "test accuracy")
+    evidence = Chart(_compact(ev), caption=W("linear.seeds_caption", depth=d))
     w = chk["W"]
     means = df.groupby("model")["test accuracy"].mean()
     return [
         Columns(cols),
         Columns([[evidence],
-                 [Markdown(f"Seed {seed}: multiplying the identity net's {d + 1} trained weight matrices gives one map "
-                           f"z = {w[0]:+.3f}·x1 {w[1]:+.3f}·x2 {chk['b']:+.3f} (standardised inputs). It "
-                           f"reproduces the network's output on every test point to within {chk['max_diff']:.1e}."
-                           f"\n\nMean test accuracy over seeds 0-9: logistic regression {means['logistic']:.1%}, "
-                           f"identity net {means['identity']:.1%}, ReLU net {means['ReLU']:.1%}.")]]),
+                 [Markdown(W("linear.collapsed", seed=seed, matrices=d + 1, w1=w[0], w2=w[1], b=chk["b"],
+                             max_diff=chk["max_diff"], logistic=means["logistic"], identity=means["identity"],
+                             relu=means["ReLU"]))]]),
     ]
+
+
+LINEAR = Step(
+    "linear",
+    controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
+              Slider("depth", "hidden layers (16 units each)", 1, 8, 4),
+              Slider("seed", "seed shown in the maps", 0, 9, 0)),
+    runs=lambda v: _lin_runs(v, v["seed"], snapshots=True) + [e for s in SEEDS for e in _lin_runs(v, s)],
+    demo=_collapse_demo, heavy=True,
+    claims=LINEAR_CLAIMS,
+)
 
 
 # ============================================================ the quiz's evidence (same runs, own ids)
@@ -726,262 +784,15 @@ Q_EASY = dataclasses.replace(P_EASY, id="q_easy")
 Q_LINEAR = dataclasses.replace(L_LOGISTIC, id="q_linear")
 
 
+# ============================================================ step 7: check yourself
+
+CHECK = Step("check", claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR))
+
+
 # ============================================================ the lesson
 
-
-def experiments() -> list[Experiment]:
-    """Every run the default views and presets need (shipped in assets/cache/); the claims' sweeps
-    (which the default views of steps 4-6 also draw) are added by lessons.registry.experiments_of."""
-    out = [play_experiment(**dict(PLAY_DEFAULTS))]
-    out += [play_experiment(**p) for _, p in PRESETS]
-    out.append(play_experiment(**ADAM_RESCUE))  # suggested in the notice
-    out += collapse_experiments()
-    return out
-
-PLAY_DEFAULTS = dict(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
-                     steps=1000, seed=0)
-
-STEPS = (
-    Step(
-        id="chain", title="The chain of derivatives",
-        narrative=(
-            "Backpropagation is the chain rule applied layer by layer. For an output unit the weight update "
-            "is the learning rate times an error term times the unit's input; for a hidden unit the error term "
-            "is gathered from every unit it feeds, and multiplied by the derivative of its own activation. "
-            "So a gradient that reaches layer 1 of a deep net has been multiplied by one factor "
-            "$f'(z_l)\\,w_l$ **per layer** on the way.\n\n"
-            "The logistic sigmoid's slope is never larger than $1/4$ (at $z=0$). Follow one path through "
-            "the network and watch the product of the factors as the depth grows."),
-        equations=(
-            r"\Delta w_{jk} = -\eta\,\frac{\partial E}{\partial w_{jk}} = \eta\,\underbrace{(t_k - s_k)\,"
-            r"f'(\mathrm{net}_k)}_{\delta_k}\,s_j \qquad \text{(output unit } k\text{, input } s_j)",
-            r"\delta_j = f'(\mathrm{net}_j)\sum_{k} w_{jk}\,\delta_k \qquad \Delta w_{ij} = \eta\,\delta_j\,s_i"
-            r" \qquad \text{(hidden unit } j)",
-            r"\frac{\partial s_L}{\partial x} = \prod_{l=1}^{L} f'(z_l)\,w_l, \qquad "
-            r"\sigma'(z) = \sigma(z)\,(1-\sigma(z)) \le \tfrac14 \;\Rightarrow\; "
-            r"\Big|\prod_{l=1}^{L} \sigma'(z_l)\,w\Big| \le \Big(\tfrac{|w|}{4}\Big)^{L}",
-        ),
-        controls=(
-            Slider("weight", "weight on every layer w", -4.0, 4.0, 1.0, 0.25),
-            Slider("x", "input x", -3.0, 3.0, 0.5, 0.1),
-            Slider("depth", "deepest layer shown", 2, 20, 20),
-        ),
-        demo=_chain_demo,
-        notice=(
-            "- With $w = 1$ the sigmoid product falls roughly 4x per layer: after 20 layers it is below "
-            "$10^{-12}$, the dashed bound $0.25^{20}$.\n"
-            "- tanh's slope reaches 1 at $z = 0$, so its product decays more slowly, but it still decays once "
-            "units leave the centre.\n"
-            "- Raising $w$ to 4 only lifts the sigmoid bound to 1: the product still shrinks (below "
-            "$10^{-20}$ at depth 20), because a larger $w$ pushes $z$ where the slope is small.\n"
-            "- ReLU's factor is exactly $w$ on an active path and exactly 0 on an inactive one: with $w = 1$ "
-            "the product stays 1, with $w = 4$ it grows as $4^L$. That is the mirror problem, *exploding* "
-            "gradients, and the reason initialisations scale weights to the layer's width."),
-        question=Question(
-            "A 10-layer sigmoid path has every weight equal to 1. What is the largest possible value of the "
-            "gradient factor that reaches the first layer?",
-            ("About 0.25", "0.25^10 ≈ 9.5e-7", "1, if every unit sits at z = 0", "It depends on the learning rate"),
-            1,
-            ("That is one layer's worth. Ten layers multiply ten such factors.",
-             "Right: each factor is at most σ'(0)·1 = 0.25, and ten of them multiply to at most 0.25^10.",
-             "At z = 0 the sigmoid's slope is 0.25, its maximum, not 1; that is exactly why the product shrinks.",
-             "The learning rate scales the step taken, not the product of derivatives that backprop computes.")),
-    ),
-    Step(
-        id="saturation", title="Saturation",
-        narrative=(
-            "Where the sigmoid is flat, its derivative is nearly zero: the unit is **saturated**, and almost "
-            "no gradient passes through it. Whether units saturate depends on how large their inputs $z$ are, "
-            "and that depends on the weights. Below, a real layer of 64 units receives 2000 standardised "
-            "20-dimensional inputs, with weights drawn from $\\mathcal{N}(0, s^2)$. Move the weight scale."),
-        equations=(r"z = \sum_{i=1}^{20} w_i x_i,\quad w_i \sim \mathcal{N}(0, s^2) \;\Rightarrow\; "
-                   r"\operatorname{std}(z) \approx s\sqrt{20}",
-                   r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \to 0 \text{ as } |z| \to \infty, \qquad "
-                   r"\tanh'(z) = 1 - \tanh^2(z)"),
-        controls=(Select("activation", "activation", ("sigmoid", "tanh"), "sigmoid"),
-                  LogSlider("scale", "weight scale s", (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0), 0.2)),
-        demo=_saturation_demo,
-        notice=("- At small scales (s = 0.2 and below) almost no sigmoid unit saturates: they all work near "
-                "their steepest point.\n"
-                "- At s = 1 about 40% of the sigmoid pre-activations land in the flat tails, at s = 5 over 80%, "
-                "and the mean slope falls to a fraction of its peak. This is what the lecture means by "
-                "*sigmoid activation saturates and gradients vanish with large coefficients*.\n"
-                "- tanh saturates even more at the same scale (about 65% at s = 1), because its slope falls "
-                "off faster relative to its steeper peak.\n"
-                "- These fractions are a property of the weight scale, not of one lucky draw: a fresh random "
-                "layer moves them by about a point."),
-    ),
-    Step(
-        id="composition", title="Composition squashes",
-        narrative=(
-            "A deep network alternates linear maps and activations, so its output is a long composition. "
-            "Applying a squashing function to its own output again and again crushes the range: the sigmoid "
-            "maps everything into $(0, 1)$, then into $(0.5, 0.73)$, and so on, and the slopes multiply. "
-            "ReLU instead is **idempotent**: $\\mathrm{ReLU}(\\mathrm{ReLU}(x)) = \\mathrm{ReLU}(x)$, so "
-            "stacking it changes nothing."),
-        equations=(r"(f\circ f)'(x) = f'(f(x))\,f'(x)", r"\max(0, \max(0, x)) = \max(0, x)"),
-        controls=(Slider("k", "apply the function k times", 1, 6, 3),),
-        demo=_composition_demo,
-        notice=("- Three sigmoids in a row turn the input range [-5, 5] into an output range of about 0.05.\n"
-                "- Its steepest slope after k applications is below $0.25^k$.\n"
-                "- tanh flattens more slowly (its slope at 0 is 1), ReLU not at all."),
-        question=Question(
-            "Which function is idempotent, f(f(x)) = f(x)?",
-            ("the logistic sigmoid", "tanh", "ReLU", "x squared"), 2,
-            ("σ(σ(x)) lies in (0.5, 0.73): applying it again changes the values.",
-             "tanh(tanh(x)) is flatter than tanh(x); it is not the same function.",
-             "Right: max(0, max(0, x)) = max(0, x) for every x.",
-             "(x²)² = x⁴ ≠ x² for most x.")),
-    ),
-    Step(
-        id="playground", title="A playground that tells the story",
-        narrative=(
-            "Now train real networks on the 2-D toy sets: 400 training points, scored on 1200 test points. The "
-            "presets replay the lecture's sequence with plain full-batch gradient descent (learning rate 0.5, "
-            "1000 steps):\n\n"
-            "1. sigmoid, one hidden layer of 8, easy data (circles);\n"
-            "2. the same network on hard data (the spiral);\n"
-            "3. three sigmoid layers of 8 on the spiral;\n"
-            "4. ReLU, three layers of 8;\n"
-            "5. ReLU, four layers of 8.\n\n"
-            "The map and the curves show **one run**; the seed slider picks its data and initialisation. The "
-            "strip under them shows every preset trained with ten seeds, so you can tell a pattern from a lucky "
-            "draw. Then change anything and train your own; the snapshot slider scrubs through training."),
-        controls=(
-            Select("data", "data set", PLAY_DATA, "spiral"),
-            Slider("noise", "noise", 0.0, 0.5, 0.1, 0.05),
-            Slider("depth", "hidden layers", 1, 8, 1),
-            Slider("width", "units per hidden layer", 2, 32, 8),
-            Select("activation", "activation", PLAY_ACTS, "sigmoid"),
-            Select("optimizer", "optimizer", ("sgd", "adam"), "sgd"),
-            LogSlider("lr", "learning rate", LRS, 0.5),
-            Select("steps", "training steps", (100, 250, 500, 1000, 2000), 1000),
-            Slider("seed", "seed (data and initialisation)", 0, 9, 0),
-            Slider("snapshot", "snapshot (tenths of training)", 0, N_SNAPS, N_SNAPS),
-        ),
-        presets=PRESETS,
-        demo=_playground_demo, heavy=True,
-        claims=PLAY_CLAIMS,
-        notice=("- **Preset 1**: one sigmoid layer of 8 units reaches 95% or more on the circles in "
-                "{p_easy.of} (mean test accuracy {p_easy[test]:.1%}).\n"
-                "- **Preset 2**: the same network stalls on the spiral, at or below 75% in {p_hard.of} (mean "
-                "{p_hard[train]:.0%} of the training points, {p_hard[test]:.0%} of the test points).\n"
-                "- **Preset 3**: three sigmoid layers do no better: they gain less than 3 points over one layer "
-                "in {p_depth.of} (mean change in test accuracy {p_depth[gain]:+.1%}).\n"
-                "- **Preset 4**: ReLU in the same shape beats the sigmoid net by more than 10 points in "
-                "{p_relu3.of} (mean {p_relu3[relu]:.0%} against {p_relu3[sigmoid]:.0%}) and solves the spiral "
-                "(95% or more) in {p_relu3[solved]:.0%} of the seeds.\n"
-                "- **Preset 5**: one more ReLU layer is mixed. It is at least as good as the sigmoid net (to "
-                "within a point) in {p_relu4.of}, but solves the spiral in only {p_relu4[solved]:.0%} of the "
-                "seeds (test accuracy from {p_relu4.lo[relu]:.0%} to {p_relu4.hi[relu]:.0%}, mean "
-                "{p_relu4[relu]:.0%}): a narrow ReLU net can stall too, and the seed decides. Move the seed "
-                "slider to see both outcomes.\n"
-                "- Switch preset 3 to Adam with learning rate 0.01: it beats plain SGD on the same sigmoid net "
-                "by more than 10 points in {p_adam.of} (mean {p_adam[adam]:.0%} against {p_adam[sgd]:.0%}), "
-                "because Adam rescales each weight's tiny gradient. Better optimizers hide vanishing gradients; "
-                "they do not remove them."),
-    ),
-    Step(
-        id="gradients", title="See the gradients vanish",
-        narrative=(
-            "The same data, the same depth, three activations, trained side by side with plain SGD for "
-            f"{GRAD_STEPS} steps, each with ten seeds (data and initialisation). The engine records the norm "
-            "of every layer's weight gradient at every 10th step. If gradients vanish, the layers near the "
-            "input get orders of magnitude less signal than the layers near the output."),
-        controls=(Select("data", "data set", PLAY_DATA, "spiral"),
-                  Slider("depth", "hidden layers (16 units each)", 2, 8, 6),
-                  LogSlider("lr", "learning rate (SGD)", (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0), 0.5),
-                  Slider("seed", "seed shown in the heatmaps", 0, 9, 0)),
-        demo=_gradients_demo, heavy=True,
-        claims=GRAD_CLAIMS,
-        notice=("- Early in training the first of 6 sigmoid layers gets less than a tenth of the output "
-                "layer's gradient, while with tanh or ReLU (both initialised for their slopes) it gets more, in "
-                "{g_ratio.of}. Mean log10 of the ratio (right chart; 0 means equal, -3 a thousandth): sigmoid "
-                "{g_ratio[sigmoid]:.2f}, tanh {g_ratio[tanh]:.2f}, ReLU {g_ratio[relu]:.2f}.\n"
-                "- The sigmoid profile falls on average {g_ratio[factor]:.1f}x per layer towards the input "
-                "(from {g_ratio.lo[factor]:.1f}x to {g_ratio.hi[factor]:.1f}x across seeds).\n"
-                "- The sigmoid net's gradients also collapse over time: from step 50 on they average "
-                "{g_collapse[sigmoid]:.2%} of their size at step 0 (mean over seeds), tanh's {g_collapse[tanh]:.0%} "
-                "and ReLU's {g_collapse[relu]:.0%}; the sigmoid share is below a tenth of both in "
-                "{g_collapse.of}.\n"
-                "- In these 300 steps the sigmoid net learns little (mean test accuracy {g_acc[sigmoid]:.0%}; "
-                "chance is 50%). The ReLU net is more than 5 points ahead in {g_acc.of} (mean "
-                "{g_acc[relu]:.0%}), but it solves the spiral (95% or more) in only {g_acc[solved]:.0%} of the "
-                "seeds."),
-    ),
-    Step(
-        id="linear", title="Linear activations collapse",
-        narrative=(
-            "Why have activations at all? Without a non-linearity each layer is a matrix, and a product of "
-            "matrices is a matrix: however deep, the network is one linear map, and its decision boundary is "
-            "a straight line. Below, an identity-activation net and a ReLU net of the same shape (Adam, "
-            f"{LIN_STEPS} steps), each trained with ten seeds."),
-        equations=(r"z^{[2]} = W^{[2]} a^{[1]} = W^{[2]} z^{[1]} = W^{[2]} W^{[1]} x = \tilde W x",),
-        controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
-                  Slider("depth", "hidden layers (16 units each)", 1, 8, 4),
-                  Slider("seed", "seed shown in the maps", 0, 9, 0)),
-        demo=_collapse_demo, heavy=True,
-        claims=LINEAR_CLAIMS,
-        notice=("- The identity network's boundary (dashed, from the multiplied matrices) is a straight line at "
-                "every depth. No line separates the circles, so where it lands is arbitrary: in "
-                "{l_logistic[one_class]:.0%} of the seeds it misses the test points altogether and the net calls "
-                "every point one class (move the seed slider). On the circles its test accuracy is within 2 "
-                "points of plain logistic regression's in {l_logistic.of} (mean gap {l_logistic[diff]:.2%}).\n"
-                "- The product of its trained matrices reproduces its outputs to float precision: the largest "
-                "difference over all test points and seeds is {l_logistic.hi[max_diff]:.0e}.\n"
-                "- The ReLU network of the same shape bends its boundary around the data: it beats the identity "
-                "net by more than 20 points in {l_relu.of} (mean {l_relu[relu]:.0%} against "
-                "{l_relu[identity]:.0%})."),
-    ),
-    Step(
-        id="check", title="Check yourself",
-        narrative="Three questions on what the demos showed.",
-        claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR),
-        questions=(
-            Question("Why does adding sigmoid layers fail to help on the spiral (preset 3)?",
-                     ("The network has too few parameters",
-                      "Gradients reaching the early layers are tiny, so those layers barely learn",
-                      "The learning rate is too small for any network",
-                      "Sigmoid networks cannot represent curved boundaries"), 1,
-                     ("Three layers of 8 have more parameters than one, and ReLU in the same shape beats them by "
-                      "more than 10 points in {q_relu.of}.",
-                      "Right: each sigmoid layer multiplies the backpropagated signal by at most 1/4 (times its "
-                      "weights), so the early layers learn slowly. In the gradients step the first of six "
-                      "sigmoid layers got less than a tenth of the output layer's gradient in {q_ratio.of}.",
-                      "The same learning rate trains the ReLU net of the same shape (preset 4) to a mean test "
-                      "accuracy of {q_relu[relu]:.0%}.",
-                      "One sigmoid layer already draws the circles' curved boundary: preset 1 reaches 95% in "
-                      "{q_easy.of}.")),
-            Question("A layer's weights are scaled up 10x. What happens to its sigmoid units?",
-                     ("They learn 10x faster", "More of them saturate and their derivatives shrink",
-                      "Nothing: the sigmoid is scale-invariant", "They die permanently like ReLU units"), 1,
-                     ("Larger weights push z into the flat tails, where the slope is nearly 0.",
-                      "Right: the saturation step shows the fraction of saturated units rising with the scale.",
-                      "σ(10z) is much steeper and saturates for much smaller |z| than σ(z).",
-                      "A saturated sigmoid still has a small non-zero slope; ReLU's zero slope is the one that "
-                      "can trap a unit.")),
-            Question("A 6-layer network uses the identity as activation. Which statement is true?",
-                     ("It can fit XOR if it is wide enough", "It is equivalent to a single linear layer",
-                      "It suffers from vanishing gradients like a sigmoid net",
-                      "It is more expressive than a 1-layer linear model"), 1,
-                     ("Width does not help: the composition is still one linear map.",
-                      "Right: the product of its weight matrices is one matrix. The linear step checks this "
-                      "numerically: the product reproduces a 4-layer identity net's outputs to within "
-                      "{q_linear.hi[max_diff]:.0e}, and the net scores within 2 points of logistic regression "
-                      "in {q_linear.of}.",
-                      "The identity's derivative is 1, so there is no squashing factor (only the weights).",
-                      "It expresses exactly the same functions as one linear layer.")),
-        ),
-    ),
-)
-
-LESSON = Lesson(
-    id="vanishing_gradients", number=1, title="Vanishing gradients",
-    summary="Why deep sigmoid networks stop learning, shown with real runs: the chain rule, saturation, "
-            "composition, and ReLU as the fix.",
-    intro=("Deep networks learn by passing an error signal backwards through every layer. With sigmoid or "
-           "tanh units that signal shrinks at each layer, so the early layers stop learning. This lesson "
-           "measures that shrinking and shows why ReLU does not suffer from it."),
-    steps=STEPS,
+LESSON = W.lesson(
+    id="vanishing_gradients", number=1,
+    steps=(CHAIN, SATURATION, COMPOSITION, PLAYGROUND, GRADIENTS, LINEAR, CHECK),
     references=("Glorot & Bengio 2010", "He et al. 2015", "Goodfellow, Bengio & Courville 2016"),
 )

@@ -106,10 +106,12 @@ def test_quiz_claims_are_the_demos_measurements():
 
 def test_claim_sweeps_are_the_demos_runs():
     """The default views draw exactly the runs the claims measure (one cache entry each, shipped)."""
-    sweep = [e for s in V.SEEDS for e in V.gradient_experiments(**V.GRAD_DEFAULTS, seed=s)]
-    assert sweep == V.G_RATIO.runs() == V.G_ACC.runs()
+    sweep = [e for s in V.SEEDS for e in V.gradient_experiments("spiral", 6, 16, 0.5, V.GRAD_STEPS, s)]
+    assert sweep == V.G_RATIO.runs() == V.G_ACC.runs() == V.G_COLLAPSE.runs()
+    assert V.GRADIENTS.experiments() == sweep  # the default view draws the claims' runs
     lin = [e for s in V.SEEDS for e in V.collapse_experiments("circles", 4, s, snapshots=False)]
     assert lin == V.L_LOGISTIC.runs() == V.L_RELU.runs()
+    assert V.LINEAR.experiments()[2:] == lin
     for e in V.P_RELU3.runs() + V.G_RATIO.runs() + V.L_RELU.runs():
         assert e.train.snapshot_steps == ()  # no surfaces in sweeps
         assert len(D.load(e.data).y_test) >= 1000  # one test point < 0.1 percentage points
@@ -147,14 +149,22 @@ def test_diverging_playground_says_so():
     outs = V.LESSON.step("playground").run({"data": "spiral", "depth": 8, "width": 32, "activation": "relu",
                                             "lr": 10.0, "steps": 100})
     notes = [o for o in outs if isinstance(o, Note) and o.kind == "error"]
-    assert notes and "Diverged at step" in notes[0].text
+    assert notes and "diverged at step" in notes[0].text.lower() and notes[0].text.key == "playground.diverged"
     assert any(isinstance(o, Metric) and o.value == "—" for o in outs)
 
 
-def test_each_step_has_narrative_and_checks():
-    assert len(V.LESSON.steps) == 7
+def test_each_step_has_words_and_checks():
     quiz = V.LESSON.step("check")
     assert len(quiz.checks()) >= 3
     for q in quiz.checks():
         assert len(q.explanations) == len(q.options) and 0 <= q.answer < len(q.options)
-    assert all(s.narrative for s in V.LESSON.steps)
+    assert all(s.title and s.slide for s in V.LESSON.steps)
+    for sid in ("chain", "saturation", "composition", "linear"):  # the steps that derive something
+        assert V.LESSON.step(sid).equation, sid
+
+
+def test_adam_rescue_is_one_click():
+    """The playground's notice suggests switching preset 3 to Adam: a preset does it, and it is shipped."""
+    step = V.LESSON.step("playground")
+    assert ("3 + Adam, lr 0.01", V.ADAM_RESCUE) in step.presets
+    assert V.play_experiment(**V.ADAM_RESCUE) in step.experiments(V.ADAM_RESCUE)
