@@ -119,3 +119,20 @@ SATURATED_UNITS = "#BBBBBB"  # histogram share of saturated units (greyed out: t
 SEED_RING = "#000000"  # the ring around the seed shown, in a strip of every seed
 REFERENCE_RULE = "#777777"  # a dashed reference line (log ratio 0: the first layer gets as much as the output)
 COLLAPSED_BOUNDARY = "#000000"  # the line W x + b = 0 of a linear net's multiplied weight matrices
+
+# --- regularization
+PENALTY_COLORS: dict[str, str] = {  # the two weight penalties, side by side in Lesson 6
+    "L2": "#0072B2",  # blue: the penalty that shrinks every weight
+    "L1": "#D55E00",  # vermillion: the penalty that zeroes many of them
+}
+DROPOUT_MASK_COLORS = ["#DDDDDD", "#0072B2"]  # a dropout mask: dropped unit (light grey), kept unit (blue)
+CONFIDENCE_COLORS: dict[str, str] = {  # what label smoothing moves, measured on the digits
+    "train P(true class)": "#0072B2",  # blue: the fit to the (smoothed) training targets
+    "test confidence": "#009E73",  # bluish green: the top class's probability on test digits
+    "test accuracy": "#D55E00",  # vermillion: what that confidence should match
+}
+WEIGHT_NORM_COLOR = "#4D4D4D"  # dark grey: the weight norm ‖W‖ over training (early stopping)
+EARLY_STOP_COLORS: dict[str, str] = {  # the marks of an early-stopped run
+    "best step (kept)": "#D55E00",  # vermillion: the evaluation whose weights are kept
+    "stopped": "#777777",  # grey: where patience ran out
+}

@@ -54,7 +54,7 @@ def test_one_gradient_step_is_weight_decay():
     w = np.array([0.5, -2.0, 3.0])
     grad = 2 * lam * w
     assert np.allclose(w - eta * grad, (1 - 2 * eta * lam) * w)
-    q = R.LESSON.step("l2").question
+    q = R.LESSON.step("l2").checks()[0]
     assert q.options[q.answer] == f"{1 - 2 * eta * lam:g}"
 
 
@@ -105,7 +105,7 @@ def test_smoothed_targets_in_both_conventions():
     assert here.iloc[1] == pytest.approx(0.1 / 9)
     assert torch_keras.sum() == pytest.approx(1.0) and torch_keras.iloc[1] == pytest.approx(0.01)
     assert torch_keras.iloc[0] == pytest.approx(0.91)
-    q = R.LESSON.step("smoothing").question
+    q = R.LESSON.step("smoothing").checks()[0]
     assert "0.011" in q.options[q.answer]
 
 
@@ -156,13 +156,15 @@ def test_l2_step_metrics_follow_the_controls():
     assert sum(isinstance(o, Chart) for o in outs) >= 4
 
 
-def test_each_step_has_narrative_and_checks():
-    assert [s.id for s in R.LESSON.steps] == ["l2", "l1", "dropout", "noise", "smoothing", "bagging", "early",
-                                             "check"]
+def test_each_step_has_words_and_checks():
+    ids = {s.id for s in R.LESSON.steps}
+    assert {"l2", "l1", "dropout", "noise", "smoothing", "bagging", "early", "check"} <= ids
     quiz = R.LESSON.step("check")
     assert len(quiz.checks()) >= 3
     for s in R.LESSON.steps:
-        assert s.narrative
+        assert s.slide
+        if s.demo is not None:
+            assert s.equation and s.notes, s.id
         for q in s.checks():
             assert len(q.explanations) == len(q.options) and 0 <= q.answer < len(q.options)
 
@@ -182,4 +184,4 @@ def test_default_views_are_in_the_experiment_list():
 def test_weight_count_in_the_narrative():
     (r,) = run_many([R.penalty_experiments("l2")[0]])
     assert len(R._weights(r)) == 1120
-    assert "1,120 weights" in R.LESSON.step("l2").narrative
+    assert "1,120 weights" in R.LESSON.step("l2").notes
