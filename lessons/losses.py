@@ -29,22 +29,41 @@ from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_ma
 from engine.data import load
 from lessons.charts import seed_chart, seed_curves
 from lessons.claims import Claim
-from lessons.theme import CLASS_COLORS, color_scale
+from lessons.theme import (
+    CLASS_COLORS,
+    CONTEXT_GREY,
+    DATA_INK,
+    EXACT_COLOR,
+    FLOAT32_COLOR,
+    FLOAT64_COLOR,
+    GUIDE_GREY,
+    LIKELIHOOD_LINE_COLOR,
+    MAE_COLOR,
+    MODEL_Q_COLOR,
+    MSE_COLOR,
+    NOISE_BELL_GREY,
+    OUTLIER_COLOR,
+    START_COLOR,
+    WORST_COLOR,
+    ZERO_RULE_GREY,
+    color_scale,
+)
 from lessons.walkthrough import (
     Chart,
     Columns,
     Latex,
-    Lesson,
     LogSlider,
     Markdown,
     Metric,
     Note,
-    Question,
     Select,
     Slider,
     Step,
     Table,
 )
+from lessons.words import Words
+
+W = Words("losses")  # lessons/text/<lang>/losses.md: every sentence a learner reads
 
 
 def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, **kw) -> alt.LayerChart:
@@ -59,7 +78,6 @@ LINE_SIGMA = 0.8  # noise std of the generator
 LINE_N = 15
 LINE_SEED = 7
 T1_RANGE, T2_RANGE = (-1.0, 2.5), (-2.0, 4.0)  # slider ranges = window of the maps
-LINE_COLOR, FIT_MSE, FIT_MAE = "#0072B2", "#D55E00", "#009E73"
 
 
 LINE_SAMPLES = tuple(range(10))  # step 7 draws ten samples of the line; sample 0 is the one of steps 1-3
@@ -153,17 +171,18 @@ def _demo_line(values: dict, progress) -> list:
     base = alt.Chart(pts)
     yscale = alt.Scale(domain=[-3, 7], clamp=True)
     chart = alt.layer(
-        alt.Chart(bells).mark_line(strokeWidth=1.5, opacity=0.55, color="#888888", clip=True).encode(
+        alt.Chart(bells).mark_line(strokeWidth=1.5, opacity=0.55, color=NOISE_BELL_GREY, clip=True).encode(
             x=alt.X("bx:Q", title="x", scale=alt.Scale(domain=[-2.4, 4.4])), y=alt.Y("by:Q", scale=yscale),
             detail="i:N", order="by:Q"),
-        base.mark_rule(strokeDash=[3, 3], color="#444444").encode(x="x:Q", y="y:Q", y2="mu:Q"),
-        alt.Chart(line).mark_line(color=LINE_COLOR, clip=True).encode(x="x:Q", y=alt.Y("y:Q", title="y", scale=yscale)),
+        base.mark_rule(strokeDash=[3, 3], color=DATA_INK).encode(x="x:Q", y="y:Q", y2="mu:Q"),
+        alt.Chart(line).mark_line(color=LIKELIHOOD_LINE_COLOR, clip=True).encode(
+            x="x:Q", y=alt.Y("y:Q", title="y", scale=yscale)),
         base.mark_circle(size=110, stroke="black", strokeWidth=0.8, opacity=1).encode(
             x="x:Q", y="y:Q",
             color=alt.Color("logp:Q", title="log p(yᵢ | xᵢ)", scale=alt.Scale(scheme="viridis")),
             tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                      alt.Tooltip("logp:Q", format=".2f", title="log density")]),
-    ).properties(height=320, title="Data, line, and a Gaussian around each prediction")
+    ).properties(height=320, title=W("line.data_title"))
 
     grid = likelihood_map(sigma)
     best = grid.loc[grid.loglik.idxmax()]
@@ -182,25 +201,34 @@ def _demo_line(values: dict, progress) -> list:
             shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
                                                                   range=["circle", "cross"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
-                                                                 range=["white", "#D55E00"]))),
-    ).properties(height=340, title=f"Log-likelihood over (θ₁, θ₂), σ = {sigma:g}")
-    prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else "0.0 (underflow!)"
+                                                                 range=["white", MSE_COLOR]))),
+    ).properties(height=340, title=W("line.map_title", sigma=sigma))
+    prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else W("line.underflow")
     ll_parts = (rf"\log\mathcal{{L}} = -\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - "
                 rf"\frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}} = {v['loglik']:.3f}")
     return [
-        Metric("Likelihood ∏ p(yᵢ|xᵢ)", _fmt_pow10(v["log10_likelihood"]),
-               help=f"The float64 product of the {n} densities is {prod_txt}; this value comes from the log."),
-        Metric("Log-likelihood", f"{v['loglik']:.3f}"),
-        Metric("Sum of squared errors", f"{v['sse']:.3f}"),
-        Metric("Best σ for this line", f"{v['best_sigma']:.3f}", help="√(SSE / n) maximises the likelihood in σ"),
+        Metric(W("line.likelihood"), _fmt_pow10(v["log10_likelihood"]),
+               help=W("line.likelihood_help", n=n, product=prod_txt)),
+        Metric(W("loglik"), f"{v['loglik']:.3f}"),
+        Metric(W("line.sse"), f"{v['sse']:.3f}"),
+        Metric(W("line.best_sigma"), f"{v['best_sigma']:.3f}", help=W("line.best_sigma_help")),
         Latex(ll_parts),
-        Markdown("Only the sum of squared errors depends on the line."),
-        Chart(chart, caption="Each grey bell is N(θ₁xᵢ + θ₂, σ²) drawn sideways at xᵢ; dashed lines are the "
-                             "residuals."),
-        Chart(mp, caption=(
-            f"The map's highest cell is at θ₁ = {best.theta1:.2f}, θ₂ = {best.theta2:.2f}; numpy's least squares "
-            f"gives θ₁ = {ls[0]:.3f}, θ₂ = {ls[1]:.3f}. Changing σ rescales the map but never moves its peak.")),
+        Markdown(W("line.only_sse")),
+        Chart(chart, caption=W("line.bells_caption")),
+        Chart(mp, caption=W("line.map_caption", t1=best.theta1, t2=best.theta2, ls1=ls[0], ls2=ls[1])),
     ]
+
+
+LINE = Step(
+    "line",
+    controls=(
+        Slider("theta1", "θ₁ (slope)", T1_RANGE[0], T1_RANGE[1], 0.3, step=0.05),
+        Slider("theta2", "θ₂ (intercept)", T2_RANGE[0], T2_RANGE[1], 2.0, step=0.05),
+        Slider("sigma", "σ (noise level)", 0.02, 3.0, 0.8, step=0.02),
+    ),
+    presets=(("Near the least-squares line", {"theta1": 0.75, "theta2": 0.6}),),
+    demo=_demo_line,
+)
 
 
 # ---------------------------------------------------------------- step 2: why logarithms
@@ -259,66 +287,67 @@ def _demo_underflow(values: dict, progress) -> list:
             rows.append(pd.DataFrame({"n": idx[keep], "log10": np.log10(prod[idx - 1][keep].astype(np.float64)),
                                       "how": f"{fmt} running product"}))
     df = pd.concat(rows, ignore_index=True)
-    colours = {"sum of logs (exact)": "#000000", "float32 running product": "#D55E00",
-               "float64 running product": "#0072B2"}
+    colours = {"sum of logs (exact)": EXACT_COLOR, "float32 running product": FLOAT32_COLOR,
+               "float64 running product": FLOAT64_COLOR}
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
     layers = [alt.Chart(df).mark_line().encode(
         x=alt.X("n:Q", title="n (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
         color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="right")),
         strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])))]
     if len(ev):
-        layers.append(alt.Chart(ev).mark_rule(color="#777777", strokeDash=[2, 2]).encode(
+        layers.append(alt.Chart(ev).mark_rule(color=GUIDE_GREY, strokeDash=[2, 2]).encode(
             x="n:Q", tooltip=["what:N", "n:Q"]))
-    uchart = alt.layer(*layers).properties(height=300, title=f"Multiplying n probabilities, each p = {p:g}")
+    uchart = alt.layer(*layers).properties(height=300, title=W("logs.chart_title", p=p))
 
     outs = []
     for fmt in ("float32", "float64"):
         meas, closed, last = stats[fmt]
         k = FLOAT_TINY[fmt]
-        outs.append(Metric(f"{fmt}: product is 0 from n =", str(meas) if meas else "never",
-                           help=f"Multiplying one factor at a time with numpy ({fmt})."))
-        outs.append(Metric(f"{fmt}: closed form", str(closed),
-                           help=f"Smallest n with pⁿ ≤ 2^-{k + 1}, half of the smallest subnormal 2^-{k}."))
+        outs.append(Metric(W("logs.zero_from", fmt=fmt), str(meas) if meas else W("logs.never"),
+                           help=W("logs.zero_from_help", fmt=fmt)))
+        outs.append(Metric(W("logs.closed", fmt=fmt), str(closed), help=W("logs.closed_help", k1=k + 1, k=k)))
     notes = []
     for fmt in ("float32", "float64"):
         meas, closed, last = stats[fmt]
         k = FLOAT_TINY[fmt]
         if meas == closed:
-            notes.append(f"**{fmt}**: both give n = {closed}: pⁿ falls below 2^-{k + 1}, half the smallest "
-                         f"positive {fmt} (2^-{k} ≈ {2.0 ** -k:.3g}), and rounds to 0.")
+            notes.append(W("logs.note_same", fmt=fmt, closed=closed, k1=k + 1, k=k, tiny=2.0 ** -k))
         elif meas is None:
             m = round(last / 2.0 ** -k)
-            notes.append(f"**{fmt}**: the running product never reaches 0. It sticks at {last:.3g} = {m} × 2^-{k}, "
-                         f"a subnormal so coarse that multiplying it by p = {p:g} rounds back to the same value "
-                         f"({m} × {p:g} = {m * p:.2f} rounds to {m}). The true pⁿ keeps shrinking: at n = {nmax} it "
-                         f"is 10^{nmax * math.log10(p):.0f}, so the float is wrong by a factor of about "
-                         f"10^{math.log10(last) - nmax * math.log10(p):.0f}.")
+            # "10^{...}" cannot be a placeholder (a brace after ^ is LaTeX), so the powers come written
+            notes.append(W("logs.note_stuck", fmt=fmt, last=last, m=m, k=k, p=p, mp=m * p, nmax=nmax,
+                           true_power=f"10^{nmax * math.log10(p):.0f}",
+                           error_power=f"10^{math.log10(last) - nmax * math.log10(p):.0f}"))
         else:
-            notes.append(f"**{fmt}**: the running product hits 0 at n = {meas}, the closed form says {closed}: "
-                         "the last few multiplications happen among subnormal numbers, which keep only a few "
-                         "bits, so each rounding error is large.")
+            notes.append(W("logs.note_early", fmt=fmt, meas=meas, closed=closed))
     coin = coin_curves(n_coin)
     k_heads = int(round(0.3 * n_coin))
     arg_log = float(coin.theta[coin.loglik.idxmax()])
     all_zero = bool((coin.likelihood == 0).all())
     arg_prod = None if all_zero else float(coin.theta[coin.likelihood.idxmax()])
-    c1 = alt.Chart(coin).mark_line(color="#0072B2").encode(
+    c1 = alt.Chart(coin).mark_line(color=FLOAT64_COLOR).encode(
         x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("likelihood:Q", title="likelihood",
                                                          axis=alt.Axis(format=".2e"))
-    ).properties(height=240, title="Product of the probabilities (float64)")
-    c2 = alt.Chart(coin).mark_line(color="#000000").encode(
+    ).properties(height=240, title=W("logs.product_title"))
+    c2 = alt.Chart(coin).mark_line(color=EXACT_COLOR).encode(
         x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("loglik:Q", title="log-likelihood")
-    ).properties(height=240, title="Sum of the log-probabilities")
-    coin_note = (f"{n_coin} flips, {k_heads} heads. The log-likelihood peaks at θ = {arg_log:.3f} "
-                 f"(the heads fraction, {k_heads / n_coin:.3f}, to the grid's resolution). ")
-    coin_note += ("The float64 product is 0 at every θ: its maximiser is lost." if all_zero else
-                  f"The product peaks at θ = {arg_prod:.3f} too: the logarithm is increasing, so it keeps the "
-                  "maximiser.")
-    return outs + [Chart(uchart, caption="Dashed: n·log₁₀ p from the sum of logs, which never underflows. Grey "
-                                          "rules: where a running product becomes exactly 0."),
+    ).properties(height=240, title=W("logs.logsum_title"))
+    coin_note = W("logs.coin", flips=n_coin, heads=k_heads, arg=arg_log, frac=k_heads / n_coin)
+    coin_note += " " + (W("logs.coin_lost") if all_zero else W("logs.coin_kept", arg=arg_prod))
+    return outs + [Chart(uchart, caption=W("logs.caption")),
                    Markdown("\n\n".join(notes)),
                    Chart(c1), Chart(c2),
                    Note(coin_note, kind="warning" if all_zero else "info")]
+
+
+LOGS = Step(
+    "logs",
+    controls=(
+        Slider("p", "p, the probability of each example", 0.05, 0.95, 0.5, step=0.05),
+        LogSlider("n", "coin flips in the second example", (10, 100, 1000, 5000), 5000),
+    ),
+    demo=_demo_underflow,
+)
 
 
 # ---------------------------------------------------------------- step 3: descending the loss
@@ -396,8 +425,8 @@ def _demo_gd(values: dict, progress) -> list:
             y2="d:Q", color=alt.Color("level:Q", title="log₁₀(MSE − min)",
                                       scale=alt.Scale(type="quantize", scheme="blues", nice=True, zero=False)),
             tooltip=alt.value(None)),
-        alt.Chart(inside).mark_line(color="#D55E00", strokeWidth=2, clip=True, point=alt.OverlayMarkDef(
-            color="#D55E00", size=30, clip=True)).encode(
+        alt.Chart(inside).mark_line(color=MSE_COLOR, strokeWidth=2, clip=True, point=alt.OverlayMarkDef(
+            color=MSE_COLOR, size=30, clip=True)).encode(
             x=alt.X("theta1:Q", scale=xs), y=alt.Y("theta2:Q", scale=ys), order="step:Q",
             tooltip=["step:Q", alt.Tooltip("theta1:Q", format=".4f"), alt.Tooltip("theta2:Q", format=".4f"),
                      alt.Tooltip("mse:Q", format=".4g")]),
@@ -406,45 +435,53 @@ def _demo_gd(values: dict, progress) -> list:
             shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["closed form", "start"],
                                                                   range=["cross", "square"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["closed form", "start"],
-                                                                 range=["#FFFFFF", "#E69F00"]))),
-    ).properties(height=360, title=f"Gradient descent on the MSE, η = {lr:.4g}")
+                                                                 range=["white", START_COLOR]))),
+    ).properties(height=360, title=W("descent.path_title", lr=lr))
     lossdf = path.assign(excess=np.maximum(path.mse - j_star, 1e-16))
     curve = alt.Chart(lossdf).mark_line(
-        color="#D55E00", point=alt.OverlayMarkDef(color="#D55E00", size=25) if steps <= 60 else False).encode(
+        color=MSE_COLOR, point=alt.OverlayMarkDef(color=MSE_COLOR, size=25) if steps <= 60 else False).encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("excess:Q", title="MSE − minimum", scale=alt.Scale(type="log")),
         tooltip=["step:Q", alt.Tooltip("excess:Q", format=".3g")]
-    ).properties(height=240, title="Excess loss per step")
+    ).properties(height=240, title=W("descent.excess_title"))
 
     def num(v):
         return f"{v:.5f}" if abs(v) < 1e4 else f"{v:.3e}"
 
     table = pd.DataFrame({
-        "": [f"gradient descent, step {int(end.step)}", "closed form (XᵀX)⁻¹Xᵀy"],
+        "": [W("descent.row_gd", step=int(end.step)), W("descent.row_closed")],
         "θ₁": [num(end.theta1), num(star[0])], "θ₂": [num(end.theta2), num(star[1])],
         "MSE": [num(end.mse), num(j_star)]}).set_index("")
     dist = float(np.hypot(end.theta1 - star[0], end.theta2 - star[1]))
     dist0 = float(np.hypot(GD_START[0] - star[0], GD_START[1] - star[1]))
     if ratio > 1:
-        msg = (f"**Diverging.** η = {lr:.4g} is {ratio:g} × 2/L (2/L = {2 / L:.4f}). Along the steepest direction "
-               f"of the bowl every step multiplies the error by |1 − ηL| = {factors.max():.3g} > 1, so each step "
-               f"overshoots further: the distance to the minimum grew from {dist0:.2f} to {dist:.3g}.")
+        msg = W("descent.diverging", lr=lr, ratio=ratio, two_over_l=2 / L, factor=factors.max(), d0=dist0, d=dist)
         if left is not None:
-            msg += f" The run was stopped at step {left}, when a parameter passed 10⁸."
+            msg += " " + W("descent.stopped", step=left)
         status = Note(msg, kind="error")
     else:
-        msg = (f"**Converging.** η = {lr:.4g} is below 2/L = {2 / L:.4f}: each step shrinks the error along the "
-               f"two axes of the bowl by |1 − ηλ| = {factors[0]:.3f} and {factors[1]:.3f}. After {steps} steps the "
-               f"gradient-descent point is {dist:.2e} from the closed-form solution.")
+        msg = W("descent.converging", lr=lr, two_over_l=2 / L, f0=factors[0], f1=factors[1], steps=steps, d=dist)
         status = Note(msg, kind="success")
     return [
-        Metric("Learning rate η", f"{lr:.4g}"), Metric("2 / L", f"{2 / L:.4f}",
-                                                      help=f"L = {L:.3f}, the largest eigenvalue of the Hessian"),
-        Metric("Hessian eigenvalues", f"{eig[0]:.3f}, {eig[1]:.3f}"),
+        Metric(W("descent.lr"), f"{lr:.4g}"), Metric("2 / L", f"{2 / L:.4f}", help=W("descent.two_over_l_help", L=L)),
+        Metric(W("descent.eigenvalues"), f"{eig[0]:.3f}, {eig[1]:.3f}"),
         status,
-        Table(table, caption="The gradient-descent endpoint beside the closed-form solution."),
-        Chart(contour, caption="Shaded bands: levels of the MSE (log scale). Orange: the path from the square."),
+        Table(table, caption=W("descent.table_caption")),
+        Chart(contour, caption=W("descent.path_caption")),
         Chart(curve),
     ]
+
+
+DESCENT = Step(
+    "descent",
+    controls=(
+        LogSlider("rate", "learning rate, as a multiple of 2/L",
+                  (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0, 10.0, 100.0, 1000.0), 0.5),
+        Slider("steps", "steps", 1, 300, 40, step=1),
+    ),
+    presets=(("Safe (0.5)", {"rate": 0.5, "steps": 40}), ("Zig-zag (0.9)", {"rate": 0.9, "steps": 60}),
+             ("Too large (1.1)", {"rate": 1.1, "steps": 30})),
+    demo=_demo_gd,
+)
 
 
 # ---------------------------------------------------------------- step 4: Bernoulli -> logistic loss
@@ -617,8 +654,7 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(pts).mark_circle(size=35, stroke="black", strokeWidth=0.6, opacity=1).encode(
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"]), legend=None), tooltip=["label:N"]),
-    ).resolve_scale(color="independent").properties(
-        height=280, title=f"Data set {seed}, step {shown}")
+    ).resolve_scale(color="independent").properties(height=280, title=W("bernoulli.map_title", seed=seed, shown=shown))
     zz = np.linspace(-10, 10, 201)
     curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
                            "label": ["class 1"] * len(zz) + ["class 0"] * len(zz)})
@@ -627,33 +663,47 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(curves).mark_line().encode(x=alt.X("z:Q", title="logit z = w·x + b"),
                                              y=alt.Y("loss:Q", title="−log p(label | x)"), color=lab),
         alt.Chart(dots).mark_circle(size=30, opacity=0.6).encode(x="z:Q", y="loss:Q", color=lab),
-    ).properties(height=280, title="Loss of each training point")
+    ).properties(height=280, title=W("bernoulli.loss_title"))
     n = len(v["t"])
     ll = -v["per_point"].sum()
     coef_tab = pd.DataFrame({"w₁": [v["coef"][0], v["sk"][0]], "w₂": [v["coef"][1], v["sk"][1]],
                              "b": [v["coef"][2], v["sk"][2]], "mean logistic loss": [v["loss_engine"], v["loss_sk"]]},
-                            index=[f"engine, step {shown}", "scikit-learn (C = ∞)"]).round(4)
+                            index=[W("bernoulli.row_engine", shown=shown), W("bernoulli.row_sklearn")]).round(4)
     gap = np.abs(v["coef"] - v["sk"]).max()
     df = _spread_evidence(ev)
     order = [str(s) for s in STEP4_SPREADS]
     norm_c = _seed_chart(df, "spread", "norm", "‖w‖ after 400 steps", x_title="spread of the blobs",
-                         title="Weight norm, 10 data sets", sort=order, height=190, width=230)
+                         title=W("bernoulli.norm_title", n=len(DATA_SEEDS)), sort=order, height=190, width=230)
     loss_c = _seed_chart(df, "spread", "loss", "mean logistic loss", x_title="spread of the blobs",
-                         title="Training loss, 10 data sets", sort=order, height=190, width=230)
+                         title=W("bernoulli.loss_evidence_title", n=len(DATA_SEEDS)), sort=order, height=190,
+                         width=230)
     return [
-        Metric("Likelihood of the labels", _fmt_pow10(ll / math.log(10)), help=f"∏ over {n} training points"),
-        Metric("Log-likelihood", f"{ll:.2f}"),
-        Metric("Mean logistic loss", f"{v['loss_engine']:.4f}", help="the engine's recorded training loss"),
-        Columns([[Chart(regions, caption="Shading: the unit's P(y = 1) (blue: class 0, orange: class 1); dots: "
-                                         "training data.")],
-                 [Chart(loss_chart, caption="Each dot is one training point on its label's loss curve.")]]),
-        Table(coef_tab, caption=(
-            f"Coefficients on the standardised inputs. The engine's are read off its snapshot (logit P is a "
-            f"plane); after {shown} steps the largest difference from scikit-learn's is {gap:.4f}.")),
-        Chart(alt.hconcat(norm_c, loss_c), caption=(
-            f"Each faint dot is one data set (sample and initialisation); the line joins the means, bars: ± 1 sd. "
-            f"Weights shrink and the loss rises with the spread in {ev.held} of {ev.n} data sets.")),
+        Metric(W("bernoulli.likelihood"), _fmt_pow10(ll / math.log(10)), help=W("bernoulli.likelihood_help", n=n)),
+        Metric(W("loglik"), f"{ll:.2f}"),
+        Metric(W("bernoulli.mean_loss"), f"{v['loss_engine']:.4f}", help=W("bernoulli.mean_loss_help")),
+        Columns([[Chart(regions, caption=W("bernoulli.map_caption"))],
+                 [Chart(loss_chart, caption=W("bernoulli.loss_caption"))]]),
+        Table(coef_tab, caption=W("bernoulli.table_caption", shown=shown, gap=gap)),
+        Chart(alt.hconcat(norm_c, loss_c), caption=W("bernoulli.evidence_caption", held=ev.held, n=ev.n)),
     ]
+
+
+def _every_choice(experiment):
+    """`runs` for a step whose Select controls pick the spread and the data set of the one run its map
+    draws: the runs of every choice, so that no choice a learner makes trains on the cloud."""
+    return lambda v: [experiment(sp, s) for sp in STEP4_SPREADS for s in DATA_SEEDS]
+
+
+BERNOULLI = Step(
+    "bernoulli",
+    controls=(
+        Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
+        Select("shown", "training step shown", STEP4_SHOWN, TRAIN_STEPS),
+        Select("seed", "data set shown (sample and initialisation)", DATA_SEEDS, 0),
+    ),
+    runs=_every_choice(logistic_experiment),
+    demo=_demo_logistic, heavy=True, claims=(BERN_SK, BERN_SPREAD),
+)
 
 
 # ---------------------------------------------------------------- step 5: categorical -> softmax CE
@@ -786,31 +836,31 @@ def _demo_softmax(values: dict, progress) -> list:
         alt.Chart(dots).mark_circle(size=35, stroke="black", strokeWidth=0.5, opacity=1).encode(
             x="x1:Q", y="x2:Q", color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
             tooltip=["point:Q", "cls:N", "loss:Q"]),
-        alt.Chart(worst).mark_point(shape="diamond", size=220, stroke="#CC0000", strokeWidth=2, filled=False).encode(
+        alt.Chart(worst).mark_point(shape="diamond", size=220, stroke=WORST_COLOR, strokeWidth=2, filled=False).encode(
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(
             x="x1:Q", y="x2:Q"),
-    ).properties(height=300, title=f"Data set {seed}, one run")
+    ).properties(height=300, title=W("categorical.map_title", seed=seed))
     # every training point of every data set at this spread: loss against signed distance to the boundary
     others = sweep[sweep.seed != seed]
     m = np.linspace(float(sweep.distance.min()), float(sweep.distance.max()), 2)
     band = pd.DataFrame({"lo": [math.log(2)], "hi": [math.log(3)]})
     scatter = alt.layer(
-        alt.Chart(band).mark_rect(color="#999999", opacity=0.25).encode(
-            y=alt.Y("lo:Q"), y2="hi:Q", tooltip=alt.value("exactly on a boundary: ln 2 to ln 3")),
-        alt.Chart(others[["distance", "loss"]].round(3)).mark_circle(size=10, color="#999999", opacity=0.35).encode(
+        alt.Chart(band).mark_rect(color=CONTEXT_GREY, opacity=0.25).encode(
+            y=alt.Y("lo:Q"), y2="hi:Q", tooltip=alt.value(W("categorical.band_tooltip"))),
+        alt.Chart(others[["distance", "loss"]].round(3)).mark_circle(size=10, color=CONTEXT_GREY, opacity=0.35).encode(
             x="distance:Q", y="loss:Q", tooltip=alt.value(None)),
         alt.Chart(pts.assign(cls=np.array(names)[pts.cls])[["distance", "loss", "cls", "point"]].round(3))
         .mark_circle(size=30, stroke="black", strokeWidth=0.4, opacity=0.9).encode(
-            x=alt.X("distance:Q", title="signed distance to the edge of its class's region (x₁, x₂ units)",
+            x=alt.X("distance:Q", title=W("categorical.distance_axis"),
                     scale=alt.Scale(domain=[float(m[0]), float(m[1])], nice=False)),
             y=alt.Y("loss:Q", title="loss"),
             color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
             tooltip=["point:Q", "cls:N", "loss:Q", "distance:Q"]),
         alt.Chart(pts.iloc[[i]]).mark_point(size=300, stroke="black", strokeWidth=2.5, filled=False).encode(
             x="distance:Q", y="loss:Q"),
-        alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#555555", strokeDash=[4, 4]).encode(x="x:Q"),
-    ).properties(height=260, title=f"Loss against position, 10 data sets (coloured: data set {seed})")
+        alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=ZERO_RULE_GREY, strokeDash=[4, 4]).encode(x="x:Q"),
+    ).properties(height=260, title=W("categorical.scatter_title", n=len(DATA_SEEDS), seed=seed))
     p = pts.loc[i, ["p0", "p1", "p2"]].to_numpy(float)
     bars = pd.DataFrame({"cls": names, "p": p, "correct": [c == y[i] for c in range(3)]})
     bar = alt.layer(
@@ -820,28 +870,35 @@ def _demo_softmax(values: dict, progress) -> list:
             color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
             stroke=alt.condition("datum.correct", alt.value("black"), alt.value(None)), strokeWidth=alt.value(3)),
         alt.Chart(bars).mark_text(dy=-10, fontSize=15).encode(x="cls:N", y="p:Q", text=alt.Text("p:Q", format=".3f")),
-    ).properties(height=300, title=f"Point {i + 1} (class {y[i]})")
+    ).properties(height=300, title=W("categorical.bar_title", point=i + 1, cls=int(y[i])))
     loss_i = float(pts.loss[i])
     top = sweep.groupby("seed").apply(lambda d: bool(d.nlargest(TOP_POINTS, "loss").wrong.all()),
                                       include_groups=False)
     near = sweep.groupby("seed").apply(lambda d: d.loc[d.margin.abs().nsmallest(BOUNDARY_POINTS).index].loss.mean(),
                                        include_groups=False)
     return [
-        Metric("Engine: mean cross-entropy", f"{v['loss_engine']:.5f}", help="after full-batch gradient descent"),
-        Metric("scikit-learn minimum", f"{v['loss_sk']:.5f}", help="LogisticRegression(C=∞), multinomial"),
-        Metric("Same class on the map", f"{v['agree']:.1%}", help="engine vs scikit-learn, on the 60 × 60 grid"),
-        Metric(f"Loss of point {i + 1}", f"{loss_i:.4f}", help="−log p(correct class) under the engine's model"),
-        Columns([[Chart(regions, caption="Shading: the class the engine's model predicts. Red diamonds: the five "
-                                         "largest losses. Ring: the chosen point.")],
-                 [Chart(bar, caption=f"Softmax probabilities of point {i + 1}; its loss is −log {p[y[i]]:.3f} = "
-                                     f"{loss_i:.4f}. The mean of this over all {len(y)} points is the loss, "
-                                     f"{v['loss_engine']:.4f}.")]]),
-        Chart(scatter, caption=(
-            f"Each dot is a training point (grey: the other nine data sets). Left of 0 a point lies in another "
-            f"class's region. Grey band: ln 2 to ln 3, what a point exactly on a boundary costs. At spread "
-            f"{spread:g} the ten largest losses are all misclassified points in {int(top.sum())} of {len(top)} "
-            f"data sets; the {BOUNDARY_POINTS} points nearest a boundary cost {near.mean():.2f} on average.")),
+        Metric(W("categorical.engine_loss"), f"{v['loss_engine']:.5f}", help=W("categorical.engine_loss_help")),
+        Metric(W("categorical.sklearn_loss"), f"{v['loss_sk']:.5f}", help=W("categorical.sklearn_loss_help")),
+        Metric(W("categorical.agree"), f"{v['agree']:.1%}", help=W("categorical.agree_help")),
+        Metric(W("categorical.point_loss", point=i + 1), f"{loss_i:.4f}", help=W("categorical.point_loss_help")),
+        Columns([[Chart(regions, caption=W("categorical.map_caption"))],
+                 [Chart(bar, caption=W("categorical.bar_caption", point=i + 1, p=p[y[i]], loss=loss_i, n=len(y),
+                                       mean=v["loss_engine"]))]]),
+        Chart(scatter, caption=W("categorical.scatter_caption", spread=spread, top=int(top.sum()), n=len(top),
+                                 near_n=BOUNDARY_POINTS, near=near.mean())),
     ]
+
+
+CATEGORICAL = Step(
+    "categorical",
+    controls=(
+        Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
+        Select("seed", "data set shown (sample and initialisation)", DATA_SEEDS, 0),
+        Slider("point", "training point", 1, 180, 1, step=1),
+    ),
+    runs=_every_choice(softmax_experiment),  # the chart of all ten data sets reads the claim soft_sk's runs
+    demo=_demo_softmax, heavy=True, claims=(SOFT_SK, SOFT_WORST),
+)
 
 
 # ---------------------------------------------------------------- step 6: cross-entropy and KL
@@ -916,20 +973,21 @@ def _demo_kl(values: dict, progress) -> list:
     faces = [str(i + 1) for i in range(len(DIE))]
     bars = pd.DataFrame({"face": faces * 2, "prob": np.r_[DIE, q],
                          "dist": ["p (the die)"] * 6 + ["q (the model)"] * 6})
-    dcol = {"p (the die)": "#000000", "q (the model)": "#E69F00"}
+    dcol = {"p (the die)": EXACT_COLOR, "q (the model)": MODEL_Q_COLOR}
     bar = alt.Chart(bars).mark_bar().encode(
         x=alt.X("face:N", title="face", axis=alt.Axis(labelAngle=0)), xOffset="dist:N",
         y=alt.Y("prob:Q", title="probability"),
         color=alt.Color("dist:N", title=None, scale=color_scale(dcol), legend=alt.Legend(orient="right")),
-        tooltip=["dist:N", "face:N", alt.Tooltip("prob:Q", format=".3f")]).properties(height=240, title="p and q")
+        tooltip=["dist:N", "face:N", alt.Tooltip("prob:Q", format=".3f")]).properties(height=240,
+                                                                                 title=W("kl.bars_title"))
     al = np.linspace(0, 1, 101)
     kls = pd.DataFrame({"alpha": al, "kl": [kl(DIE, mixed(a)) for a in al]})
     klc = alt.layer(
-        alt.Chart(kls).mark_line(color="#E69F00").encode(x=alt.X("alpha:Q", title="α (0: q = p, 1: q uniform)"),
+        alt.Chart(kls).mark_line(color=MODEL_Q_COLOR).encode(x=alt.X("alpha:Q", title="α (0: q = p, 1: q uniform)"),
                                                          y=alt.Y("kl:Q", title="KL(p ‖ q) in nats")),
         alt.Chart(pd.DataFrame({"alpha": [alpha], "kl": [kl(DIE, q)]})).mark_point(
             size=200, filled=True, color="black").encode(x="alpha:Q", y="kl:Q"),
-    ).properties(height=240, title="KL(p ‖ q) as q moves away from p")
+    ).properties(height=240, title=W("kl.kl_title"))
     h, hpq, d, d_rev = entropy(DIE), cross_entropy(DIE, q), kl(DIE, q), kl(q, DIE)
     sample = die_sample(n)
     p_hat = np.bincount(sample, minlength=6) / n
@@ -937,11 +995,11 @@ def _demo_kl(values: dict, progress) -> list:
     long = pd.concat([fit[["step"]].assign(value=fit.nll, what="mean NLL = H(p̂, q)"),
                       fit[["step"]].assign(value=fit.kl, what="KL(p̂ ‖ q)"),
                       fit[["step"]].assign(value=fit.entropy, what="H(p̂)")])
-    fcol = {"mean NLL = H(p̂, q)": "#D55E00", "KL(p̂ ‖ q)": "#E69F00", "H(p̂)": "#777777"}
+    fcol = {"mean NLL = H(p̂, q)": MSE_COLOR, "KL(p̂ ‖ q)": MODEL_Q_COLOR, "H(p̂)": GUIDE_GREY}
     fitc = alt.Chart(long).mark_line().encode(
         x=alt.X("step:Q", title="gradient step"), y=alt.Y("value:Q", title="nats"),
         color=alt.Color("what:N", title=None, scale=color_scale(fcol), legend=alt.Legend(orient="right")),
-    ).properties(height=240, title=f"Fitting q to {n} rolls by maximum likelihood")
+    ).properties(height=240, title=W("kl.fit_title", n=n))
     end = fit.iloc[-1]
     ks = sample_kl()
     wide = ks.pivot(index="seed", columns="n", values="kl")
@@ -949,25 +1007,29 @@ def _demo_kl(values: dict, progress) -> list:
     closer = int((wide[max(DIE_SIZES)] < wide[min(DIE_SIZES)]).sum())
     steady = int((np.diff(wide.to_numpy(), axis=1) < 0).all(axis=1).sum())
     kchart = _seed_chart(ks.assign(log_kl=np.log10(np.maximum(ks.kl, 1e-12))), "n", "log_kl", "log₁₀ KL(p̂ ‖ p)",
-                         x_title="rolls N", sort=list(DIE_SIZES), title="p̂ against the die, 10 sequences of rolls",
+                         x_title="rolls N", sort=list(DIE_SIZES), title=W("kl.sample_title", n=len(DIE_SEEDS)),
                          height=250)
     return [
         Metric("H(p)", f"{h:.4f}"), Metric("KL(p ‖ q)", f"{d:.4f}"),
         Metric("H(p) + KL(p ‖ q)", f"{h + d:.4f}"), Metric("H(p, q)", f"{hpq:.4f}"),
-        Metric("KL(q ‖ p)", f"{d_rev:.4f}", help="the other direction: KL is not symmetric"),
-        Columns([[Chart(bar)], [Chart(klc, caption="KL is zero at α = 0 (q = p) and positive everywhere else.")]]),
-        Chart(fitc, caption=(
-            f"Mean negative log-likelihood and KL fall together; their gap is the constant H(p̂) = "
-            f"{end.entropy:.4f}. After {int(end.step)} steps KL(p̂ ‖ q) = {end.kl:.2e} and still falling: the "
-            f"maximum-likelihood fit is the sample's frequencies (counts / N), where KL(p̂ ‖ q) = 0. This sample "
-            f"(one sequence of rolls) is still KL(p̂ ‖ p) = {kl(p_hat, DIE):.4f} from the true die.")),
-        Chart(kchart, caption=(
-            f"Each faint dot is one sequence of rolls cut after N rolls; line: the mean of log₁₀ KL, bars: ± 1 sd. "
-            f"The mean KL falls from {means[min(DIE_SIZES)]:.3f} at {min(DIE_SIZES)} rolls to "
-            f"{means[max(DIE_SIZES)]:.1e} at {max(DIE_SIZES):,} (theory for large N: (6 − 1)/(2N) = "
-            f"{2.5 / max(DIE_SIZES):.1e}). {max(DIE_SIZES):,} rolls end closer to the die than {min(DIE_SIZES)} in "
-            f"{closer} of {len(wide)} sequences; closer at every longer length in {steady} of {len(wide)}.")),
+        Metric("KL(q ‖ p)", f"{d_rev:.4f}", help=W("kl.reverse_help")),
+        Columns([[Chart(bar)], [Chart(klc, caption=W("kl.kl_caption"))]]),
+        Chart(fitc, caption=W("kl.fit_caption", h=end.entropy, steps=int(end.step), kl=end.kl,
+                              kl_true=kl(p_hat, DIE))),
+        Chart(kchart, caption=W("kl.sample_caption", lo_mean=means[min(DIE_SIZES)], lo=min(DIE_SIZES),
+                                hi_mean=means[max(DIE_SIZES)], hi=max(DIE_SIZES), theory=2.5 / max(DIE_SIZES),
+                                closer=closer, steady=steady, n=len(wide))),
     ]
+
+
+KL = Step(
+    "kl",
+    controls=(
+        Slider("alpha", "α: how far q is from p", 0.0, 1.0, 0.5, step=0.05),
+        LogSlider("n", "rolls in the sample", (20, 100, 1000, 10000), 100),
+    ),
+    demo=_demo_kl,
+)
 
 
 # ---------------------------------------------------------------- step 7: choose the noise, get the loss
@@ -1063,8 +1125,7 @@ def _demo_robust(values: dict, progress) -> list:
     pts = pd.DataFrame({"x": v["x"], "y": v["y"], "kind": np.where(v["out"], "outlier", "data")})
     xs = np.array([-2.2, 4.2])
     charts = []
-    panels = (("mse", "Gaussian noise → MSE fit", FIT_MSE), ("mae", "Laplace noise → MAE fit", FIT_MAE))
-    for key, title, colour in panels:
+    for key, colour in (("mse", MSE_COLOR), ("mae", MAE_COLOR)):
         clean, dirty = v["fits"][key]
         lines = pd.DataFrame({"x": np.r_[xs, xs], "y": np.r_[design(xs) @ clean, design(xs) @ dirty],
                               "fit": ["without outliers"] * 2 + ["with outliers"] * 2})
@@ -1078,10 +1139,9 @@ def _demo_robust(values: dict, progress) -> list:
                 x="x:Q", y="y:Q", shape=alt.Shape("kind:N", title=None, scale=alt.Scale(
                     domain=["data", "outlier"], range=["circle", "triangle-up"])),
                 color=alt.Color("kind:N", legend=None, scale=alt.Scale(domain=["data", "outlier"],
-                                                                        range=["#444444", "#CC79A7"]))),
-        ).properties(height=250, title=f"{title} (sample {sample})")
-        cap = (f"θ₁ = {dirty[0]:.3f}, θ₂ = {dirty[1]:.3f} (without outliers {clean[0]:.3f}, {clean[1]:.3f}). "
-               f"The line moved by {v['moved'][key]:.3f} on average over x in [−2, 4].")
+                                                                        range=[DATA_INK, OUTLIER_COLOR]))),
+        ).properties(height=250, title=W(f"noise.{key}_title", sample=sample))
+        cap = W("noise.fit_caption", t1=dirty[0], t2=dirty[1], c1=clean[0], c2=clean[1], moved=v["moved"][key])
         charts.append([Chart(ch, caption=cap)])
     r = np.linspace(-4, 4, 161)
     nll = pd.DataFrame({"r": np.r_[r, r], "loss": np.r_[r ** 2 / 2, np.abs(r)],
@@ -1089,372 +1149,48 @@ def _demo_robust(values: dict, progress) -> list:
     nll_chart = alt.Chart(nll).mark_line().encode(
         x=alt.X("r:Q", title="residual r"), y=alt.Y("loss:Q", title="−log p + const"),
         color=alt.Color("noise:N", title=None, scale=color_scale(
-            {"Gaussian: r²/2": FIT_MSE, "Laplace: |r|": FIT_MAE}), legend=alt.Legend(orient="right")),
-    ).properties(height=220, title="What one residual costs under each noise model")
+            {"Gaussian: r²/2": MSE_COLOR, "Laplace: |r|": MAE_COLOR}), legend=alt.Legend(orient="right")),
+    ).properties(height=220, title=W("noise.nll_title"))
     mm, ma = v["moved"]["mse"], v["moved"]["mae"]
     tally = robust_tally(count, offset)
-    over = (f"Over all {tally['n']} samples of the line the MAE line moved less in {tally['less']} of {tally['n']} "
-            f"(mean movement {tally['mse']:.3f} for MSE, {tally['mae']:.3f} for MAE).")
+    over = W("noise.over", n=tally["n"], less=tally["less"], mse=tally["mse"], mae=tally["mae"])
     if count == 0:
-        verdict = Note("No outliers: both fits are the plain data's fits. Add some with the slider.", kind="info")
+        verdict = Note(W("noise.none"), kind="info")
     elif tally["less"] == tally["n"]:
-        verdict = Note(f"With {count} outlier(s) {offset:g} above the line, sample {sample}'s MSE line moved "
-                       f"{mm:.3f} on average, its MAE line {ma:.3f}. {over}", kind="success")
+        verdict = Note(W("noise.all_less", count=count, offset=offset, sample=sample, mm=mm, ma=ma, over=over),
+                       kind="success")
     else:
-        verdict = Note(f"Sample {sample}: the MSE line moved {mm:.3f}, the MAE line {ma:.3f}. {over} At an offset "
-                       f"of {offset:g} ({offset / LINE_SIGMA:.1f} σ, σ = {LINE_SIGMA}) the added points are not far "
-                       f"from the data, and with only {LINE_N} data points the MAE line, which always passes through "
-                       "two points, can switch to a pair that includes added ones. Push the offset up.",
-                       kind="warning")
+        verdict = Note(W("noise.mixed", sample=sample, mm=mm, ma=ma, over=over, offset=offset,
+                         sigmas=offset / LINE_SIGMA, sigma=LINE_SIGMA, n_data=LINE_N), kind="warning")
     sweep = movement_sweep(count)
-    mcol = {"MSE fit": FIT_MSE, "MAE fit": FIT_MAE}
+    mcol = {"MSE fit": MSE_COLOR, "MAE fit": MAE_COLOR}
     mchart = seed_curves(sweep, "offset", "moved", color="fit", colors=mcol, x_title="how far above the line",
                          y_title="movement of the line", height=260,
-                         title=f"How far each fit moves, {count} outlier(s), 10 samples")
+                         title=W("noise.sweep_title", count=count, n=len(LINE_SAMPLES)))
     mchart.layer.append(alt.Chart(pd.DataFrame({"offset": [offset]})).mark_rule(
-        color="#777777", strokeDash=[3, 3]).encode(x="offset:Q"))
+        color=GUIDE_GREY, strokeDash=[3, 3]).encode(x="offset:Q"))
     start = always_from(count) if count else None
-    mcap = ("Thin lines: each of the 10 samples of the line; thick: their mean. The MSE line moves in proportion "
-            "to the offset; the MAE line's movement stops growing.")
+    mcap = W("noise.sweep_caption", n=len(LINE_SAMPLES))
     if start is not None:
-        mcap += f" From an offset of {start:g} on, the MAE line moves less in every sample."
-    return [Columns(charts), verdict, Chart(mchart, caption=mcap),
-            Chart(nll_chart, caption=(
-                "A squared residual grows fast, so a far point pulls hard on the MSE fit; the absolute residual "
-                "grows linearly, so every point pulls with the same strength and the MAE fit follows the median."))]
+        mcap += " " + W("noise.sweep_from", start=start)
+    return [Columns(charts), verdict, Chart(mchart, caption=mcap), Chart(nll_chart, caption=W("noise.nll_caption"))]
 
 
-# ---------------------------------------------------------------- the lesson
-
-STEPS = (
-    Step(
-        id="line", title="A line and its noise",
-        narrative=(
-            "Suppose the data come from a straight line plus random noise. If the noise is Gaussian with "
-            "spread σ, each observed $y_i$ is a draw from a bell curve centred on the line's prediction. The "
-            "**likelihood** of a candidate line is the probability density of all the observations together: "
-            "the product of each point's density. Good lines put every point near the top of its bell.\n\n"
-            "Move the line and the noise level and watch the likelihood, its logarithm and the sum of squared "
-            "errors change together."),
-        equations=(
-            r"y_i = \theta_1 x_i + \theta_2 + \varepsilon_i, \qquad \varepsilon_i \sim \mathcal{N}(0, \sigma^2)",
-            r"\mathcal{L}(\theta) = \prod_{i=1}^{n} \frac{1}{\sigma\sqrt{2\pi}}\,"
-            r"e^{-(y_i - \theta_1 x_i - \theta_2)^2 / 2\sigma^2}",
-            r"\log \mathcal{L}(\theta) = -\frac{n}{2}\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}"
-            r"\sum_{i=1}^{n} (y_i - \theta_1 x_i - \theta_2)^2",
-        ),
-        controls=(
-            Slider("theta1", "θ₁ (slope)", T1_RANGE[0], T1_RANGE[1], 0.3, step=0.05),
-            Slider("theta2", "θ₂ (intercept)", T2_RANGE[0], T2_RANGE[1], 2.0, step=0.05),
-            Slider("sigma", "σ (noise level)", 0.02, 3.0, 0.8, step=0.02),
-        ),
-        presets=(("Near the least-squares line", {"theta1": 0.75, "theta2": 0.6}),),
-        demo=_demo_line,
-        notice=(
-            "- σ only scales and shifts the log-likelihood; the line that maximises it is the same for every σ, "
-            "and it is the least-squares line (the cross on the map).\n"
-            "- With a small σ the product of densities underflows to 0 in float64, while the log-likelihood is an "
-            "ordinary number.\n"
-            "- For a fixed line, the best σ is the root-mean-square residual."),
-        question=Question(
-            "You double σ. What happens to the line of maximum likelihood?",
-            ("It stays where it is", "It gets flatter", "It moves towards the outliers"), answer=0,
-            explanations=(
-                "σ multiplies the squared-error term by 1/(2σ²) and adds a constant; neither moves the maximiser.",
-                "The slope that maximises the likelihood minimises the squared error, which does not involve σ.",
-                "σ weighs every residual by the same factor, so no point gains influence.")),
+NOISE = Step(
+    "noise",
+    controls=(
+        Slider("outliers", "outliers added", 0, 8, 3, step=1),
+        Slider("offset", "how far above the line", 0.0, 20.0, 8.0, step=0.5),
+        Select("sample", "sample of the line shown", LINE_SAMPLES, 0),
     ),
-    Step(
-        id="logs", title="Why logarithms",
-        narrative=(
-            "A likelihood multiplies one probability per example, and probabilities are below one: the product "
-            "shrinks exponentially with the number of examples. Floating-point numbers cannot follow it "
-            "forever. Below the smallest normal number the format keeps fewer and fewer bits (subnormals), and "
-            "below half the smallest subnormal the product rounds to exactly 0. After that every θ has "
-            "likelihood 0 and nothing can be compared.\n\n"
-            "The logarithm turns the product into a sum, which only grows linearly in size; and because "
-            "log is increasing, the θ that maximises the sum is the θ that maximises the product."),
-        equations=(
-            r"\arg\max_\theta \prod_{i=1}^{n} p(x_i;\theta) = \arg\max_\theta \sum_{i=1}^{n} \log p(x_i;\theta)",
-            r"p^n \text{ rounds to } 0 \iff p^n \le 2^{-150}\ (\text{float32}),\quad "
-            r"p^n \le 2^{-1075}\ (\text{float64})",
-        ),
-        controls=(
-            Slider("p", "p, the probability of each example", 0.05, 0.95, 0.5, step=0.05),
-            LogSlider("n", "coin flips in the second example", (10, 100, 1000, 5000), 5000),
-        ),
-        demo=_demo_underflow,
-        notice=(
-            "- With p = 0.5 the product is 2⁻ⁿ, exact in binary until it passes 2⁻¹⁵⁰ (float32, n = 150) or "
-            "2⁻¹⁰⁷⁵ (float64, n = 1075).\n"
-            "- For p above 0.5 the running product never becomes 0: it gets stuck on a tiny subnormal that "
-            "multiplying by p no longer changes, a number wrong by dozens or hundreds of orders of magnitude.\n"
-            "- The sum of logs is a straight line that never underflows."),
-        question=Question(
-            "Why may we maximise the log-likelihood instead of the likelihood?",
-            ("log is increasing, so it keeps the order of any two values", "log makes the function convex",
-             "log removes the noise from the data"), answer=0,
-            explanations=(
-                "If L(a) > L(b) then log L(a) > log L(b): the maximiser cannot move.",
-                "Convexity is not what is needed (and not guaranteed); preserving the order is.",
-                "Taking logs changes how the numbers are stored, not the data.")),
-    ),
-    Step(
-        id="descent", title="Descending the loss",
-        narrative=(
-            "The negative log-likelihood of the line is, up to constants, the mean squared error: a bowl over "
-            "(θ₁, θ₂). Linear regression has a closed-form minimum (the normal equations), but a network does "
-            "not, so we practise the general method here: gradient descent, step by step downhill.\n\n"
-            "The bowl is a quadratic with Hessian H. Along each of its axes one step multiplies the error by "
-            "|1 − ηλ|, λ the curvature on that axis. All factors are below one exactly when η < 2/L, L the "
-            "largest eigenvalue of H. Above that, the steepest direction overshoots further every step."),
-        equations=(
-            r"J(\theta) = \frac{1}{n}\sum_{i=1}^{n}(\theta_1 x_i + \theta_2 - y_i)^2 = "
-            r"\frac{1}{n}\lVert X\theta - y \rVert^2, \qquad \theta^\star = (X^\top X)^{-1} X^\top y",
-            r"\theta_{t+1} = \theta_t - \eta \nabla J(\theta_t), \qquad \nabla J = \frac{2}{n} X^\top (X\theta - y),"
-            r"\qquad H = \frac{2}{n} X^\top X",
-            r"\text{converges} \iff \eta < \frac{2}{L}, \quad L = \lambda_{\max}(H)",
-        ),
-        controls=(
-            LogSlider("rate", "learning rate, as a multiple of 2/L",
-                      (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0, 10.0, 100.0, 1000.0), 0.5),
-            Slider("steps", "steps", 1, 300, 40, step=1),
-        ),
-        presets=(("Safe (0.5)", {"rate": 0.5, "steps": 40}), ("Zig-zag (0.9)", {"rate": 0.9, "steps": 60}),
-                 ("Too large (1.1)", {"rate": 1.1, "steps": 30})),
-        demo=_demo_gd,
-        notice=(
-            "- Below 2/L the path ends on the closed-form solution; the table shows the two side by side.\n"
-            "- Close to 2/L the path zig-zags across the narrow direction of the bowl: that factor |1 − ηL| is "
-            "near 1 in size but negative.\n"
-            "- A tiny rate is safe but slow along the flat direction; just above 2/L the same method explodes."),
-        question=Question(
-            "Gradient descent on a quadratic whose largest Hessian eigenvalue is L = 8. Which learning rate "
-            "diverges?",
-            ("0.3", "0.2", "0.01"), answer=0,
-            explanations=(
-                "2/L = 0.25 and 0.3 > 0.25: along the steepest axis each step multiplies the error by |1 − 2.4| = 1.4.",
-                "0.2 < 0.25: it converges, with some zig-zag (|1 − 1.6| = 0.6).",
-                "0.01 converges, only slowly.")),
-    ),
-    Step(
-        id="bernoulli", title="Bernoulli gives the logistic loss",
-        narrative=(
-            "For a yes/no label the natural noise model is a coin: the model gives P(y = 1 | x) through a "
-            "sigmoid, and the observed label is a Bernoulli draw with that probability. Write the probability "
-            "of the observed label in one expression, take minus the log, and average: the result is the "
-            "logistic loss (binary cross-entropy).\n\n"
-            "Here the engine trains a single sigmoid unit on two overlapping Gaussian blobs with plain "
-            "full-batch gradient descent, and scikit-learn solves the same unpenalised problem with its own "
-            "solver. Pick a training step to see how far the unit has come, and a data set: every comparison "
-            "below is measured on ten of them (a fresh sample of the blobs and a fresh initialisation each)."),
-        equations=(
-            r"g(x) = \sigma(w^\top x + b) = \frac{1}{1 + e^{-(w^\top x + b)}}, \qquad "
-            r"P(t \mid x) = g(x)^{t}\,(1 - g(x))^{1-t}",
-            r"E(w, b) = -\frac{1}{N}\sum_{n=1}^{N}\big[t_n \log g(x_n) + (1 - t_n)\log(1 - g(x_n))\big]",
-        ),
-        controls=(
-            Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
-            Select("shown", "training step shown", STEP4_SHOWN, TRAIN_STEPS),
-            Select("seed", "data set shown (sample and initialisation)", DATA_SEEDS, 0),
-        ),
-        demo=_demo_logistic, heavy=True, claims=(BERN_SK, BERN_SPREAD),
-        notice=(
-            "- The loss of a point depends only on its logit and label: confident and right costs almost "
-            "nothing, confident and wrong costs about |z|.\n"
-            "- After 400 steps the unit's mean loss is within {bern_sk.hi[loss_gap]:.0e} of scikit-learn's "
-            "minimum and, at spreads 0.3 and 0.5, its coefficients within {bern_sk.hi[coef_gap]:.0e} of "
-            "scikit-learn's (in {bern_sk.held} of {bern_sk.n} data sets): both maximise the same Bernoulli "
-            "likelihood. On the tightest blobs (0.2) the classes barely overlap, the likelihood is almost flat "
-            "along the weights, and 400 steps leave the weights up to {bern_sk.hi[coef_gap_tight]:.2f} away from "
-            "scikit-learn's while the loss already agrees.\n"
-            "- Wider blobs overlap more, so the optimum is less confident: in {bern_spread.held} of "
-            "{bern_spread.n} data sets the weight norm falls (mean {bern_spread[norm_02]:.1f} → "
-            "{bern_spread[norm_03]:.1f} → {bern_spread[norm_05]:.1f}) and the loss rises "
-            "({bern_spread[loss_02]:.2f} → {bern_spread[loss_03]:.2f} → {bern_spread[loss_05]:.2f}) as the "
-            "spread goes 0.2 → 0.3 → 0.5."),
-        question=Question(
-            "A point has label 1 and the unit gives it P(y = 1) = 0.01. What is its logistic loss?",
-            ("about 4.6", "about 0.01", "about 0.99"), answer=0,
-            explanations=("−log 0.01 = 4.6: being confidently wrong is expensive.",
-                          "That would be −log 0.99, the loss of the opposite label.",
-                          "The loss is a log-probability, not a probability.")),
-    ),
-    Step(
-        id="categorical", title="Categorical gives softmax cross-entropy",
-        narrative=(
-            "With more than two classes the model outputs one score per class, and softmax turns the scores into "
-            "probabilities that are positive and sum to one. The label is a draw from this categorical "
-            "distribution, so the likelihood of one example is simply the probability of its correct class, "
-            "and the loss is minus its log.\n\n"
-            "The engine trains softmax regression (three outputs, no hidden layer) on three blobs with plain "
-            "gradient descent; scikit-learn's multinomial logistic regression gives the exact optimum to "
-            "compare. Pick a point to see its probabilities and its loss. Which points cost the most? The last "
-            "chart places every training point of ten data sets by how far it lies from the edge of its own "
-            "class's region."),
-        equations=(
-            r"P(y = c \mid x) = \operatorname{softmax}(a)_c = \frac{e^{a_c}}{\sum_{k=1}^{C} e^{a_k}},"
-            r" \qquad a = Wx + b",
-            r"E = -\frac{1}{N}\sum_{n=1}^{N}\sum_{c=1}^{C} y_{nc}\log\operatorname{softmax}(a_n)_c = "
-            r"-\frac{1}{N}\sum_{n=1}^{N}\log P(y_n \mid x_n)",
-        ),
-        controls=(
-            Select("spread", "spread of the blobs", STEP4_SPREADS, 0.3),
-            Select("seed", "data set shown (sample and initialisation)", DATA_SEEDS, 0),
-            Slider("point", "training point", 1, 180, 1, step=1),
-        ),
-        demo=_demo_softmax, heavy=True, claims=(SOFT_SK, SOFT_WORST),
-        notice=(
-            "- Only the correct class's probability enters the loss; the others matter through the "
-            "normalisation.\n"
-            "- The engine's mean cross-entropy is within {soft_sk.hi[loss_gap]:.0e} of scikit-learn's minimum and "
-            "the two models predict the same class on at least {soft_sk.lo[agree]:.1%} of the map, at every "
-            "spread (in {soft_sk.held} of {soft_sk.n} data sets).\n"
-            "- A point exactly on a boundary costs between ln 2 ≈ 0.69 and ln 3 ≈ 1.10: its class ties with "
-            "another for the largest probability. The points nearest a boundary cost {soft_worst[near]:.2f} on "
-            "average. The largest losses are elsewhere: misclassified points deep inside another class's region. "
-            "At spread 0.3 the ten largest losses were all misclassified points in {soft_worst.held} of "
-            "{soft_worst.n} data sets; the worst cost {soft_worst[top]:.1f} on average (up to "
-            "{soft_worst.hi[top]:.1f}) and lay {soft_worst[depth]:.1f} units, {soft_worst[depth_sd]:.1f} blob "
-            "standard deviations, inside the other class's region."),
-        question=Question(
-            "With two classes, softmax cross-entropy is the same as...",
-            ("the logistic loss with a = a₁ − a₀", "the squared error", "the absolute error"), answer=0,
-            explanations=(
-                "softmax(a)₁ = 1 / (1 + e^{−(a₁ − a₀)}) is a sigmoid of the score difference.",
-                "Squared error comes from Gaussian noise, not from a categorical label.",
-                "Absolute error comes from Laplace noise.")),
-    ),
-    Step(
-        id="kl", title="Cross-entropy and KL",
-        narrative=(
-            "The cross-entropy H(p, q) is the average of −log q under p. It splits into the entropy of p, which "
-            "no model can remove, plus the Kullback–Leibler divergence from p to q, which is never negative and "
-            "is zero only when q = p.\n\n"
-            "Maximum likelihood is this picture with p the **empirical** distribution of a sample: the mean "
-            "negative log-likelihood of the data under the model is H(p̂, q). Since H(p̂) does not depend on the "
-            "model, maximising likelihood is minimising KL(p̂ ‖ q). Below, a loaded die p and a model q that "
-            "mixes p with the uniform die; then a model fitted to rolls by maximum likelihood."),
-        equations=(
-            r"H(p, q) = -\sum_x p(x)\log q(x) = H(p) + D_{KL}(p \,\|\, q)",
-            r"D_{KL}(p \,\|\, q) = \sum_x p(x)\log\frac{p(x)}{q(x)} \ge 0, \quad = 0 \iff p = q",
-            r"\arg\max_\theta \frac{1}{N}\sum_{i=1}^{N}\log q_\theta(x_i) = "
-            r"\arg\min_\theta D_{KL}(\hat p_{\text{data}} \,\|\, q_\theta)",
-        ),
-        controls=(
-            Slider("alpha", "α: how far q is from p", 0.0, 1.0, 0.5, step=0.05),
-            LogSlider("n", "rolls in the sample", (20, 100, 1000, 10000), 100),
-        ),
-        demo=_demo_kl,
-        notice=(
-            "- H(p) + KL(p ‖ q) and H(p, q) agree to every decimal shown.\n"
-            "- KL(p ‖ q) and KL(q ‖ p) differ: KL is not a distance.\n"
-            "- The fitted model reaches the sample frequencies (KL to p̂ goes to 0), not the true die. More rolls "
-            "bring p̂ closer to p on average, like (6 − 1)/(2N) for large N; the last chart shows ten sequences of "
-            "rolls and counts how often each one got closer."),
-        question=Question(
-            "Training minimises the cross-entropy H(p̂, q) on the data. Why can it not go below H(p̂)?",
-            ("Because KL(p̂ ‖ q) ≥ 0", "Because the learning rate is too small", "Because q must be uniform"),
-            answer=0,
-            explanations=("H(p̂, q) = H(p̂) + KL(p̂ ‖ q) and the KL term is never negative.",
-                          "No optimiser can beat the bound: it holds for every q.",
-                          "q can be any distribution; the bound holds for all of them.")),
-    ),
-    Step(
-        id="noise", title="Choose the noise, get the loss",
-        narrative=(
-            "Every loss in this lesson is the negative log-likelihood of a noise model, so choosing a loss is "
-            "choosing what you believe about the errors:\n\n"
-            "| noise model for the target | output | loss |\n| --- | --- | --- |\n"
-            "| Gaussian | linear | mean squared error |\n| Laplace | linear | mean absolute error |\n"
-            "| Bernoulli | sigmoid | logistic loss (binary cross-entropy) |\n"
-            "| categorical | softmax | softmax cross-entropy |\n\n"
-            "Gaussian tails are thin: a point far from the line is nearly impossible, so the fit bends towards "
-            "it. Laplace tails are heavier, and the absolute error is more forgiving. Add outliers and compare, on "
-            "ten samples of the line."),
-        equations=(
-            r"p(y \mid x) = \frac{1}{2b} e^{-|y - g(x)|/b} \;\Rightarrow\; -\log p = \frac{|y - g(x)|}{b} + "
-            r"\log 2b",
-        ),
-        controls=(
-            Slider("outliers", "outliers added", 0, 8, 3, step=1),
-            Slider("offset", "how far above the line", 0.0, 20.0, 8.0, step=0.5),
-            Select("sample", "sample of the line shown", LINE_SAMPLES, 0),
-        ),
-        demo=_demo_robust,
-        notice=(
-            "- The MSE line tilts and lifts towards the outliers. Once they sit well outside the noise (an offset "
-            "of 6.5 or more, about 8σ), the MAE line moves less in every one of the ten samples of the line; "
-            "closer in, the two are mixed (the note under the fits counts them).\n"
-            "- The MAE fit is a median-like fit: it passes through data points (an optimum of a linear "
-            "programme sits on a vertex).\n"
-            "- Neither loss is \"right\": each is right for its noise model."),
-        question=Question(
-            "Your targets contain rare, very large measurement errors. Which noise model suits them better?",
-            ("Laplace (absolute error)", "Gaussian (squared error)", "Bernoulli (logistic loss)"), answer=0,
-            explanations=("Heavier tails make large errors plausible, so they pull the fit less.",
-                          "Gaussian tails make big errors nearly impossible, so the fit chases them.",
-                          "Bernoulli is for binary labels, not real-valued targets.")),
-    ),
-    Step(
-        id="check", title="Check yourself",
-        narrative="Four questions on the whole lesson. Each answer explains itself.",
-        questions=(
-            Question(
-                "Maximising a Gaussian likelihood with fixed σ over a line's parameters is the same as...",
-                ("minimising the sum of squared errors", "minimising the sum of absolute errors",
-                 "maximising the sum of squared errors", "minimising σ"), answer=0,
-                explanations=(
-                    "log L = const − SSE / (2σ²): the larger log L, the smaller the SSE.",
-                    "That is the Laplace noise model.",
-                    "The sign is the other way: large residuals make the data less likely.",
-                    "σ is fixed here; and the line that maximises L does not depend on σ.")),
-            Question(
-                "A product of 2000 probabilities, each 0.5, in float64 is...",
-                ("exactly 0", "2⁻²⁰⁰⁰, stored exactly", "the smallest normal float64"), answer=0,
-                explanations=(
-                    "2⁻²⁰⁰⁰ is below 2⁻¹⁰⁷⁵, half the smallest subnormal: it rounds to 0 at n = 1075.",
-                    "float64 cannot represent anything between 0 and 2⁻¹⁰⁷⁴.",
-                    "The smallest normal float64 is 2⁻¹⁰²²; the product passes it at n = 1022 and keeps falling.")),
-            Question(
-                "Gradient descent on the MSE with η slightly above 2/L...",
-                ("diverges along the steepest direction", "converges, only more slowly",
-                 "converges faster than any smaller rate", "stops at a saddle point"), answer=0,
-                explanations=(
-                    "That direction's error is multiplied by |1 − ηL| > 1 at every step.",
-                    "Slowness is the problem of tiny rates; above 2/L the error grows.",
-                    "The fastest rates are below 2/L (2/(λ_min + λ_max) is optimal for a quadratic).",
-                    "The MSE of a line is a convex bowl with no saddle point.")),
-            Question(
-                "Which statement about KL(p ‖ q) is true?",
-                ("It is zero exactly when p = q", "It equals KL(q ‖ p)", "It can be negative when q fits p well",
-                 "It equals H(p, q)"), answer=0,
-                explanations=(
-                    "KL is non-negative and vanishes only for identical distributions.",
-                    "KL is not symmetric: step 6 shows both directions with different values.",
-                    "By Gibbs' inequality KL is never negative.",
-                    "H(p, q) = H(p) + KL(p ‖ q); they are equal only if H(p) = 0.")),
-        ),
-    ),
-)
-
-LESSON = Lesson(
-    id="losses",
-    number=3,
-    title="Loss functions from maximum likelihood",
-    summary="Where squared error and cross-entropy come from: a loss is the negative log-likelihood of a "
-            "noise model, and maximum likelihood minimises KL to the data.",
-    intro=("Why do we train regression with squared error and classifiers with cross-entropy? Because each "
-           "is the negative log-likelihood of a model of the noise. This lesson derives them one by one and "
-           "checks every claim with numbers."),
-    references=("Goodfellow et al. 2016",),
-    steps=STEPS,
+    demo=_demo_robust,
 )
 
 
-def experiments() -> list[Experiment]:
-    """Every engine run the default views and every choice of the Select controls need: the one run a
-    map shows per (spread, data set). The claims' sweeps (no surfaces) are added by the registry; the
-    softmax step's chart of all ten data sets reads those."""
-    return ([logistic_experiment(sp, s) for sp in STEP4_SPREADS for s in DATA_SEEDS]
-            + [softmax_experiment(sp, s) for sp in STEP4_SPREADS for s in DATA_SEEDS])
+# ---------------------------------------------------------------- step 8: check yourself (questions only)
+
+CHECK = Step("check")
+
+
+LESSON = W.lesson(id="losses", number=3, steps=(LINE, LOGS, DESCENT, BERNOULLI, CATEGORICAL, KL, NOISE, CHECK),
+                  references=("Goodfellow et al. 2016",))

@@ -136,3 +136,21 @@ EARLY_STOP_COLORS: dict[str, str] = {  # the marks of an early-stopped run
     "best step (kept)": "#D55E00",  # vermillion: the evaluation whose weights are kept
     "stopped": "#777777",  # grey: where patience ran out
 }
+
+
+# --- losses
+LIKELIHOOD_LINE_COLOR = "#0072B2"  # blue: the candidate line whose likelihood is measured
+MSE_COLOR = "#D55E00"  # vermillion: squared error / Gaussian noise, and gradient descent on it
+MAE_COLOR = "#009E73"  # bluish green: absolute error / Laplace noise
+EXACT_COLOR = "#000000"  # black: an exact reference (the sum of logs; the true distribution p)
+FLOAT32_COLOR = "#D55E00"  # vermillion: a computation in float32
+FLOAT64_COLOR = "#0072B2"  # blue: a computation in float64
+MODEL_Q_COLOR = "#E69F00"  # orange: a model distribution q, and the KL divergence to it
+START_COLOR = "#E69F00"  # orange: where an optimiser starts
+WORST_COLOR = "#CC0000"  # red: points singled out as the largest losses
+OUTLIER_COLOR = "#CC79A7"  # reddish purple: outliers added to the data
+DATA_INK = "#444444"  # dark grey: plain data points and their residuals
+GUIDE_GREY = "#777777"  # grey: guide rules and constant terms (e.g. an entropy that no model removes)
+CONTEXT_GREY = "#999999"  # light grey: context behind the chosen run (other data sets, a reference band)
+NOISE_BELL_GREY = "#888888"  # grey: the noise density drawn around each prediction
+ZERO_RULE_GREY = "#555555"  # dark grey: the rule at zero on a signed axis

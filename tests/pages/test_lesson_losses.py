@@ -13,32 +13,37 @@ def open_at(query):
     return open_lesson(PAGE, query)
 
 
-@pytest.mark.parametrize("step, params", [
-    (1, {"sigma": "0.02", "theta1": "2.5", "theta2": "-2"}),
-    (1, {"sigma": "3"}),
-    (2, {"p": "0.95", "n": "10"}),
-    (2, {"p": "0.05"}),
-    (3, {"rate": "1000.0", "steps": "300"}),
-    (3, {"rate": "1.01", "steps": "1"}),
-    (4, {"spread": "0.5", "shown": "0"}),
-    (4, {"spread": "0.2", "seed": "9"}),
-    (5, {"spread": "0.2", "point": "180"}),
-    (5, {"spread": "0.5", "seed": "9", "point": "1"}),
-    (6, {"alpha": "1.0", "n": "10000"}),
-    (7, {"outliers": "8", "offset": "20"}),
-    (7, {"outliers": "0", "offset": "0"}),
-    (7, {"outliers": "8", "offset": "4", "sample": "7"}),
+def number(step_id: str) -> int:
+    """The 1-based position of a step (what the Present-mode header shows), found by its id."""
+    return [s.id for s in LESSON.steps].index(step_id) + 1
+
+
+@pytest.mark.parametrize("step_id, params", [
+    ("line", {"sigma": "0.02", "theta1": "2.5", "theta2": "-2"}),
+    ("line", {"sigma": "3"}),
+    ("logs", {"p": "0.95", "n": "10"}),
+    ("logs", {"p": "0.05"}),
+    ("descent", {"rate": "1000.0", "steps": "300"}),
+    ("descent", {"rate": "1.01", "steps": "1"}),
+    ("bernoulli", {"spread": "0.5", "shown": "0"}),
+    ("bernoulli", {"spread": "0.2", "seed": "9"}),
+    ("categorical", {"spread": "0.2", "point": "180"}),
+    ("categorical", {"spread": "0.5", "seed": "9", "point": "1"}),
+    ("kl", {"alpha": "1.0", "n": "10000"}),
+    ("noise", {"outliers": "8", "offset": "20"}),
+    ("noise", {"outliers": "0", "offset": "0"}),
+    ("noise", {"outliers": "8", "offset": "4", "sample": "7"}),
 ])
-def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, step, params)
+def test_extreme_deep_links(step_id, params):
+    open_step(PAGE, LESSON, number(step_id), params)
 
 
 def test_moving_controls_to_their_ends():
-    at = open_at({"mode": "present", "step": "3"})
+    at = open_at({"mode": "present", "step": "descent"})
     ok(at.select_slider(key="losses.descent.rate").set_value(1000.0).run())
     assert any("Diverging" in e.value for e in at.error)
     ok(at.select_slider(key="losses.descent.rate").set_value(0.5).run())
     assert any("Converging" in s.value for s in at.success)
-    at = open_at({"mode": "present", "step": "1"})
+    at = open_at({"mode": "present", "step": "line"})
     ok(at.slider(key="losses.line.sigma").set_value(0.02).run())
     assert not [e for e in at.error if "could not run" in e.value]
