@@ -154,3 +154,26 @@ GUIDE_GREY = "#777777"  # grey: guide rules and constant terms (e.g. an entropy 
 CONTEXT_GREY = "#999999"  # light grey: context behind the chosen run (other data sets, a reference band)
 NOISE_BELL_GREY = "#888888"  # grey: the noise density drawn around each prediction
 ZERO_RULE_GREY = "#555555"  # dark grey: the rule at zero on a signed axis
+
+# --- optimizers
+BATCH_COLORS: dict[str, str] = {  # Lesson 4: how many points each update uses
+    "full batch": "#4D4D4D",  # dark grey: the exact gradient, the baseline (as plain SGD in the race)
+    "stochastic": "#D55E00",  # vermillion: one point per update, the noisiest
+    "minibatch 16": "#009E73",  # bluish green
+    "minibatch 64": "#0072B2",  # blue
+}
+L2_PENALTY_COLOR = "#332288"  # indigo: Adam with an L2 penalty in the loss (AdamW's decay is decoupled)
+SCHEDULE_COLORS: dict[str, str] = {  # learning-rate schedules
+    "constant": "#4D4D4D",  # dark grey: no schedule, the baseline
+    "exponential": "#999999",  # grey: the race's sgd_decay
+    "inverse_time": "#E69F00",  # orange
+    "step": "#D55E00",  # vermillion
+    "cyclic": OPTIMIZER_COLORS["sgd_cyclic"],  # the race's sgd_cyclic
+    "cosine_restarts": "#56B4E9",  # sky blue
+}
+BATCH_NORM_COLORS: dict[str, str] = {  # a net without and with batch normalization
+    "without": "#D55E00",  # vermillion: the sigmoid net that saturates
+    "with batch norm": "#0072B2",  # blue
+}
+PATH_START_COLOR = "#000000"  # black: where every optimizer's path on a surface starts
+SURFACE_MINIMUM_COLOR = "#D55E00"  # vermillion: a surface's minimum, the target of the race

@@ -249,8 +249,8 @@ def test_batch_norm_test_set_is_large():
 # ---------------------------------------------------------------- the lesson as a whole
 
 
-def test_default_views_are_all_in_experiments():
-    keys = {e.key() for e in O.experiments()}
+def test_default_views_are_declared_on_their_steps():
+    keys = {e.key() for step in O.LESSON.steps for e in step.experiments()}  # each step's `runs`, default view
     for s in SEEDS:
         for exps in (O.lr_experiments(300, s), O.batch_experiments(20, 0.1, s), O.decay_experiments(0.01, s),
                      O.schedule_experiments(0.3, s), O.net_experiments("digits", 1.0, 200, s),
@@ -261,11 +261,10 @@ def test_default_views_are_all_in_experiments():
             assert len(c.seeds) >= 10
 
 
-def test_each_step_has_narrative_and_checks():
+def test_each_step_has_words_and_checks():
     assert O.LESSON.id == "optimizers" and O.LESSON.number == 4
-    assert len(O.LESSON.steps) == 9
     for step in O.LESSON.steps:
-        assert step.narrative and step.title
+        assert step.slide and step.title
         for q in step.checks():
             assert len(q.options) == len(q.explanations) and 0 <= q.answer < len(q.options)
     assert len(O.LESSON.step("check").checks()) >= 3
@@ -275,7 +274,7 @@ def test_each_step_has_narrative_and_checks():
 
 
 def test_conventions_are_stated():
-    text = {s.id: s.narrative + s.notice for s in O.LESSON.steps}
+    text = {s.id: s.slide + s.notes + s.notice for s in O.LESSON.steps}
     assert "Keras" in text["race"] and "PyTorch" in text["race"]
     assert "biases included" in text["adamw"] and "Lesson 6" in text["adamw"]
     assert "Santurkar" in text["batchnorm"]

@@ -14,44 +14,49 @@ def open_at(query):
 errors = demo_errors
 
 
+def number(step_id: str) -> int:
+    """The 1-based place of a step, for `open_step` (links name steps by id)."""
+    return [s.id for s in LESSON.steps].index(step_id) + 1
+
+
 @pytest.mark.parametrize("step, params", [
-    (1, {"lr": "0.0003", "steps": "100"}),
-    (1, {"lr": "1.0", "steps": "1000", "seed": "9"}),
-    (2, {"epochs": "2", "lr": "0.01"}),
-    (2, {"epochs": "40", "lr": "0.3", "seed": "5"}),
-    (3, {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
-    (3, {"surface": "rosenbrock", "mult": "4.0", "steps": "500", "x0": "4.5", "y0": "4.5"}),
-    (3, {"surface": "saddle", "x0": "0", "y0": "0"}),
-    (4, {"lr": "0.005", "beta": "0.5", "steps": "30"}),
-    (4, {"lr": "0.02", "beta": "0.99", "steps": "50"}),
-    (4, {"lr": "0.09", "beta": "0.95", "steps": "200"}),
-    (5, {"lam": "0.001"}),
-    (5, {"lam": "0.1"}),
-    (6, {"lr": "0.03"}),
-    (6, {"lr": "1.0"}),
-    (7, {"data": "moons", "mult": "0.1", "steps": "100"}),
-    (7, {"data": "digits", "mult": "10.0", "steps": "500", "seed": "3"}),
-    (8, {"activation": "tanh", "depth": "2", "lr": "0.03"}),
-    (8, {"activation": "sigmoid", "depth": "8", "lr": "1.0"}),
-    (9, {}),
+    ("lr", {"lr": "0.0003", "steps": "100"}),
+    ("lr", {"lr": "1.0", "steps": "1000", "seed": "9"}),
+    ("batch", {"epochs": "2", "lr": "0.01"}),
+    ("batch", {"epochs": "40", "lr": "0.3", "seed": "5"}),
+    ("race", {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
+    ("race", {"surface": "rosenbrock", "mult": "4.0", "steps": "500", "x0": "4.5", "y0": "4.5"}),
+    ("race", {"surface": "saddle", "x0": "0", "y0": "0"}),
+    ("momentum", {"lr": "0.005", "beta": "0.5", "steps": "30"}),
+    ("momentum", {"lr": "0.02", "beta": "0.99", "steps": "50"}),
+    ("momentum", {"lr": "0.09", "beta": "0.95", "steps": "200"}),
+    ("adamw", {"lam": "0.001"}),
+    ("adamw", {"lam": "0.1"}),
+    ("schedules", {"lr": "0.03"}),
+    ("schedules", {"lr": "1.0"}),
+    ("networks", {"data": "moons", "mult": "0.1", "steps": "100"}),
+    ("networks", {"data": "digits", "mult": "10.0", "steps": "500", "seed": "3"}),
+    ("batchnorm", {"activation": "tanh", "depth": "2", "lr": "0.03"}),
+    ("batchnorm", {"activation": "sigmoid", "depth": "8", "lr": "1.0"}),
+    ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, step, params)
+    open_step(PAGE, LESSON, number(step), params)
 
 
 def test_diverging_runs_say_so():
-    at = open_at({"mode": "present", "step": "1", "lr": "1.0"})
+    at = open_at({"mode": "present", "step": "lr", "lr": "1.0"})
     # rates 0.3 and 1 diverge in every seed; 0.1 in some (the lr_too_big claim), so at least two notes
     assert sum("diverged at step" in w.value for w in at.warning) >= 2
     assert not errors(at)
-    at = open_at({"mode": "present", "step": "3", "mult": "2.0"})
+    at = open_at({"mode": "present", "step": "race", "mult": "2.0"})
     assert any("nesterov: **diverged at step" in w.value or "nesterov: diverged at step" in w.value
                for w in at.warning)
     assert not errors(at)
 
 
 def test_every_preset_button():
-    at = open_at({"mode": "present", "step": "3"})
+    at = open_at({"mode": "present", "step": "race"})
     for i, (label, values) in enumerate(RACE_PRESETS):
         ok(at.button(key=f"optimizers.race.__preset{i}").click().run())
         assert at.radio(key="optimizers.race.surface").value == values["surface"]
@@ -61,13 +66,13 @@ def test_every_preset_button():
 
 
 def test_bad_seed_falls_back_to_seed_0_with_a_notice():
-    at = open_at({"mode": "present", "step": "1", "seed": "12"})
+    at = open_at({"mode": "present", "step": "lr", "seed": "12"})
     assert "seed" in " ".join(warnings(at))
     assert not errors(at)
 
 
 def test_out_of_range_values_fall_back_with_a_notice():
-    at = open_at({"mode": "present", "step": "3", "x0": "99", "mult": "abc", "surface": "himmelblau"})
+    at = open_at({"mode": "present", "step": "race", "x0": "99", "mult": "abc", "surface": "himmelblau"})
     notice = " ".join(warnings(at))
     assert "x0" in notice and "mult" in notice and "surface" in notice
     assert at.slider(key="optimizers.race.x0").value == pytest.approx(0.8)
