@@ -12,6 +12,9 @@ of Auto MPG or digits and its own initialisation); the notes quote how often it 
 over seeds, the demos draw every seed. tests/lessons/test_claims.py retrains each claim with the
 cache off; tests/lessons/test_overfitting.py checks the closed forms and the rest.
 
+Each step is declared once, after its demo (controls, runs, presets, claims); every sentence a
+learner reads lives in lessons/text/en/overfitting.md, keyed by step id.
+
 References: Hastie, Tibshirani & Friedman 2009, ch. 2 and 7; Goodfellow, Bengio & Courville 2016,
 ch. 5 and 7; Prechelt 1998 (early stopping).
 """
