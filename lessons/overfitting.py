@@ -12,6 +12,9 @@ of Auto MPG or digits and its own initialisation); the notes quote how often it 
 over seeds, the demos draw every seed. tests/lessons/test_claims.py retrains each claim with the
 cache off; tests/lessons/test_overfitting.py checks the closed forms and the rest.
 
+Each step is declared once, after its demo (controls, runs, presets, claims); every sentence a
+learner reads lives in lessons/text/en/overfitting.md, keyed by step id.
+
 References: Hastie, Tibshirani & Friedman 2009, ch. 2 and 7; Goodfellow, Bengio & Courville 2016,
 ch. 5 and 7; Prechelt 1998 (early stopping).
 """
@@ -27,30 +30,41 @@ from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_ma
 from engine import data as D
 from lessons.charts import evidence_chart, seed_chart
 from lessons.claims import Claim, measure
-from lessons.theme import SPLIT_COLORS, color_scale
+from lessons.common import diverged_runs, finite_rows
+from lessons.theme import (
+    BIAS_VARIANCE_COLORS,
+    CAPACITY_COLORS,
+    HIGHLIGHT_INK,
+    MARKER_GREY,
+    REFERENCE_GREY,
+    SPLIT_COLORS,
+    SPREAD_GREY,
+    color_scale,
+)
 from lessons.walkthrough import (
     Chart,
     Columns,
-    Lesson,
     LogSlider,
     Metric,
     Note,
-    Question,
     Select,
     Slider,
     Step,
     Table,
     Toggle,
 )
+from lessons.words import Words
+
+W = Words("overfitting")  # lessons/text/<language>/overfitting.md: every sentence a learner reads
 
 CAPACITIES = {"3-2-1": (3, 2), "30-10-1": (30, 10), "100-50-10-1": (100, 50, 10)}
-MODEL_COLORS = {"3-2-1": "#999999", "30-10-1": "#CC79A7", "100-50-10-1": "#D55E00"}
 LRS = (0.005, 0.01, 0.02, 0.05)
 RECORD = 20  # evaluate every 20 updates: one "evaluation" for early-stopping patience
 CAP_STEPS = 1000  # the big network's validation loss bottoms out within a few hundred updates
 SPLIT_SCALE = color_scale(SPLIT_COLORS, ["train", "val"])
 SPLIT3_SCALE = color_scale(SPLIT_COLORS, ["train", "val", "test"])
 SEEDS = tuple(range(10))  # the claims' seeds; the seed slider shows one of them
+_SEED = Slider("seed", "seed shown (data split and initialisation)", 0, 9, 0, step=1)
 
 
 def mpg_experiment(hidden, steps: int = CAP_STEPS, lr: float = 0.02, seed: int = 0, val_frac: float = 0.2,
@@ -75,8 +89,8 @@ def _mark_seed(ev, stat: str, seed: int, title: str, x_title: str, ref=0.0):
     """`evidence_chart` of one claim with the shown seed ringed."""
     base = evidence_chart(ev, stat, title=title, x_title=x_title, ref=ref)
     row = ev.table[ev.table["seed"] == seed]
-    ring = alt.Chart(row[["seed", stat]]).mark_point(size=260, color="#000000", strokeWidth=1.5, filled=False).encode(
-        x=f"{stat}:Q", tooltip=["seed:O"])
+    ring = alt.Chart(row[["seed", stat]]).mark_point(
+        size=260, color=HIGHLIGHT_INK, strokeWidth=1.5, filled=False).encode(x=f"{stat}:Q", tooltip=["seed:O"])
     return base + ring
 
 
@@ -148,19 +162,19 @@ def seed_strips(df: pd.DataFrame, row: str, value: str, seed: int, *, order=None
     y = alt.Y(f"{row}:N", sort=order, title=None)
     x = alt.X(f"{value}:Q", title=x_title, scale=alt.Scale(zero=False))
     color = (alt.Color(f"{row}:N", scale=color_scale(colors, order), legend=None) if colors
-             else alt.value("#555555"))
+             else alt.value(MARKER_GREY))
     stats = df.groupby(row, as_index=False)[value].agg(["mean", "std"]).reset_index(drop=True)
     stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
-    bar = alt.Chart(stats).mark_rule(strokeWidth=2, color="#888888").encode(y=y, x="lo:Q", x2="hi:Q")
+    bar = alt.Chart(stats).mark_rule(strokeWidth=2, color=SPREAD_GREY).encode(y=y, x="lo:Q", x2="hi:Q")
     dots = alt.Chart(df).mark_circle(size=55, opacity=0.55).encode(
         y=y, x=x, color=color, tooltip=[f"{row}:N", "seed:O", alt.Tooltip(f"{value}:Q", format=".3g")])
-    mean = alt.Chart(stats).mark_tick(thickness=3, size=18, color="#000000").encode(
+    mean = alt.Chart(stats).mark_tick(thickness=3, size=18, color=HIGHLIGHT_INK).encode(
         y=y, x="mean:Q", tooltip=[f"{row}:N", alt.Tooltip("mean:Q", format=".3g", title="mean over seeds")])
     ring = alt.Chart(df[df["seed"] == seed]).mark_point(
-        size=140, color="#000000", strokeWidth=1.5, filled=False).encode(y=y, x=f"{value}:Q", tooltip=["seed:O"])
+        size=140, color=HIGHLIGHT_INK, strokeWidth=1.5, filled=False).encode(y=y, x=f"{value}:Q", tooltip=["seed:O"])
     layers = [bar, dots, mean, ring]
     if ref is not None:
-        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color="#999999", strokeDash=[4, 4])
+        layers.insert(0, alt.Chart(pd.DataFrame({"ref": [ref]})).mark_rule(color=REFERENCE_GREY, strokeDash=[4, 4])
                       .encode(x="ref:Q"))
     return alt.layer(*layers).properties(title=title, height=alt.Step(30))
 
@@ -169,17 +183,15 @@ def _capacity_demo(v, progress):
     ev = measure(CAPACITY_CLAIMS, progress)
     res = run_many(capacity_experiments(v["lr"], v["steps"], v["seed"]), progress=progress)
     seed = v["seed"]
-    one = f"seed {seed}, one run" + ("" if (v["lr"], v["steps"]) == (0.02, CAP_STEPS) else
-                                     f" (lr {v['lr']:g}, {v['steps']} updates)")
+    one = (W("one_run", seed=seed) if (v["lr"], v["steps"]) == (0.02, CAP_STEPS) else
+           W("capacity.one_run_at", seed=seed, lr=v["lr"], steps=v["steps"]))
     gaps = ev["cap_gap"].table.melt("seed", ["gap_small", "gap_mid", "gap_big"], "network", "gap")
     gaps["network"] = gaps["network"].map(dict(zip(["gap_small", "gap_mid", "gap_big"], CAPACITIES)))
-    evidence = Chart(seed_strips(gaps, "network", "gap", seed, order=list(CAPACITIES), colors=MODEL_COLORS, ref=0,
-                                 x_title="generalisation gap: val - train MSE after the last update (mpg²)",
-                                 title=f"10 seeds at lr 0.02, {CAP_STEPS} updates (ringed: seed {seed})"),
-                     caption="One dot per seed (split and initialisation); black tick: the mean; grey bar: ±1 sd.")
-    if any(r.diverged for r in res):
-        return [evidence, Note(f"A run diverged at this learning rate ({one}); pick a smaller one.", kind="error")]
-    df = _curves(res, list(CAPACITIES))
+    evidence = Chart(seed_strips(gaps, "network", "gap", seed, order=list(CAPACITIES), colors=CAPACITY_COLORS,
+                                 ref=0, x_title=W("capacity.gap_axis"),
+                                 title=W("capacity.evidence_title", steps=CAP_STEPS, seed=seed)),
+                     caption=W("capacity.evidence_caption"))
+    df = finite_rows(_curves(res, list(CAPACITIES)), "loss")  # a diverged run draws no line
     chart = alt.Chart(df).mark_line(strokeWidth=2.5).encode(
         x=alt.X("step:Q", title="update"), y=_log_loss_axis("MSE (mpg², log)"),
         color=alt.Color("split:N", scale=SPLIT_SCALE, title="", legend=alt.Legend(orient="top")),
@@ -187,15 +199,25 @@ def _capacity_demo(v, progress):
     ).properties(width=135, height=160).facet(
         column=alt.Column("network:N", sort=list(CAPACITIES), title=None,
                           header=alt.Header(labelFontSize=14, labelFontWeight=600))).properties(title=one)
-    big = capacity_table(res).iloc[-1]
-    return [
-        Chart(chart, caption="Blue: MSE on the training rows; orange: on the validation rows (never used for the "
-                             "updates)."),
-        evidence,
-        Note(f"{one.capitalize()}: 100-50-10-1 reaches its lowest validation loss ({big['lowest val loss']:.2f}) at "
-             f"update {big['at step']}; by the end its training loss is {big['train loss']:.2f} and its validation "
-             f"loss {big['val loss']:.2f}.", kind="info"),
-    ]
+    outs = [Chart(chart, caption=W("capacity.curves_caption")), evidence]
+    diverged = sum(r.diverged for r in res)
+    if diverged:
+        outs.append(Note(f"{diverged_runs(diverged, len(res))} {W('capacity.pick_smaller', one=one)}", kind="error"))
+    if not res[-1].diverged:
+        big = capacity_table(res).iloc[-1]
+        outs.append(Note(W("capacity.big_note", one=one.capitalize(), val_min=big["lowest val loss"],
+                           at_step=big["at step"], train=big["train loss"], val=big["val loss"]), kind="info"))
+    return outs
+
+
+CAPACITY = Step(
+    "capacity",
+    controls=(LogSlider("lr", "learning rate (Adam)", LRS, 0.02),
+              Slider("steps", "updates", 500, 3000, CAP_STEPS, step=500), _SEED),
+    runs=lambda v: capacity_experiments(v["lr"], v["steps"], v["seed"]),
+    demo=_capacity_demo, heavy=True, claims=CAPACITY_CLAIMS,
+    presets=(("500 updates", {"steps": 500}), ("Slow: lr 0.005", {"lr": 0.005, "steps": 3000})),
+)
 
 
 # ============================================================ step 2: three splits
@@ -259,7 +281,7 @@ def _picks_chart(table: pd.DataFrame, seed: int) -> alt.LayerChart:
     dot = alt.Chart(df[df["what"] == "validation pick"]).mark_circle(size=130, opacity=1).encode(**enc)
     cross = alt.Chart(df[df["what"] == "lowest training loss"]).mark_point(
         shape="cross", size=70, filled=True, opacity=0.8).encode(**enc)
-    shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color="#000000", opacity=0.08).encode(y="seed:O")
+    shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color=HIGHLIGHT_INK, opacity=0.08).encode(y="seed:O")
     return alt.layer(shown, ring, dot, cross)
 
 
@@ -273,29 +295,33 @@ def _splits_demo(v, progress):
     long = df.melt("hidden units", ["train", "val"], "split", "loss")
     long["candidate"] = long["hidden units"].map(lambda w: f"{w}")
     order = [f"{w}" for w in SELECT_WIDTHS]
-    one = f"seed {seed}, one split"
+    one = W("splits.one_split", seed=seed)
     bars = alt.Chart(long).mark_bar().encode(
         x=alt.X("candidate:N", sort=order, title="hidden units (one layer)", axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("split:N", sort=["train", "val"]),
-        y=alt.Y("loss:Q", title=f"MSE after {SELECT_STEPS} updates (mpg²)"),
+        y=alt.Y("loss:Q", title=W("splits.bars_axis", steps=SELECT_STEPS)),
         color=alt.Color("split:N", scale=SPLIT_SCALE, title="", legend=alt.Legend(orient="top")),
         tooltip=["candidate", "split", alt.Tooltip("loss:Q", format=".2f")]).properties(height=320, title=one)
     pick = res[best]
     fracs = (v["val_frac"], v["test_frac"]) == SELECT_FRACS
     return [
-        Metric("training rows", str(len(s.y_train))), Metric("validation rows", str(len(s.y_val))),
-        Metric("test rows", str(len(s.y_test))),
-        Columns([[Chart(bars, caption="Each candidate is trained on the training rows only; validation loss "
-                                      "ranks them.")],
-                 [Chart(_picks_chart(ev.table, seed)
-                     .properties(height=320, title="Picks over 10 seeds"),
-                     caption="Orange dot: validation's pick; green ring: the lowest test loss; blue cross: the "
-                             "lowest training loss. Each row is one split and initialisation at the default "
-                             "fractions" + ("" if fracs else " (not the ones set above)") + ".")]]),
-        Note(f"{one.capitalize()}: validation picks **{SELECT_WIDTHS[best]} hidden units** (val MSE "
-             f"{pick.final['val_loss']:.2f}). Only now is the test set opened, once: test MSE "
-             f"{pick.final['test_loss']:.2f}, test R² {pick.final['test_metric']:.3f}.", kind="success"),
+        Metric(W("splits.train_rows"), str(len(s.y_train))), Metric(W("splits.val_rows"), str(len(s.y_val))),
+        Metric(W("splits.test_rows"), str(len(s.y_test))),
+        Columns([[Chart(bars, caption=W("splits.bars_caption"))],
+                 [Chart(_picks_chart(ev.table, seed).properties(height=320, title=W("splits.picks_title")),
+                        caption=W("splits.picks_caption" if fracs else "splits.picks_caption_other"))]]),
+        Note(W("splits.pick_note", one=one.capitalize(), units=SELECT_WIDTHS[best], val=pick.final["val_loss"],
+               test=pick.final["test_loss"], r2=pick.final["test_metric"]), kind="success"),
     ]
+
+
+SPLITS = Step(
+    "splits",
+    controls=(Slider("val_frac", "validation fraction", 0.1, 0.4, SELECT_FRACS[0], step=0.05, format="%.2f"),
+              Slider("test_frac", "test fraction", 0.1, 0.4, SELECT_FRACS[1], step=0.05, format="%.2f"), _SEED),
+    runs=lambda v: selection_experiments(v["val_frac"], v["test_frac"], v["seed"]),
+    demo=_splits_demo, heavy=True, claims=(TRAIN_PICK, VAL_PICK),
+)
 
 
 # ============================================================ step 3: early stopping
@@ -359,27 +385,36 @@ def _stopping_demo(v, progress):
         x="step:Q", strokeDash=alt.StrokeDash("what:N", title="", scale=alt.Scale(
             domain=["lowest val loss", "early stopping fires"], range=[[6, 4], [1, 0]])),
         tooltip=["what", "step"])
-    strip = _mark_seed(ev, "gain", seed, title=f"Test MSE saved by stopping, 10 seeds (ringed: seed {seed})",
-                       x_title="test MSE: trained to the end - stopped (mpg²)")
-    outs = [Chart((lines + rules).properties(height=230, title=f"100-50-10-1, seed {seed}, one run"),
-                  caption=f"Validation is evaluated every {RECORD} updates; patience counts those evaluations."),
-            Chart(strip.properties(height=135), caption="One dot per seed (split and initialisation), patience 10 "
-                                                      "with restoring; green: above 0; tick: the mean.")]
-    outs += [Metric("best at step", str(step_best), help="the evaluation with the lowest validation loss"),
-             Metric("stopped at", "never" if stop is None else str(stop), help="the update where training stopped"),
-             Metric("val: end / stop", f"{full.final['val_loss']:.2f} / {es.final['val_loss']:.2f}",
-                    help="validation MSE after all 1000 updates / of the early-stopped run"),
-             Metric("test: end / stop", f"{full.final['test_loss']:.2f} / {es.final['test_loss']:.2f}",
-                    help="test MSE of the final weights of each run (the restored ones when restoring is on)")]
+    strip = _mark_seed(ev, "gain", seed, title=W("early_stopping.evidence_title", seed=seed),
+                       x_title=W("early_stopping.gain_axis"))
+    outs = [Chart((lines + rules).properties(height=230, title=W("early_stopping.curves_title", seed=seed)),
+                  caption=W("early_stopping.curves_caption", every=RECORD)),
+            Chart(strip.properties(height=135), caption=W("early_stopping.evidence_caption"))]
+    outs += [Metric(W("early_stopping.best_at"), str(step_best), help=W("early_stopping.best_at_help")),
+             Metric(W("early_stopping.stopped_at"), W("early_stopping.never") if stop is None else str(stop),
+                    help=W("early_stopping.stopped_at_help")),
+             Metric(W("early_stopping.val_end_stop"), f"{full.final['val_loss']:.2f} / {es.final['val_loss']:.2f}",
+                    help=W("early_stopping.val_end_stop_help")),
+             Metric(W("early_stopping.test_end_stop"), f"{full.final['test_loss']:.2f} / {es.final['test_loss']:.2f}",
+                    help=W("early_stopping.test_end_stop_help"))]
     if stop is None:
-        outs.append(Note("With this patience the run never waited long enough to stop.", kind="warning"))
+        outs.append(Note(W("early_stopping.never_note"), kind="warning"))
     elif v["restore"]:
-        outs.append(Note(f"Seed {seed}: training stopped at step {stop}, {stop - step_best} updates after the best "
-                         f"evaluation, and restored the weights of step {step_best}.", kind="success"))
+        outs.append(Note(W("early_stopping.restored_note", seed=seed, stop=stop, after=stop - step_best,
+                           best=step_best), kind="success"))
     else:
-        outs.append(Note(f"Seed {seed}: training stopped at step {stop} and kept the weights it had then, not "
-                         f"those of step {step_best}.", kind="info"))
+        outs.append(Note(W("early_stopping.kept_note", seed=seed, stop=stop, best=step_best), kind="info"))
     return outs
+
+
+EARLY_STOPPING = Step(
+    "early_stopping",
+    controls=(Slider("patience", "patience (evaluations of 20 updates)", 1, 30, PATIENCE, step=1),
+              Toggle("restore", "restore the best weights", True), _SEED),
+    runs=lambda v: stopping_experiments(v["patience"], v["restore"], v["seed"]),
+    demo=_stopping_demo, heavy=True, claims=(ES_RESTORE, ES_TEST),
+    presets=(("Patience 1", {"patience": 1}), ("No restore", {"restore": False})),
+)
 
 
 # ============================================================ step 4: k-fold cross-validation
@@ -442,11 +477,11 @@ def _folds_chart(table: pd.DataFrame, seed: int) -> alt.LayerChart:
     dots = alt.Chart(long).mark_circle(size=45, opacity=0.55, color=SPLIT_COLORS["val"]).encode(
         x=x, y=alt.Y("MSE:Q", title="held-out MSE (mpg²)", scale=alt.Scale(zero=False)),
         tooltip=["seed:O", "fold", alt.Tooltip("MSE:Q", format=".2f")])
-    first = alt.Chart(long[long["fold"] == "fold 1"]).mark_point(size=60, color="#555555", shape="diamond").encode(
+    first = alt.Chart(long[long["fold"] == "fold 1"]).mark_point(size=60, color=MARKER_GREY, shape="diamond").encode(
         x=x, y="MSE:Q", tooltip=["seed:O", alt.Tooltip("MSE:Q", format=".2f", title="fold 1 alone")])
-    cv = alt.Chart(table).mark_tick(thickness=3, size=22, color="#000000").encode(
+    cv = alt.Chart(table).mark_tick(thickness=3, size=22, color=HIGHLIGHT_INK).encode(
         x=x, y="cv:Q", tooltip=["seed:O", alt.Tooltip("cv:Q", format=".2f", title="CV estimate")])
-    shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color="#000000", opacity=0.07).encode(x=x)
+    shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color=HIGHLIGHT_INK, opacity=0.07).encode(x=x)
     return alt.layer(shown, dots, first, cv)
 
 
@@ -460,11 +495,11 @@ def _kfold_demo(v, progress):
     strip = pd.DataFrame({"row": np.arange(len(assign)), "fold": [f"fold {a + 1}" for a in assign]})
     fold_names = [f"fold {i + 1}" for i in range(k)]
     strip_chart = alt.Chart(strip).mark_tick(thickness=2, size=24).encode(
-        x=alt.X("row:Q", title="pooled row (train + validation, in data order)",
+        x=alt.X("row:Q", title=W("kfold.rows_axis"),
                 scale=alt.Scale(domain=[0, len(assign)], nice=False), axis=alt.Axis(tickCount=5)),
         color=alt.Color("fold:N", sort=fold_names, legend=None,
                         scale=alt.Scale(scheme="tableau10", domain=fold_names)),
-        tooltip=["row", "fold"]).properties(height=95, title=f"Which fold holds out each row (seed {seed})")
+        tooltip=["row", "fold"]).properties(height=95, title=W("kfold.rows_title", seed=seed))
     bars = alt.Chart(tab.assign(fold=[f"{i}" for i in tab["fold"]])).mark_bar(
         color=SPLIT_COLORS["val"]).encode(
         x=alt.X("fold:N", sort=[str(i + 1) for i in range(k)], axis=alt.Axis(labelAngle=0), title="fold"),
@@ -479,19 +514,26 @@ def _kfold_demo(v, progress):
     same = bool((tab["held-out rows"] == tab["KFold held out"]).all()
                 and (tab["train rows"] == tab["KFold train"]).all())
     return [
-        Chart(strip_chart, caption="One colour per fold: each pooled row is held out by exactly one fold."),
-        Columns([[Chart((bars + mean).properties(height=290, title=f"{k} folds, seed {seed}, one run"),
-                        caption="30-10-1. Dashed: the mean over folds, the cross-validation estimate.")],
-                 [Chart(_folds_chart(ev.table, seed).properties(height=290, title="5 folds × 10 seeds"),
-                        caption="Orange: each fold's held-out MSE; diamond: fold 1 alone, as one split would "
-                                "give; black tick: the mean over the 5 folds.")]]),
-        Metric("CV estimate", f"{scores.mean():.2f}", help=f"mean held-out MSE over the folds (seed {seed})"),
-        Metric("spread (std)", f"{scores.std(ddof=1):.2f}", help="standard deviation over folds"),
-        Metric("best / worst", f"{scores.min():.2f} / {scores.max():.2f}"),
-        Table(shown, caption="The engine's fold sizes next to scikit-learn's KFold on the same pool."),
-        Note(f"Every pooled row held out exactly once: **{partition}**. Fold sizes equal KFold's: **{same}**. "
-             f"All {k} folds were trained together in one stacked pass.", kind="info"),
+        Chart(strip_chart, caption=W("kfold.rows_caption")),
+        Columns([[Chart((bars + mean).properties(height=290, title=W("kfold.bars_title", k=k, seed=seed)),
+                        caption=W("kfold.bars_caption"))],
+                 [Chart(_folds_chart(ev.table, seed).properties(height=290, title=W("kfold.seeds_title")),
+                        caption=W("kfold.seeds_caption"))]]),
+        Metric(W("kfold.cv"), f"{scores.mean():.2f}", help=W("kfold.cv_help", seed=seed)),
+        Metric(W("kfold.spread"), f"{scores.std(ddof=1):.2f}", help=W("kfold.spread_help")),
+        Metric(W("kfold.best_worst"), f"{scores.min():.2f} / {scores.max():.2f}"),
+        Table(shown, caption=W("kfold.table_caption")),
+        Note(W("kfold.partition_note", partition=partition, same=same, k=k), kind="info"),
     ]
+
+
+KFOLD = Step(
+    "kfold",
+    controls=(Slider("k", "folds k", 2, 10, 5, step=1), _SEED),
+    runs=lambda v: kfold_experiments(v["k"], v["seed"]),
+    demo=_kfold_demo, heavy=True, claims=(FOLD_SPREAD,),
+    presets=(("Two folds", {"k": 2}), ("Ten folds", {"k": 10})),
+)
 
 
 # ============================================================ step 5: bias and variance
@@ -539,9 +581,6 @@ def bias_variance_curve(noise: float = 0.3, n: int = 25, max_degree: int = 12, s
     return pd.DataFrame(rows)
 
 
-BV_COLORS = {"bias²": "#0072B2", "variance": "#D55E00", "expected test error": "#000000"}
-
-
 def _bv_demo(v, progress):
     d, noise, n = v["degree"], v["noise"], v["n"]
     bv = bias_variance(d, noise, n)
@@ -552,32 +591,43 @@ def _bv_demo(v, progress):
     ref = pd.concat([pd.DataFrame({"x": xg, "y": truth(xg), "curve": "truth sin(2πx)"}),
                      pd.DataFrame({"x": xg, "y": bv["mean_fit"], "curve": "average fit"})])
     ys = alt.Scale(domain=[-2.5, 2.5], clamp=True)
-    left = alt.Chart(fits).mark_line(strokeWidth=1, opacity=0.35, color="#888888").encode(
+    left = alt.Chart(fits).mark_line(strokeWidth=1, opacity=0.35, color=SPREAD_GREY).encode(
         x=alt.X("x:Q"), y=alt.Y("y:Q", scale=ys, title="prediction"), detail="replica:N") + alt.Chart(ref).mark_line(
         strokeWidth=3).encode(x="x:Q", y=alt.Y("y:Q", scale=ys), color=alt.Color(
             "curve:N", title="", scale=alt.Scale(domain=["truth sin(2πx)", "average fit"],
-                                                 range=[SPLIT_COLORS["test"], "#000000"]),
+                                                 range=[SPLIT_COLORS["test"], HIGHLIGHT_INK]),
             legend=alt.Legend(orient="bottom")),
         strokeDash=alt.StrokeDash("curve:N", legend=None, scale=alt.Scale(
             domain=["truth sin(2πx)", "average fit"], range=[[6, 4], [1, 0]])))
-    long = curve.melt("degree", list(BV_COLORS), "part", "value")
+    long = curve.melt("degree", list(BIAS_VARIANCE_COLORS), "part", "value")
     right = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("degree:Q", title="polynomial degree"),
         y=alt.Y("value:Q", title="error (log scale)", scale=alt.Scale(type="log")),
-        color=alt.Color("part:N", scale=color_scale(BV_COLORS), title="", legend=alt.Legend(orient="bottom")),
+        color=alt.Color("part:N", scale=color_scale(BIAS_VARIANCE_COLORS), title="",
+                        legend=alt.Legend(orient="bottom")),
         tooltip=["degree", "part", alt.Tooltip("value:Q", format=".4f")])
-    rule = alt.Chart(pd.DataFrame({"degree": [d]})).mark_rule(strokeDash=[4, 4], color="#555555").encode(x="degree:Q")
+    rule = alt.Chart(pd.DataFrame({"degree": [d]})).mark_rule(strokeDash=[4, 4], color=MARKER_GREY).encode(x="degree:Q")
     best = int(curve["expected test error"].idxmin())
     return [
-        Chart(left.properties(height=260, title=f"30 of 200 fits, degree {d}"),
-              caption="Grey: fits to different training sets of the same size."),
-        Chart((right + rule).properties(height=260, title="Bias² and variance against the degree"),
-              caption=f"Black = bias² + variance + noise² ({noise ** 2:.2f}). Dotted: the degree shown above."),
-        Metric("bias²", f"{bv['bias2']:.4f}"), Metric("variance", f"{bv['variance']:.4f}"),
-        Metric("expected test error", f"{bv['test_error']:.4f}"),
-        Note(f"With {n} points and noise σ = {noise:g}, the lowest expected test error is at degree {best}.",
-             kind="info"),
+        Chart(left.properties(height=260, title=W("bias_variance.fits_title", degree=d)),
+              caption=W("bias_variance.fits_caption")),
+        Chart((right + rule).properties(height=260, title=W("bias_variance.curve_title")),
+              caption=W("bias_variance.curve_caption", noise2=noise ** 2)),
+        Metric(W("bias_variance.bias2"), f"{bv['bias2']:.4f}"),
+        Metric(W("bias_variance.variance"), f"{bv['variance']:.4f}"),
+        Metric(W("bias_variance.test_error"), f"{bv['test_error']:.4f}"),
+        Note(W("bias_variance.best_note", n=n, noise=noise, best=best), kind="info"),
     ]
+
+
+BIAS_VARIANCE = Step(
+    "bias_variance",
+    controls=(Slider("degree", "polynomial degree", 0, 12, 3, step=1),
+              Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
+              Slider("n", "training points per set", 15, 60, 25, step=5)),
+    demo=_bv_demo,
+    presets=(("Degree 1", {"degree": 1}), ("Degree 12", {"degree": 12})),
+)
 
 
 # ============================================================ step 6: number of features
@@ -644,8 +694,8 @@ def _features_demo(v, progress):
     long["loss"] = long["loss"].clip(lower=1e-6, upper=1e4)
     long = long.rename(columns={"draw": "seed"})
     scale = color_scale(SPLIT_COLORS, ["train", "test"])
-    y = alt.Y("loss:Q", title="MSE (log, capped at 10⁴)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~e"))
-    x = alt.X("features:Q", title="number of RBF features m")
+    y = alt.Y("loss:Q", title=W("features.mse_axis"), scale=alt.Scale(type="log"), axis=alt.Axis(format="~e"))
+    x = alt.X("features:Q", title=W("features.m_axis"))
     thin = alt.Chart(long).mark_line(strokeWidth=1, opacity=0.2).encode(
         x=x, y=y, detail="seed:N", tooltip=[],
         color=alt.Color("split:N", scale=scale, title="", legend=alt.Legend(orient="bottom")))
@@ -654,7 +704,7 @@ def _features_demo(v, progress):
         x=x, y=y, color=alt.Color("split:N", scale=scale), tooltip=["features", "split", alt.Tooltip(
             "loss:Q", format=".4g", title="median over draws")])
     rules = alt.Chart(pd.DataFrame({"features": [m, n], "what": ["shown fit", "m = n (training points)"]})).mark_rule(
-        strokeDash=[4, 4], color="#555555").encode(x="features:Q", tooltip=["what", "features"])
+        strokeDash=[4, 4], color=MARKER_GREY).encode(x="features:Q", tooltip=["what", "features"])
     xg = np.linspace(0, 1, 300)
     fit = pd.DataFrame({"x": xg, "y": rbf_features(xg, m) @ c})
     pts = pd.concat([pd.DataFrame({"x": xtr, "y": ytr, "split": "train"}),
@@ -664,23 +714,32 @@ def _features_demo(v, progress):
         x=alt.X("x:Q"), y=alt.Y("y:Q", scale=ys),
         color=alt.Color("split:N", scale=scale, title="", legend=alt.Legend(orient="bottom")),
         opacity=alt.condition(alt.datum.split == "train", alt.value(1.0), alt.value(0.45))) + alt.Chart(fit).mark_line(
-        color="#000000", strokeWidth=2.5, clip=True).encode(x="x:Q", y=alt.Y("y:Q", scale=ys))
+        color=HIGHLIGHT_INK, strokeWidth=2.5, clip=True).encode(x="x:Q", y=alt.Y("y:Q", scale=ys))
     e = err[err["draw"] == draw].set_index("features")
     lo, hi = int(summ["best m"].min()), int(summ["best m"].max())
     worse = summ["m = n / best"]
     return [
-        Chart((thin + thick + rules).properties(height=310, title=f"Train and test error, {len(DRAWS)} draws"),
-              caption=f"{n} training points and 2,000 test points per draw, y = sin(2πx) + noise (σ = {noise:g}). "
-                      "Thin: each draw; thick: the median over draws. Dotted: the m shown below, and m = n."),
-        Chart(right.properties(height=240, title=f"Draw {draw}, one fit with m = {m}"),
-              caption="Black: the fit. Faint green: 80 of the test points."),
-        Metric("train MSE", f"{e.loc[m, 'train']:.2g}", help=f"draw {draw}, m = {m} features"),
-        Metric("test MSE", f"{e.loc[m, 'test']:.3g}", help=f"draw {draw}, m = {m} features"),
-        Metric("best m", str(lo) if lo == hi else f"{lo} to {hi}",
-               help=f"the m with the lowest test MSE, over the {len(DRAWS)} draws"),
-        Metric("at m = n", f"≥ {worse.min():.3g}× best",
-               help=f"test MSE at m = n = {n} divided by the draw's lowest; the smallest ratio over the draws"),
+        Chart((thin + thick + rules).properties(height=310, title=W("features.errors_title", draws=len(DRAWS))),
+              caption=W("features.errors_caption", n=n, noise=noise)),
+        Chart(right.properties(height=240, title=W("features.fit_title", draw=draw, m=m)),
+              caption=W("features.fit_caption")),
+        Metric(W("features.train_mse"), f"{e.loc[m, 'train']:.2g}", help=W("features.shown_help", draw=draw, m=m)),
+        Metric(W("features.test_mse"), f"{e.loc[m, 'test']:.3g}", help=W("features.shown_help", draw=draw, m=m)),
+        Metric(W("features.best_m"), str(lo) if lo == hi else W("features.best_m_range", lo=lo, hi=hi),
+               help=W("features.best_m_help", draws=len(DRAWS))),
+        Metric(W("features.at_n"), W("features.at_n_value", ratio=worse.min()), help=W("features.at_n_help", n=n)),
     ]
+
+
+FEATURES = Step(
+    "features",
+    controls=(Slider("m", "features m for the fit", 1, 30, 8, step=1),
+              Slider("n_train", "training points n", 10, 30, 20, step=1),
+              Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
+              Slider("draw", "draw of the training points shown", 0, len(DRAWS) - 1, 0, step=1)),
+    demo=_features_demo,
+    presets=(("m = n", {"m": 20, "n_train": 20}), ("Too few", {"m": 3})),
+)
 
 
 # ============================================================ step 7: collinear features
@@ -715,7 +774,7 @@ def _collinear_demo(v, progress):
         x=alt.X("b1:Q", title="coefficient of x1"), y=alt.Y("b2:Q", title="coefficient of x2"),
         tooltip=[alt.Tooltip("b1:Q", format=".2f"), alt.Tooltip("b2:Q", format=".2f")])
     truth_pt = alt.Chart(pd.DataFrame({"b1": [1.0], "b2": [1.0]})).mark_point(
-        shape="cross", size=300, color="#000000", filled=True).encode(x="b1:Q", y="b2:Q")
+        shape="cross", size=300, color=HIGHLIGHT_INK, filled=True).encode(x="b1:Q", y="b2:Q")
     rows = [{"corr(x1, x2)": r, "std of b1": collinear_coefficients(r)[:, 0].std(),
              "theory: std ∝ 1/√(1-ρ²)": base[:, 0].std() / np.sqrt(1 - r ** 2),
              "std of b1 + b2": collinear_coefficients(r).sum(1).std(), "theory: √(2σ²/(n(1+ρ)))": sum_sd(r)}
@@ -724,13 +783,20 @@ def _collinear_demo(v, progress):
     for c in tab.columns[1:]:
         tab[c] = tab[c].map(lambda x: f"{x:.3f}")
     return [
-        Chart((scatter + truth_pt).properties(height=320, title=f"300 least-squares fits, corr = {rho:g}"),
-              caption="True coefficients (1, 1) at the black cross. Each dot: one fresh sample of 50 rows."),
-        Metric("std of b1", f"{b[:, 0].std():.3f}"), Metric("std of b1 + b2", f"{b.sum(1).std():.3f}"),
-        Metric("corr(b1, b2)", f"{np.corrcoef(b.T)[0, 1]:.2f}"),
-        Table(tab, caption="The spread of b1 follows 1/√(1-ρ²); the sum b1 + b2, what the data can see, stays "
-                           "small and even shrinks a little, as its theory says."),
+        Chart((scatter + truth_pt).properties(height=320, title=W("collinear.scatter_title", rho=rho)),
+              caption=W("collinear.scatter_caption")),
+        Metric(W("collinear.sd_b1"), f"{b[:, 0].std():.3f}"), Metric(W("collinear.sd_sum"), f"{b.sum(1).std():.3f}"),
+        Metric(W("collinear.corr_b"), f"{np.corrcoef(b.T)[0, 1]:.2f}"),
+        Table(tab, caption=W("collinear.table_caption")),
     ]
+
+
+COLLINEAR = Step(
+    "collinear",
+    controls=(Select("rho", "correlation ρ of x₁ and x₂", CORRS, 0.99),),
+    demo=_collinear_demo,
+    presets=(("ρ = 0", {"rho": 0.0}), ("ρ = 0.999", {"rho": 0.999})),
+)
 
 
 # ============================================================ step 8: bottleneck
@@ -750,9 +816,9 @@ def bottleneck_experiments(steps: int = BN_STEPS, seed: int = 0) -> list[Experim
 def bottleneck_codes(res) -> pd.DataFrame:
     """The 2-unit layer's outputs (tanh) for every test digit, from the trained weights."""
     s = D.load(res.config.data)
-    W = res.weights()
-    h = np.tanh(s.X_test @ W[0]["W"] + W[0]["b"])
-    z = np.tanh(h @ W[1]["W"] + W[1]["b"])
+    weights = res.weights()
+    h = np.tanh(s.X_test @ weights[0]["W"] + weights[0]["b"])
+    z = np.tanh(h @ weights[1]["W"] + weights[1]["b"])
     return pd.DataFrame({"unit 1": z[:, 0], "unit 2": z[:, 1], "digit": s.y_test.astype(int).astype(str)})
 
 
@@ -784,9 +850,9 @@ def _bottleneck_demo(v, progress):
     acc = pd.DataFrame([{"seed": int(r["seed"]), "width": str(w), "split": sp, "accuracy": r[f"{sp}_{w}"]}
                         for _, r in ev.table.iterrows() for w in BOTTLENECKS for sp in ("train", "test")])
     dots = seed_chart(acc, "width", "accuracy", color="split", colors=SPLIT_COLORS, sort=order,
-                      x_title="units in the middle layer (64-32-w-32-10)", title="")
+                      x_title=W("bottleneck.width_axis"), title="")
     ring = alt.Chart(acc[acc["seed"] == seed]).mark_point(
-        size=110, color="#000000", strokeWidth=1.2, filled=False).encode(
+        size=110, color=HIGHLIGHT_INK, strokeWidth=1.2, filled=False).encode(
         x=alt.X("width:O", sort=order), y="accuracy:Q", tooltip=["seed:O", "split", "accuracy:Q"])
     codes = bottleneck_codes(res[BOTTLENECKS.index(2)])
     digits = [str(i) for i in range(10)]
@@ -796,32 +862,28 @@ def _bottleneck_demo(v, progress):
         color=alt.Color("digit:N", sort=digits, scale=alt.Scale(scheme="tableau10", domain=digits), legend=None),
         tooltip=["digit", alt.Tooltip("unit 1:Q", format=".2f"), alt.Tooltip("unit 2:Q", format=".2f")])
     a = {w: r.final["test_metric"] for w, r in zip(BOTTLENECKS, res)}
-    one = f"seed {seed}, one run" + ("" if v["steps"] == BN_STEPS else f", {v['steps']} updates")
+    one = (W("one_run", seed=seed) if v["steps"] == BN_STEPS else
+           W("bottleneck.one_run_at", seed=seed, steps=v["steps"]))
     n_test = len(D.load(res[0].config.data).y_test)
     return [
-        Chart((dots + ring).properties(height=270, title=f"Accuracy against the width, 10 seeds (ringed: seed {seed})")
+        Chart((dots + ring).properties(height=270, title=W("bottleneck.accuracy_title", seed=seed))
               .configure_axisX(labelAngle=0),
-              caption=f"Blue: training rows; green: test rows ({n_test} digits). One dot per seed at {BN_STEPS} "
-                      "updates; line: the mean; bar: ±1 sd."),
-        Chart(scatter.properties(height=320, title=f"What the 2-unit layer keeps ({one})"),
-              caption="Each test digit drawn at the two numbers the 2-unit bottleneck passes on (tanh, in [-1, 1])."),
-        *[Metric(f"test, w={w}", f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
+              caption=W("bottleneck.accuracy_caption", n_test=n_test, steps=BN_STEPS)),
+        Chart(scatter.properties(height=320, title=W("bottleneck.codes_title", one=one)),
+              caption=W("bottleneck.codes_caption")),
+        *[Metric(W("bottleneck.test_w", w=w), f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
     ]
 
 
-# ============================================================ the lesson
+BOTTLENECK = Step(
+    "bottleneck",
+    controls=(Slider("steps", "updates", 200, 800, BN_STEPS, step=100), _SEED),
+    runs=lambda v: bottleneck_experiments(v["steps"], v["seed"]),
+    demo=_bottleneck_demo, heavy=True, claims=BOTTLENECK_CLAIMS,
+)
 
 
-def experiments() -> list[Experiment]:
-    """Every engine run the default views and presets need (shipped in assets/cache/); the claims'
-    sweeps over seeds are added by `registry.experiments_of`."""
-    out = capacity_experiments()
-    out += capacity_experiments(steps=500) + capacity_experiments(lr=0.005, steps=3000)  # presets
-    out += selection_experiments()
-    out += stopping_experiments() + stopping_experiments(1, True) + stopping_experiments(PATIENCE, False)
-    out += kfold_experiments(5) + kfold_experiments(2) + kfold_experiments(10)
-    out += bottleneck_experiments()
-    return out
+# ============================================================ step 9: check yourself
 
 
 def _copy(claim: Claim, id: str) -> Claim:
@@ -831,321 +893,15 @@ def _copy(claim: Claim, id: str) -> Claim:
     return dataclasses.replace(claim, id=id, test_seeds=(0, 1, 2))
 
 
-_SEED = Slider("seed", "seed shown (data split and initialisation)", 0, 9, 0, step=1)
-
-STEPS = (
-    Step(
-        id="capacity", title="Underfitting and overfitting",
-        narrative=(
-            "We fit networks to predict a car's fuel consumption (miles per gallon) from nine features of "
-            "the Auto MPG table (cylinders, displacement, horsepower, weight, acceleration, model year and "
-            "origin as three indicators): 392 cars, 60% for training, 20% for validation and 20% held back "
-            "for testing. The three networks from the lecture differ only in capacity: **3-2-1** has 41 "
-            "parameters, **30-10-1** has 621, **100-50-10-1** has 6,571, for 236 training rows.\n\n"
-            "Training minimises the loss on the training rows only. What we care about is the loss on rows "
-            "the network never saw, the **generalisation error**, and we estimate it on the validation rows. "
-            "A model that is too simple has high error on both (it **underfits**); a model with room to "
-            "memorise keeps lowering its training error while its validation error turns back up (it "
-            "**overfits**). Which rows land in which split, and the initial weights, are random: each seed "
-            "draws both, and the second chart shows all ten seeds."),
-        equations=(r"\hat L_{\text{train}} = \frac{1}{n}\sum_{i \in \text{train}} (y_i - f(x_i))^2 \qquad "
-                   r"\hat L_{\text{val}} = \frac{1}{m}\sum_{j \in \text{val}} (y_j - f(x_j))^2",
-                   r"\text{generalisation gap} = \hat L_{\text{val}} - \hat L_{\text{train}}"),
-        controls=(LogSlider("lr", "learning rate (Adam)", LRS, 0.02),
-                  Slider("steps", "updates", 500, 3000, CAP_STEPS, step=500), _SEED),
-        demo=_capacity_demo, heavy=True, claims=CAPACITY_CLAIMS,
-        presets=(("500 updates", {"steps": 500}), ("Slow: lr 0.005", {"lr": 0.005, "steps": 3000})),
-        notice=("- The gap between validation and training loss is smallest for 3-2-1 in {cap_gap.of}: on "
-                "average {cap_gap[gap_small]:.1f} mpg² for 3-2-1, {cap_gap[gap_mid]:.1f} for 30-10-1 and "
-                "{cap_gap[gap_big]:.1f} for 100-50-10-1 (the biggest gap was the biggest network's in "
-                "{cap_gap[big_over_mid]:.0%} of the seeds).\n"
-                "- The biggest network drives its training loss down to {cap_overfit[train_low]:.2f} mpg² on "
-                "average (its lowest evaluation), but its validation loss is lowest early (at update "
-                "{cap_overfit[best_step]:.0f} on average, between {cap_overfit.lo[best_step]:.0f} and "
-                "{cap_overfit.hi[best_step]:.0f}) and ends {cap_overfit[rise]:.1f} times that minimum: training "
-                "loss below 1 and a final validation loss more than 1.15 times its minimum in "
-                "{cap_overfit.of}.\n"
-                "- The smallest network has the highest training loss of the three in {cap_underfit.of} "
-                "(on average {cap_underfit[train_small]:.1f} mpg² against {cap_underfit[train_mid]:.1f} and "
-                "{cap_underfit[train_big]:.2f}): it cannot fit even the rows it is trained on."),
-        question=Question(
-            "Training loss keeps falling while validation loss rises. What is happening?",
-            ("The model underfits", "The model overfits the training rows", "The learning rate is too small",
-             "The validation set is too large"), 1,
-            ("Underfitting shows as high training loss; here training loss is low and still falling.",
-             "Right: it is fitting details of the training rows that do not carry over to new rows "
-             "(100-50-10-1 in {cap_overfit.of}).",
-             "A small rate slows both curves; it does not make validation loss rise.",
-             "The size of the validation set changes how noisy the estimate is, not the direction of the curve.")),
-    ),
-    Step(
-        id="splits", title="Train, validation, test",
-        narrative=(
-            "Every choice made by looking at a score is a form of fitting. If we pick the network size, the "
-            "learning rate or the number of updates by the test score, the test score stops being an honest "
-            "estimate: it has been optimised. So we keep three disjoint sets:\n\n"
-            "1. **training** rows: the weights are fitted to them;\n"
-            "2. **validation** rows: the hyperparameters and the model are chosen with them;\n"
-            "3. **test** rows: opened once, at the end, to report the chosen model.\n\n"
-            "Below, four one-hidden-layer networks are candidates, trained on 40% of the cars, with 30% "
-            "each for validation and test (larger held-out sets give less noisy scores). Validation picks "
-            "one; only then do we look at its test error. The right chart repeats the choice for ten "
-            "seeds, each a different split and initialisation."),
-        equations=(r"\hat\theta(\lambda) = \arg\min_\theta \hat L_{\text{train}}(\theta, \lambda), \qquad "
-                   r"\lambda^\star = \arg\min_\lambda \hat L_{\text{val}}(\hat\theta(\lambda))",
-                   r"\text{report } \hat L_{\text{test}}(\hat\theta(\lambda^\star)) \text{ once}"),
-        controls=(Slider("val_frac", "validation fraction", 0.1, 0.4, SELECT_FRACS[0], step=0.05, format="%.2f"),
-                  Slider("test_frac", "test fraction", 0.1, 0.4, SELECT_FRACS[1], step=0.05, format="%.2f"), _SEED),
-        demo=_splits_demo, heavy=True, claims=(TRAIN_PICK, VAL_PICK),
-        notice=("- With the default 40/30/30 split of 392 cars there are 156 training, 118 validation and 118 "
-                "test rows.\n"
-                "- The widest candidate (128 units) has the lowest **training** loss in {train_pick.of}; "
-                "training loss favours the most flexible model.\n"
-                "- Validation's pick changes with the split: 2 units in {val_pick[pick_2]:.0%} of the seeds, "
-                "8 in {val_pick[pick_8]:.0%}, 32 in {val_pick[pick_32]:.0%}, 128 in {val_pick[pick_128]:.0%}. "
-                "The candidates' held-out losses are close, and a different split reorders them.\n"
-                "- What holds is that the pick is not far off: its test loss is within 35% of the best "
-                "candidate's in {val_pick.of} (on average {val_pick[regret]:.0%} above it, at most "
-                "{val_pick.hi[regret]:.0%}). The test loss is reported once; it chooses nothing."),
-        question=Question(
-            "You tried 50 learning rates and report the best test score among them. What is wrong?",
-            ("Nothing: the test set was not used for training", "The reported score is optimistic: the test "
-             "set was used for selection", "50 is too few rates", "Learning rates should be chosen on the "
-             "training loss"), 1,
-            ("Choosing among runs by their test score fits the choice to the test set.",
-             "Right: the maximum of 50 noisy scores is biased upwards; select on validation, then test once.",
-             "The number of candidates makes the bias worse, not better.",
-             "The training loss rewards whatever fits the training rows best, including overfitting: here "
-             "it picked the widest candidate in {train_pick.of}.")),
-    ),
-    Step(
-        id="early_stopping", title="Learning curves and early stopping",
-        narrative=(
-            "The validation curve of the big network has a minimum. **Early stopping** watches it while "
-            "training: every evaluation that does not improve the best validation loss so far counts "
-            "towards the **patience**; when patience runs out, training stops and (optionally) the weights "
-            "of the best evaluation are restored. The number of updates becomes a hyperparameter chosen by "
-            "the validation set, at the price of one validation pass per evaluation."),
-        equations=(r"t^\star = \arg\min_{t \in \{0, 20, 40, \dots\}} \hat L_{\text{val}}(\theta_t)",
-                   r"\text{stop at the first } t \text{ with } t - t^\star > 20 \times \text{patience}"),
-        controls=(Slider("patience", "patience (evaluations of 20 updates)", 1, 30, PATIENCE, step=1),
-                  Toggle("restore", "restore the best weights", True), _SEED),
-        demo=_stopping_demo, heavy=True, claims=(ES_RESTORE, ES_TEST),
-        presets=(("Patience 1", {"patience": 1}), ("No restore", {"restore": False})),
-        notice=("- Without stopping, the validation loss of 100-50-10-1 is lowest at update "
-                "{es_restore[best_step]:.0f} on average (between {es_restore.lo[best_step]:.0f} and "
-                "{es_restore.hi[best_step]:.0f} across seeds) and ends {es_restore[rise]:.1f} times higher "
-                "after 1000 updates.\n"
-                "- With patience 10, training stops 11 evaluations (220 updates) after the best one and "
-                "restores its weights, so the final validation loss is exactly that lowest value: "
-                "{es_restore.of}.\n"
-                "- The stopped network's test loss is lower than that of the network trained to the end in "
-                "{es_test.of}: {es_test[test_es]:.1f} against {es_test[test_full]:.1f} mpg² on average."),
-        question=Question(
-            "Early stopping with restored weights returns the weights with the lowest...",
-            ("training loss", "validation loss among the evaluations made", "test loss", "learning rate"), 1,
-            ("Training loss is lowest at the end, which is what we want to avoid.",
-             "Right: it keeps a copy of the best evaluation and hands it back.",
-             "The test set plays no part in training or stopping.",
-             "Early stopping does not change the learning rate.")),
-    ),
-    Step(
-        id="kfold", title="k-fold cross-validation",
-        narrative=(
-            "One validation set of 78 rows gives a noisy score: another random split gives another number. "
-            "**k-fold cross-validation** pools the training and validation rows, cuts them into k folds, and "
-            "trains k models, each holding out a different fold. Every pooled row is used for validation "
-            "exactly once, and the mean of the k held-out scores is the estimate; their spread shows how "
-            "much one split can mislead. The engine trains the k models together, in one stacked pass, "
-            "with per-row weights marking each fold. The test rows stay out of it."),
-        equations=(r"\text{CV}_k = \frac{1}{k}\sum_{i=1}^{k} \hat L_{\text{fold } i}\big(\hat\theta^{(-i)}\big)",
-                   r"\hat\theta^{(-i)} \text{ is trained on every fold except } i"),
-        controls=(Slider("k", "folds k", 2, 10, 5, step=1), _SEED),
-        demo=_kfold_demo, heavy=True, claims=(FOLD_SPREAD,),
-        presets=(("Two folds", {"k": 2}), ("Ten folds", {"k": 10})),
-        notice=("- The folds partition the 314 pooled rows: with k = 5 each fold holds out 62 or 63 rows, the "
-                "same sizes as scikit-learn's `KFold`.\n"
-                "- The held-out MSE of 30-10-1 differs from fold to fold: with k = 5 the worst fold's is "
-                "{fold_spread[ratio]:.1f} times the best fold's on average, more than 1.25 times in "
-                "{fold_spread.of}.\n"
-                "- Across the ten seeds (ten splits of the pool), the cross-validation estimate varies less "
-                "than one fold's score: standard deviation {fold_spread.sd[cv]:.2f} against "
-                "{fold_spread.sd[first]:.2f} mpg². Report the estimate with its spread."),
-        question=Question(
-            "With k = 10, how many times is each pooled row used for training?",
-            ("Once", "9 times", "10 times", "It depends on the seed"), 1,
-            ("Each row is used once for validation, not once for training.",
-             "Right: it is held out by one fold and trained on by the other nine.",
-             "It cannot be trained on by the fold that holds it out.",
-             "The folds always partition the pool, whatever the seed.")),
-    ),
-    Step(
-        id="bias_variance", title="Bias and variance",
-        narrative=(
-            "Imagine drawing many training sets of the same size from the same source and fitting the same "
-            "model to each. The average fit misses the truth by the **bias**; the fits scatter around their "
-            "average by the **variance**. The expected squared error on a new point adds the noise that no "
-            "model can remove. Simple models have high bias and low variance; flexible ones the reverse.\n\n"
-            "Here the source is y = sin(2πx) plus Gaussian noise, and the model is a polynomial fitted by "
-            "least squares (closed form, no training loop), refitted to 200 training sets that share the same n "
-            "evenly spaced inputs and differ only in their noise."),
-        equations=(r"\mathbb{E}\big[(y - \hat f(x))^2\big] = \underbrace{\big(\mathbb{E}\hat f(x) - f(x)\big)^2}"
-                   r"_{\text{bias}^2} + \underbrace{\operatorname{Var}\hat f(x)}_{\text{variance}} + "
-                   r"\underbrace{\sigma^2}_{\text{noise}}",),
-        controls=(Slider("degree", "polynomial degree", 0, 12, 3, step=1),
-                  Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
-                  Slider("n", "training points per set", 15, 60, 25, step=5)),
-        demo=_bv_demo,
-        presets=(("Degree 1", {"degree": 1}), ("Degree 12", {"degree": 12})),
-        notice=("- Bias² falls as the degree grows: at the defaults degree 1 has bias² about 0.2, every degree "
-                "from 5 up less than 0.005 (what is left there is the noise of averaging 200 fits).\n"
-                "- Variance grows with every added degree: degree 12 has more than ten times the variance of "
-                "degree 3.\n"
-                "- The expected test error is lowest in between: at degree 3 for 25 points with σ = 0.3, at "
-                "degree 5 with 60 points (more data supports a more flexible model)."),
-        question=Question(
-            "Adding more training data mainly reduces...",
-            ("the bias", "the variance", "the noise σ²", "none of them"), 1,
-            ("Bias comes from the model family; more data of the same kind does not change the average fit much.",
-             "Right: fits to larger samples agree more with each other (try the slider).",
-             "The noise is a property of the data source.",
-             "The variance term shrinks visibly in the demo.")),
-    ),
-    Step(
-        id="features", title="More features than the data can support",
-        narrative=(
-            "A linear model with enough features can fit any training set. With m Gaussian bumps "
-            "(radial basis functions) as features, least squares has m coefficients; once m reaches the "
-            "number of training points n, it can pass through every point and the training error drops to "
-            "zero. The test error tells another story: it is lowest for a moderate m and explodes near "
-            "m = n, where the fit has to bend wildly between points to pass through all of them."),
-        equations=(r"\phi_j(x) = \exp\!\Big(-\frac{(x - c_j)^2}{2s^2}\Big),\quad "
-                   r"\hat y = \sum_{j=1}^m w_j\,\phi_j(x)",
-                   r"\hat w = \arg\min_w \lVert \Phi w - y \rVert^2 = \Phi^{+} y"),
-        controls=(Slider("m", "features m for the fit", 1, 30, 8, step=1),
-                  Slider("n_train", "training points n", 10, 30, 20, step=1),
-                  Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
-                  Slider("draw", "draw of the training points shown", 0, len(DRAWS) - 1, 0, step=1)),
-        demo=_features_demo,
-        presets=(("m = n", {"m": 20, "n_train": 20}), ("Too few", {"m": 3})),
-        notice=("- Training error falls as m grows and is essentially zero (below 10⁻⁶) from m = n = 20 on, in "
-                "every one of the 20 draws of the training points.\n"
-                "- Test error, on 2,000 fresh points per draw, is lowest at a moderate m: between 5 and 10 in "
-                "each of the 20 draws (which m exactly depends on the draw). At m = n it is more than 10 times "
-                "that lowest value in every draw, and in most draws many orders of magnitude more."),
-        question=Question(
-            "Your model fits the training data perfectly. What do you know about its test error?",
-            ("It is zero too", "Nothing yet: measure it on held-out data", "It is at least the noise σ²",
-             "It is lower than for any smaller model"), 1,
-            ("A perfect training fit is what overfitting looks like at m = n.",
-             "Right: only held-out data says how well the fit generalises.",
-             "True in expectation but not all you need to know; measure it.",
-             "At m = n the demo shows the opposite.")),
-    ),
-    Step(
-        id="collinear", title="Collinear features make coefficients unstable",
-        narrative=(
-            "When two features carry almost the same information, the data can pin down their combined "
-            "effect but not how to share it between them. Least squares then picks a split that depends on "
-            "the noise of the particular sample: refit on a fresh sample and the two coefficients swing in "
-            "opposite directions. The predictions hardly change; the coefficients, and any story told from "
-            "them, do. Here y = x₁ + x₂ + noise, and corr(x₁, x₂) = ρ."),
-        equations=(r"\operatorname{Var}(\hat b_1) = \frac{\sigma^2}{n\,\operatorname{Var}(x_1)\,(1 - \rho^2)}"
-                   r"\quad\text{(two standardised features)}",),
-        controls=(Select("rho", "correlation ρ of x₁ and x₂", CORRS, 0.99),),
-        demo=_collinear_demo,
-        presets=(("ρ = 0", {"rho": 0.0}), ("ρ = 0.999", {"rho": 0.999})),
-        notice=("- At ρ = 0.99 the spread of b₁ is about 7 times that at ρ = 0, close to 1/√(1-ρ²) ≈ 7.1.\n"
-                "- b₁ and b₂ are strongly negatively correlated across samples (about -0.99 at ρ = 0.99), while the "
-                "spread of b₁ + b₂ stays small for every ρ, close to √(2σ²/(n(1+ρ))): 0.20 at ρ = 0, 0.14 "
-                "near ρ = 1."),
-        question=Question(
-            "Two features are almost copies of each other. Which statement is true?",
-            ("Least squares cannot be computed", "The individual coefficients vary a lot between samples, "
-             "their sum much less", "Both coefficients become zero", "Prediction error becomes infinite"), 1,
-            ("It can; the answer is just very sensitive to the sample (unless they are exact copies).",
-             "Right: the data only determine the combined effect.",
-             "Nothing pushes them to zero; that would need a penalty (Lesson 6).",
-             "Predictions stay good: the combination is well determined.")),
-    ),
-    Step(
-        id="bottleneck", title="Capacity and the information bottleneck",
-        narrative=(
-            "Capacity is not only the number of parameters: a single narrow layer limits what the whole "
-            "network can pass on. Here digit images (8×8 pixels, 10 classes) go through 64-32-w-32-10 "
-            "networks. With w = 2, everything the last layers know about an image is two numbers, so the "
-            "ten classes have to be laid out in a plane. The second plot shows that plane for the test "
-            "digits of one run; the first shows ten seeds (split and initialisation)."),
-        equations=(r"x \in \mathbb{R}^{64} \to h_1 \in \mathbb{R}^{32} \to z \in \mathbb{R}^{w} \to "
-                   r"h_3 \in \mathbb{R}^{32} \to \hat p \in \Delta^{10}",),
-        controls=(Slider("steps", "updates", 200, 800, BN_STEPS, step=100), _SEED),
-        demo=_bottleneck_demo, heavy=True, claims=BOTTLENECK_CLAIMS,
-        notice=("- Test accuracy grows with the width of the middle layer, 1 < 2 < 4, in {bn_order.of}: on "
-                "average {bn_order[test_1]:.0%}, {bn_order[test_2]:.0%} and {bn_order[test_4]:.0%}, and "
-                "{bn_order[test_32]:.0%} with w = 32.\n"
-                "- With w = 2 the training accuracy reaches {bn_memorise[train_2]:.1%} on average while the test "
-                "accuracy is {bn_memorise[test_2]:.0%} (training at least 99% and test at least 10 points "
-                "lower in {bn_memorise.of}): a narrow layer does not stop the network from memorising."),
-        question=Question(
-            "A 2-unit layer in the middle of a digit classifier...",
-            ("has no effect, the other layers are wide", "limits what later layers can know to two numbers "
-             "per image", "always prevents overfitting", "makes training impossible"), 1,
-            ("Everything after the layer sees only its two outputs.",
-             "Right: the classes must be separated in a 2-D code (the scatter).",
-             "The demo shows near-perfect training accuracy with a test accuracy at least 10 points lower "
-             "({bn_memorise.of}).",
-             "It trains; the demo shows the accuracy it reaches.")),
-    ),
-    Step(
-        id="check", title="Check yourself",
-        narrative="Four questions on what the demos showed.",
-        claims=(_copy(CAP_UNDERFIT, "check_underfit"), _copy(TRAIN_PICK, "check_train_pick"),
-                _copy(FOLD_SPREAD, "check_folds")),
-        questions=(
-            Question("Which symptom points to **underfitting**?",
-                     ("Low training error, high validation error", "High training error and similar "
-                      "validation error", "Validation error rising late in training", "Perfect training fit"), 1,
-                     ("That is overfitting.",
-                      "Right: the model cannot fit even the training rows (3-2-1 in step 1 had the highest "
-                      "training loss in {check_underfit.of}); add capacity or features, or train longer.",
-                      "That is overfitting setting in; early stopping helps.",
-                      "A perfect training fit is the opposite of underfitting.")),
-            Question("Why not pick hyperparameters on the training loss?",
-                     ("It is too slow to compute", "It favours the most flexible model",
-                      "It is not differentiable", "It uses too few rows"), 1,
-                     ("It costs nothing extra.",
-                      "Right: the widest candidate had the lowest training loss in {check_train_pick.of} "
-                      "(step 2), whether or not it generalised best.",
-                      "Differentiability matters for training, not for selection.",
-                      "The training set is the largest of the three.")),
-            Question("What does k-fold cross-validation give that a single validation split does not?",
-                     ("A model trained on more data than exists", "An estimate that uses every pooled row for "
-                      "validation once, with a spread", "A test score", "Faster training"), 1,
-                     ("Every model still trains on (k-1)/k of the pool.",
-                      "Right: the mean over folds depends less on one lucky or unlucky split (step 4: over ten "
-                      "splits its standard deviation was {check_folds.sd[cv]:.1f} mpg², one fold's "
-                      "{check_folds.sd[first]:.1f}).",
-                      "The test set stays out of cross-validation.",
-                      "It trains k models, so it costs more (the engine stacks them to pay less).")),
-            Question("A polynomial of high degree fitted to 25 points has...",
-                     ("high bias, low variance", "low bias, high variance", "low bias, low variance",
-                      "high noise"), 1,
-                     ("That describes a low degree.",
-                      "Right: its average fit is close to the truth, but each fit swings with the sample (step 5).",
-                      "That would be ideal; with few points you cannot have both.",
-                      "The noise is in the data, not the model.")),
-        ),
-    ),
+CHECK = Step(
+    "check",
+    claims=(_copy(CAP_UNDERFIT, "check_underfit"), _copy(TRAIN_PICK, "check_train_pick"),
+            _copy(FOLD_SPREAD, "check_folds")),
 )
 
-LESSON = Lesson(
-    id="overfitting", number=5, title="Overfitting and validation",
-    summary="Train, validation and test sets; underfitting and overfitting on Auto MPG; early stopping, k-fold "
-            "cross-validation, bias and variance, too many features, collinearity and a 2-unit bottleneck.",
-    intro=("A network can always do better on the data it is trained on. This lesson measures how far that is "
-           "from doing better on new data, and shows the tools that keep us honest: held-out splits, early "
-           "stopping, cross-validation and the bias-variance view of error. Every comparison is measured over "
-           "ten seeds, and the notes say how often it held."),
-    steps=STEPS,
+
+LESSON = W.lesson(
+    id="overfitting", number=5,
+    steps=(CAPACITY, SPLITS, EARLY_STOPPING, KFOLD, BIAS_VARIANCE, FEATURES, COLLINEAR, BOTTLENECK, CHECK),
     references=("Hastie, Tibshirani & Friedman 2009", "Goodfellow, Bengio & Courville 2016", "Prechelt 1998"),
 )

@@ -177,3 +177,20 @@ BATCH_NORM_COLORS: dict[str, str] = {  # a net without and with batch normalizat
 }
 PATH_START_COLOR = "#000000"  # black: where every optimizer's path on a surface starts
 SURFACE_MINIMUM_COLOR = "#D55E00"  # vermillion: a surface's minimum, the target of the race
+
+
+# --- overfitting
+CAPACITY_COLORS: dict[str, str] = {  # Lesson 5's three networks, from the least to the most capacity
+    "3-2-1": "#999999",  # grey: the small network that underfits
+    "30-10-1": "#CC79A7",  # reddish purple
+    "100-50-10-1": "#D55E00",  # vermillion: the big network that overfits
+}
+BIAS_VARIANCE_COLORS: dict[str, str] = {  # the parts of the expected test error
+    "bias²": "#0072B2",  # blue
+    "variance": "#D55E00",  # vermillion
+    "expected test error": "#000000",  # black: the sum
+}
+HIGHLIGHT_INK = "#000000"  # black: what a chart singles out (the shown seed's ring, a mean, the average fit, the fit)
+MARKER_GREY = "#555555"  # dark grey: a dashed marker at the value shown, fold 1 alone, dots of no colour of their own
+SPREAD_GREY = "#888888"  # mid grey: a ±1 sd bar, the many fits behind their average
+REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)

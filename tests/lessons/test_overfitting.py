@@ -13,6 +13,7 @@ from sklearn.model_selection import KFold
 from engine import data as D
 from engine import run_many
 from lessons import overfitting as O
+from lessons.registry import experiments_of
 from lessons.walkthrough import Chart, Note, flatten
 
 
@@ -22,17 +23,17 @@ def _params(hidden, n_in=9, n_out=1):
 
 
 def test_capacity_parameter_counts():
-    # the narrative's counts, from the architecture (nine Auto MPG features in, one output)
+    # the capacity step's notes' counts, from the architecture (nine Auto MPG features in, one output)
     assert [_params(h) for h in O.CAPACITIES.values()] == [41, 621, 6571]
     assert len(D.AUTOMPG_FEATURES) == 9
 
 
 def test_split_sizes_and_disjoint_rows():
     s = D.load(O.capacity_experiments()[0].data)
-    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (236, 78, 78)  # step 1 and step 4's narrative
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (236, 78, 78)  # the capacity and kfold steps' words
     for seed in (0, 5):
         s = D.load(O.selection_experiments(seed=seed)[0].data)
-        assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (156, 118, 118)  # step 2's notice
+        assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (156, 118, 118)  # the splits step's notice
         rows = [set(map(tuple, np.c_[getattr(s, f"raw_{n}"), getattr(s, f"y_{n}")])) for n in ("train", "val", "test")]
         assert not (rows[0] & rows[1]) and not (rows[0] & rows[2]) and not (rows[1] & rows[2])
     # each seed draws its own split
@@ -160,8 +161,8 @@ def test_lesson_shape():
                 assert s.control(k).parse(v) == (v, None)
         if any(c.name == "seed" for c in s.controls):
             assert s.control("seed").max >= max(O.SEEDS)  # every measured seed can be shown
-    assert len(L.steps[-1].questions) >= 3
-    keys = {e.key() for e in O.experiments()}
+    assert len(L.step("check").questions) >= 3
+    keys = {e.key() for e in experiments_of("overfitting")}
     from engine.cache import SHIPPED_DIR
     shipped = {p.name.split(".")[0] for p in SHIPPED_DIR.glob("*.json")}
     assert keys <= shipped, "run precompute(experiments_of('overfitting')), see lessons/registry.py"

@@ -14,34 +14,39 @@ def open_at(query):
 errors = demo_errors
 
 
+def number(step_id):
+    """The 1-based number of a step in the lesson (what `open_step` checks in the heading)."""
+    return [s.id for s in LESSON.steps].index(step_id) + 1
+
+
 @pytest.mark.parametrize("step, params", [
-    (1, {"lr": "0.005", "steps": "500", "seed": "4"}),
-    (1, {"lr": "0.05", "steps": "3000", "seed": "9"}),
-    (2, {"val_frac": "0.1", "test_frac": "0.1", "seed": "3"}),
-    (2, {"val_frac": "0.4", "test_frac": "0.4", "seed": "9"}),
-    (3, {"patience": "1", "restore": "0"}),
-    (3, {"patience": "30", "restore": "1", "seed": "4"}),
-    (4, {"k": "2"}),
-    (4, {"k": "10", "seed": "9"}),
-    (5, {"degree": "0", "noise": "0.1", "n": "15"}),
-    (5, {"degree": "12", "noise": "1.0", "n": "60"}),
-    (6, {"m": "1", "n_train": "10", "noise": "0.1"}),
-    (6, {"m": "30", "n_train": "30", "noise": "1.0", "draw": "19"}),
-    (6, {"m": "10", "n_train": "10"}),
-    (7, {"rho": "0.0"}),
-    (7, {"rho": "0.999"}),
-    (8, {"steps": "200", "seed": "9"}),
-    (8, {"steps": "800"}),
-    (9, {}),
+    ("capacity", {"lr": "0.005", "steps": "500", "seed": "4"}),
+    ("capacity", {"lr": "0.05", "steps": "3000", "seed": "9"}),
+    ("splits", {"val_frac": "0.1", "test_frac": "0.1", "seed": "3"}),
+    ("splits", {"val_frac": "0.4", "test_frac": "0.4", "seed": "9"}),
+    ("early_stopping", {"patience": "1", "restore": "0"}),
+    ("early_stopping", {"patience": "30", "restore": "1", "seed": "4"}),
+    ("kfold", {"k": "2"}),
+    ("kfold", {"k": "10", "seed": "9"}),
+    ("bias_variance", {"degree": "0", "noise": "0.1", "n": "15"}),
+    ("bias_variance", {"degree": "12", "noise": "1.0", "n": "60"}),
+    ("features", {"m": "1", "n_train": "10", "noise": "0.1"}),
+    ("features", {"m": "30", "n_train": "30", "noise": "1.0", "draw": "19"}),
+    ("features", {"m": "10", "n_train": "10"}),
+    ("collinear", {"rho": "0.0"}),
+    ("collinear", {"rho": "0.999"}),
+    ("bottleneck", {"steps": "200", "seed": "9"}),
+    ("bottleneck", {"steps": "800"}),
+    ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, step, params)
+    open_step(PAGE, LESSON, number(step), params)
 
 
-@pytest.mark.parametrize("i", [i for i, s in enumerate(LESSON.steps) if s.presets])
-def test_every_preset_button(i):
-    step = LESSON.steps[i]
-    at = open_at({"mode": "present", "step": str(i + 1)})
+@pytest.mark.parametrize("step_id", [s.id for s in LESSON.steps if s.presets])
+def test_every_preset_button(step_id):
+    step = LESSON.step(step_id)
+    at = open_at({"mode": "present", "step": step_id})
     for j, (_, values) in enumerate(step.presets):
         ok(at.button(key=f"overfitting.{step.id}.__preset{j}").click().run())
         assert not errors(at), errors(at)
@@ -50,22 +55,23 @@ def test_every_preset_button(i):
 
 
 def test_early_stopping_metrics_on_the_page():
-    at = open_at({"mode": "present", "step": "3", "seed": "2"})
+    at = open_at({"mode": "present", "step": "early_stopping", "seed": "2"})
     metrics = {m.label: m.value for m in at.metric}
     # patience 10 evaluations of 20 updates: it stops 11 evaluations after the best one
-    assert int(metrics["stopped at"]) - int(metrics["best at step"]) == 11 * 20
+    stopped, best = (metrics[LESSON.text(f"early_stopping.{k}")] for k in ("stopped_at", "best_at"))
+    assert int(stopped) - int(best) == 11 * 20
 
 
 def test_bad_values_fall_back_with_a_notice():
-    at = open_at({"mode": "present", "step": "4", "k": "99", "seed": "x"})
+    at = open_at({"mode": "present", "step": "kfold", "k": "99", "seed": "x"})
     notice = " ".join(warnings(at))
     assert "k" in notice and "seed" in notice
     assert at.slider(key="overfitting.kfold.k").value == 5
     assert not errors(at)
-    at = open_at({"mode": "present", "step": "7", "rho": "1.0"})
+    at = open_at({"mode": "present", "step": "collinear", "rho": "1.0"})
     assert "rho" in " ".join(warnings(at))
     assert not errors(at)
-    at = open_at({"mode": "present", "step": "1", "lr": "nan", "steps": "750"})
+    at = open_at({"mode": "present", "step": "capacity", "lr": "nan", "steps": "750"})
     notice = " ".join(warnings(at))
     assert "lr" in notice
     assert not errors(at)
