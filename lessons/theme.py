@@ -105,3 +105,8 @@ if THEME_NAME not in alt.theme.names():
     alt.theme.register(THEME_NAME, enable=True)(_theme)
 else:  # re-import (e.g. Streamlit reloading a module): keep the registered one, just enable it
     alt.theme.enable(THEME_NAME)
+
+# --- relu_family
+ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
+WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
+SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
