@@ -194,3 +194,8 @@ HIGHLIGHT_INK = "#000000"  # black: what a chart singles out (the shown seed's r
 MARKER_GREY = "#555555"  # dark grey: a dashed marker at the value shown, fold 1 alone, dots of no colour of their own
 SPREAD_GREY = "#888888"  # mid grey: a ±1 sd bar, the many fits behind their average
 REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
+
+# --- relu_family
+ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
+WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
+SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion

@@ -1,4 +1,5 @@
-"""Lesson 2's page under AppTest: the extremes of every control, every preset, a diverging run."""
+"""Lesson 2's page under AppTest: the extremes of every control, every preset, a diverging run.
+Steps are named by id (links say ?step=<id>), so adding or moving a step changes nothing here."""
 import pytest
 
 from lessons.relu_family import LESSON
@@ -11,41 +12,46 @@ def open_at(query):
     return open_lesson(PAGE, query)
 
 
+def number(step_id: str) -> int:
+    """The 1-based position of a step (what open_step checks the header against)."""
+    return [s.id for s in LESSON.steps].index(step_id) + 1
+
+
 errors = demo_errors
 
 
-@pytest.mark.parametrize("step, params", [
-    (1, {"activation": "crelu", "compare": "rrelu", "convention": "x/a", "a": "0.01", "alpha": "3.0"}),
-    (1, {"activation": "softplus", "compare": "sigmoid", "convention": "a*x", "a": "100.0", "alpha": "0.1"}),
-    (2, {"lr": "0.001", "bias": "-1.5", "seed": "9"}),
-    (2, {"lr": "3.0", "bias": "0.5", "optimizer": "sgd"}),
-    (3, {"prelu_init": "0.0", "lower": "0.5", "upper": "0.125"}),
-    (3, {"prelu_init": "1.0", "lower": "0.0", "upper": "1.0"}),
-    (4, {"width": "8", "depth": "1"}),
-    (4, {"width": "32", "depth": "3"}),
-    (5, {"seeds": "1", "width": "64"}),
-    (6, {"layers": "1", "sklearn": "0", "seed": "9"}),
-    (6, {"layers": "4", "sklearn": "1"}),
-    (7, {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1", "eps": "0.45",
-         "task": "regression"}),
-    (7, {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0", "eps": "0.0",
-         "task": "multilabel"}),
+@pytest.mark.parametrize("step_id, params", [
+    ("family", {"activation": "crelu", "compare": "rrelu", "convention": "x/a", "a": "0.01", "alpha": "3.0"}),
+    ("family", {"activation": "softplus", "compare": "sigmoid", "convention": "a*x", "a": "100.0", "alpha": "0.1"}),
+    ("dying", {"lr": "0.001", "bias": "-1.5", "seed": "9"}),
+    ("dying", {"lr": "3.0", "bias": "0.5", "optimizer": "sgd"}),
+    ("slopes", {"prelu_init": "0.0", "lower": "0.5", "upper": "0.125"}),
+    ("slopes", {"prelu_init": "1.0", "lower": "0.0", "upper": "1.0"}),
+    ("crelu", {"width": "8", "depth": "1"}),
+    ("crelu", {"width": "32", "depth": "3"}),
+    ("rerun", {"seeds": "1", "width": "64"}),
+    ("boundaries", {"layers": "1", "sklearn": "0", "seed": "9"}),
+    ("boundaries", {"layers": "4", "sklearn": "1"}),
+    ("outputs", {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1", "eps": "0.45",
+                 "task": "regression"}),
+    ("outputs", {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0", "eps": "0.0",
+                 "task": "multilabel"}),
 ])
-def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, step, params)
+def test_extreme_deep_links(step_id, params):
+    open_step(PAGE, LESSON, number(step_id), params)
 
 
 def test_diverging_run_says_so():
-    at = open_at({"mode": "present", "step": "2", "lr": "3.0", "optimizer": "sgd"})
-    assert any("ReLU diverged" in e.value for e in at.error)
+    at = open_at({"mode": "present", "step": "dying", "lr": "3.0", "optimizer": "sgd"})
+    assert any("**ReLU**:" in e.value and "diverged" in e.value for e in at.error)
     assert not errors(at)
     assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
 
 
-@pytest.mark.parametrize("index", [i for i, s in enumerate(LESSON.steps) if s.presets])
-def test_every_preset_button(index):
-    step = LESSON.steps[index]
-    at = open_at({"mode": "present", "step": str(index + 1)})
+@pytest.mark.parametrize("step_id", [s.id for s in LESSON.steps if s.presets])
+def test_every_preset_button(step_id):
+    step = LESSON.step(step_id)
+    at = open_at({"mode": "present", "step": step_id})
     for j, (_, values) in enumerate(step.presets):
         ok(at.button(key=f"{LESSON.id}.{step.id}.__preset{j}").click().run())
         assert not errors(at), (step.id, j, errors(at))
@@ -57,8 +63,8 @@ def test_every_preset_button(index):
 
 
 def test_quiz_feedback():
-    at = open_at({"mode": "present", "step": "8"})
-    quiz = LESSON.steps[-1]
+    at = open_at({"mode": "present", "step": "check"})
+    quiz = LESSON.step("check")
     for j, q in enumerate(quiz.questions):
         key = f"{LESSON.id}.{quiz.id}.__check{j}"
         ok(at.radio(key=key).set_value(q.answer).run())
