@@ -82,7 +82,7 @@ def experiments_of(module_name: str) -> list:
                    print(precompute(experiments_of('regularization')))"
     """
     module = importlib.import_module(f"lessons.{module_name}")
-    out = list(module.experiments()) if hasattr(module, "experiments") else []  # lessons not yet moved to Step.runs
+    out = []
     for step in module.LESSON.steps:
         for values in step.views():
             out.extend(step.experiments(values))

@@ -211,13 +211,10 @@ class Step:
 
     id: str  # short slug, unique within the lesson; links say ?step=<id>
     title: str = ""
-    narrative: str = ""  # older form of `notes` (Markdown); kept for steps written in Python
-    equations: tuple = ()  # older form of `equation` + notes' equations (LaTeX strings)
     controls: tuple = ()  # Control, ...
     demo: Optional[Callable[..., list]] = None  # demo(values: dict, progress: Progress) -> [outputs]
     notice: str = ""  # "What to notice" (Markdown)
-    question: Optional[Question] = None
-    questions: tuple = ()  # more than one check (e.g. a quiz step)
+    questions: tuple = ()  # Question, ...: checks of understanding
     presets: tuple = ()  # ((label, {control: value, ...}), ...): one-click settings
     heavy: bool = False  # True when a fresh choice of controls trains a model (show progress)
     claims: tuple = ()  # lessons.claims.Claim, ...: what `notice` and the questions quote, over seeds
@@ -225,18 +222,6 @@ class Step:
     slide: str = ""  # the slide's words: one or two sentences (Markdown)
     equation: str = ""  # the one key equation (LaTeX), on the slide
     notes: str = ""  # speaker notes: the narrative and the full derivation (Markdown, $$...$$ allowed)
-
-    @property
-    def key_equation(self) -> str:
-        return self.equation or (self.equations[0] if self.equations else "")
-
-    @property
-    def speaker_notes(self) -> str:
-        """The narrative and every equation that is not the key one, as Markdown."""
-        if self.notes or self.slide:
-            return self.notes
-        rest = "\n\n".join(f"$$\n{e}\n$$" for e in self.equations[1:])
-        return "\n\n".join(t for t in (self.narrative, rest) if t)
 
     def views(self) -> list[dict]:
         """The control values of the default view and of every preset (what the shipped cache must hold)."""
@@ -287,7 +272,7 @@ class Step:
         raise KeyError(name)
 
     def checks(self) -> tuple:
-        return ((self.question,) if self.question else ()) + tuple(self.questions)
+        return tuple(self.questions)
 
     def run(self, values: Optional[dict] = None, progress: Progress = no_progress) -> list:
         """Run the demo with defaults overridden by `values` (validated)."""

@@ -368,17 +368,15 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     equation, the demo and what to notice; the speaker notes are one click away."""
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
-    notes = step.speaker_notes
+    notes = step.notes
     st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
     if step.slide:
         st.markdown(step.slide)
     if not slide:
         if notes:
             st.markdown(notes)
-        for eq in (step.equations if not (step.slide or step.notes) else (step.equation,) if step.equation else ()):
-            st.latex(eq)
-    elif step.key_equation:
-        st.latex(step.key_equation)
+    if step.equation:
+        st.latex(step.equation)
     if has_demo:
         _demo(lesson, i)
     if slide and not has_demo and notes:
