@@ -13,10 +13,6 @@ def open_at(query):
     return open_lesson(PAGE, query)
 
 
-def number(step_id: str) -> int:
-    """The 1-based position of a step (what the Present-mode header shows), found by its id."""
-    return [s.id for s in LESSON.steps].index(step_id) + 1
-
 
 @pytest.mark.parametrize("step_id, params", [
     ("line", {"sigma": "0.02", "theta1": "2.5", "theta2": "-2"}),
@@ -35,7 +31,7 @@ def number(step_id: str) -> int:
     ("noise", {"outliers": "8", "offset": "4", "sample": "7"}),
 ])
 def test_extreme_deep_links(step_id, params):
-    open_step(PAGE, LESSON, number(step_id), params)
+    open_step(PAGE, LESSON, step_id, params)
 
 
 def test_moving_controls_to_their_ends():

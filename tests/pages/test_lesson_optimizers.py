@@ -14,10 +14,6 @@ def open_at(query):
 errors = demo_errors
 
 
-def number(step_id: str) -> int:
-    """The 1-based place of a step, for `open_step` (links name steps by id)."""
-    return [s.id for s in LESSON.steps].index(step_id) + 1
-
 
 @pytest.mark.parametrize("step, params", [
     ("lr", {"lr": "0.0003", "steps": "100"}),
@@ -41,7 +37,7 @@ def number(step_id: str) -> int:
     ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, number(step), params)
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_diverging_runs_say_so():

@@ -14,10 +14,6 @@ def open_at(query):
 errors = demo_errors
 
 
-def number(step_id):
-    """The 1-based number of a step in the lesson (what `open_step` checks in the heading)."""
-    return [s.id for s in LESSON.steps].index(step_id) + 1
-
 
 @pytest.mark.parametrize("step, params", [
     ("capacity", {"lr": "0.005", "steps": "500", "seed": "4"}),
@@ -40,7 +36,7 @@ def number(step_id):
     ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, number(step), params)
+    open_step(PAGE, LESSON, step, params)
 
 
 @pytest.mark.parametrize("step_id", [s.id for s in LESSON.steps if s.presets])

@@ -15,10 +15,6 @@ errors = demo_errors
 PRESETS = LESSON.step("playground").presets  # the five of the lecture and preset 3 with Adam
 
 
-def number(step_id: str) -> int:
-    """A step's 1-based place in the lesson (what open_step takes), looked up by id."""
-    return [s.id for s in LESSON.steps].index(step_id) + 1
-
 
 @pytest.mark.parametrize("step, params", [
     ("chain", {"weight": "-4", "x": "-3", "depth": "2"}),
@@ -41,7 +37,7 @@ def number(step_id: str) -> int:
     ("linear", {"data": "xor", "depth": "8", "seed": "5"}),
 ])
 def test_extreme_deep_links(step, params):
-    open_step(PAGE, LESSON, number(step), params)
+    open_step(PAGE, LESSON, step, params)
 
 
 def test_diverging_run_says_so():
