@@ -17,11 +17,12 @@ sections = {"Course": [home]}
 for e in entries:
     page = st.Page(e.page, title=f"{e.lesson.number}. {e.lesson.title}", url_path=e.lesson.id)
     sections.setdefault(e.section, []).append(page)
-sections.setdefault("More", []).append(
-    st.Page("pages/references.py", title="References", icon=":material/menu_book:", url_path="references"))
+sections.setdefault("More", []).extend([
+    st.Page("pages/references.py", title="References", icon=":material/menu_book:", url_path="references"),
+    st.Page("pages/presenter.py", title="Presenter view", icon=":material/co_present:", url_path="presenter")])
 
 pg = st.navigation(sections)
-ui.sidebar()
+ui.sidebar(pg.url_path)
 if pg.url_path not in {e.lesson.id for e in entries}:
     ui.plain_page()
 pg.run()

@@ -31,7 +31,10 @@ import pandas as pd
 import streamlit as st
 
 from engine.device import device_info
-from lessons import theme  # noqa: F401 - registers and enables the course's Altair theme
+from lessons import (
+    registry,
+    theme,  # noqa: F401 - registers and enables the course's Altair theme
+)
 from lessons.walkthrough import (
     Chart,
     Code,
@@ -45,6 +48,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
+from pages import _rooms
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 MODES = ("Self-paced", "Present")
@@ -123,6 +127,8 @@ def mode() -> str:
 def write_url(params: dict) -> None:
     """Make the address bar show `params` (plus the mode) and remember it as ours."""
     want = ({"mode": "present"} if mode() == "Present" else {}) | params
+    if st.session_state.get(_ROOM) and not st.session_state.get(_OWN):
+        want["room"] = st.session_state[_ROOM]  # a follower's reload rejoins
     if st.query_params.to_dict() != want:
         st.query_params.from_dict(want)
     st.session_state[_LAST_URL] = want
@@ -159,8 +165,9 @@ def started_without_app() -> bool:
 # ---------------------------------------------------------------- sidebar and plain pages
 
 
-def sidebar() -> None:
-    """Start a run: read the URL, draw the mode switch and the device badge. Call once per run."""
+def sidebar(page: str = "") -> None:
+    """Start a run: read the URL, draw the mode switch, the room box and the device badge. Call once
+    per run, with the URL path of the page being run (the presenter view never joins as a follower)."""
     st.session_state[_URL_IS_NEW] = st.query_params.to_dict() != st.session_state.get(_LAST_URL)
     st.session_state[_NOTICES] = []
     if st.session_state[_URL_IS_NEW] and "mode" in st.query_params:
@@ -170,9 +177,14 @@ def sidebar() -> None:
             notice(T("bad_mode", raw=repr(raw)))
         st.session_state[MODE_KEY] = chosen or MODES[0]
     st.session_state.setdefault(MODE_KEY, MODES[0])
+    if page != "presenter":
+        if st.session_state[_URL_IS_NEW] and "room" in st.query_params:
+            join(st.query_params["room"])
+        _follow()
     with st.sidebar:
         st.radio(T("mode"), MODES, key=MODE_KEY, horizontal=True, help=T("mode_help"),
                  format_func=lambda m: T("mode_present") if m == "Present" else T("mode_self_paced"))
+        _room_panel()
         info = device_info()
         colour = "green" if info["device"] in ("cuda", "mps") else "gray"
         st.markdown(f":{colour}-badge[:material/memory: {info['device'].upper()}] {info['name']}  \n"
@@ -181,12 +193,186 @@ def sidebar() -> None:
 
 def plain_page() -> None:
     """For pages without steps (Home, References): flag unknown parameters, keep only the mode."""
+    _apply_room(None)
     if st.session_state.get(_URL_IS_NEW):
         for k in st.query_params:
-            if k != "mode":
+            if k not in ("mode", "room"):
                 notice(T("unknown_param_page", param=k))
     show_notices()
-    write_url({})
+    keep = st.query_params.get("room")
+    write_url({"room": keep} if keep and not st.session_state.get(_ROOM) else {})
+
+
+# ---------------------------------------------------------------- rooms: a class follows the slide
+
+_ROOM = "_room.code"  # the room this session presents or follows
+_OWN = "_room.token"  # set only in the presenter's session: the secret that may change the room
+_FOLLOW = "_room.following"  # a follower applies the room's changes (False: broken away)
+_SEEN = "_room.version"  # the room version this follower shows
+_PENDING = "_room.pending"  # a room view to apply before the widgets are drawn
+_ME = "_room.me"  # this follower's id, for the presenter's count
+_ROOM_ERR = "_room.error"  # a code that named no open room, shown once
+
+
+@st.cache_resource
+def rooms() -> _rooms.RoomStore:
+    """Every room of this server (one store shared by all sessions)."""
+    return _rooms.RoomStore()
+
+
+def join(raw) -> bool:
+    """Follow the room `raw` names (a code from a link or typed). False, with a message, when no such
+    room is open (mistyped, or expired after its idle hours)."""
+    code = _rooms.normalise(raw)
+    if code is None or rooms().get(code) is None:
+        st.session_state[_ROOM_ERR] = str(raw)
+        return False
+    if st.session_state.get(_OWN) and st.session_state.get(_ROOM) == code:
+        return True  # the presenter opened their own join link
+    st.session_state.update({_ROOM: code, _OWN: None, _FOLLOW: True, _SEEN: -1})
+    st.session_state.setdefault(_ME, _rooms.new_follower_id())
+    st.session_state[MODE_KEY] = "Present"
+    return True
+
+
+def _leave() -> None:
+    st.session_state.update({_ROOM: None, _OWN: None, _FOLLOW: False, _PENDING: None})
+
+
+def _follow() -> None:
+    """Each run of a follower: check in, and queue the room's view when it changed."""
+    code = st.session_state.get(_ROOM)
+    if not code or st.session_state.get(_OWN):
+        return
+    room = rooms().get(code)
+    if room is None:
+        st.session_state[_ROOM_ERR] = code
+        _leave()
+        return
+    rooms().seen(code, st.session_state.setdefault(_ME, _rooms.new_follower_id()))
+    if _moved(room):
+        st.session_state[_PENDING] = room.view()
+        st.session_state[MODE_KEY] = "Present"  # before the mode switch is drawn
+
+
+def _moved(room) -> bool:
+    """The room shows something this follower has not applied yet."""
+    return bool(st.session_state.get(_FOLLOW) and room.lesson and room.version != st.session_state.get(_SEEN))
+
+
+def _apply_room(lesson_id) -> bool:
+    """Show the room's view queued by `_follow`: go to its lesson page, then set its step and
+    control values before any widget is drawn. True when this run follows the room."""
+    view = st.session_state.get(_PENDING)
+    if not view:
+        return False
+    known = {e.lesson.id: e for e in registry.entries()}
+    if view["lesson"] not in known:
+        st.session_state[_PENDING] = None
+        return False
+    if view["lesson"] != lesson_id:
+        st.switch_page(known[view["lesson"]].page)
+    lesson = known[lesson_id].lesson
+    idx = max(0, min(len(lesson.steps) - 1, int(view["step"])))
+    st.session_state[_step_key(lesson)] = idx
+    st.session_state[f"{lesson.id}.__picker"] = idx
+    step = lesson.steps[idx]
+    for c in step.controls:
+        value, _ = c.parse(view["values"].get(c.name, c.default))
+        _set(_wkey(lesson, step, c.name), value)
+    st.session_state[_SEEN] = view["version"]
+    st.session_state[_PENDING] = None
+    return True
+
+
+def _publish(lesson: Lesson) -> None:
+    """The presenter's view becomes the room's (only the session holding the token can do this)."""
+    code, token = st.session_state.get(_ROOM), st.session_state.get(_OWN)
+    if not (code and token):
+        return
+    idx = st.session_state.get(_step_key(lesson)) or 0
+    step = lesson.steps[idx]
+    values = {c.name: _kept().get(_wkey(lesson, step, c.name), c.default) for c in step.controls}
+    if not rooms().publish(code, token, lesson.id, idx, values):
+        _leave()  # the room expired under the presenter
+
+
+def _open_room() -> None:
+    try:
+        room = rooms().open()
+    except RuntimeError as e:
+        st.session_state[_ROOM_ERR] = str(e)
+        return
+    st.session_state.update({_ROOM: room.code, _OWN: room.token, _FOLLOW: False})
+
+
+def _close_room() -> None:
+    rooms().close(st.session_state.get(_ROOM) or "", st.session_state.get(_OWN) or "")
+    _leave()
+
+
+def _rejoin() -> None:
+    st.session_state.update({_FOLLOW: True, _SEEN: -1})
+
+
+def join_link(code: str) -> str:
+    """The link students open: this server's address with ?room=CODE."""
+    try:
+        url = str(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no browser context (tests): a relative link still works
+        url = ""
+    base = url.split("?")[0].rsplit("/", 1)[0] if url.startswith("http") else ""
+    return f"{base}/?room={code}"
+
+
+@st.fragment(run_every=1.0)
+def _watch_room() -> None:
+    """A follower's heartbeat: about once a second, rerun the page when the room moved on."""
+    code = st.session_state.get(_ROOM)
+    room = rooms().get(code) if code else None
+    if st.session_state.get(_PENDING):
+        return  # inside a full run that is about to apply the room's view
+    if room is None or _moved(room):
+        st.rerun()
+    rooms().seen(code, st.session_state.setdefault(_ME, _rooms.new_follower_id()))
+
+
+@st.fragment(run_every=3.0)
+def _room_count(code: str) -> None:
+    st.metric(T("room_students"), rooms().connected(code))
+
+
+def _room_panel() -> None:
+    """The sidebar's room box: open one (presenter), join one (student), follow, break away, rejoin."""
+    err = st.session_state.pop(_ROOM_ERR, None)
+    if err:
+        st.warning(T("room_unknown", code=plain(err, 40)), icon=":material/meeting_room:")
+    code = st.session_state.get(_ROOM)
+    with st.expander(T("room_title"), icon=":material/groups:", expanded=bool(code)):
+        if code and st.session_state.get(_OWN):
+            st.markdown(T("room_open", code=code))
+            st.code(join_link(code), language=None)
+            _room_count(code)
+            st.markdown(T("room_presenter_view", link=f"/presenter?room={code}"))
+            st.button(T("room_close"), key="_room.close", on_click=_close_room, icon=":material/close:")
+        elif code:
+            if st.session_state.get(_FOLLOW):
+                st.markdown(T("room_following", code=code))
+                st.button(T("room_break_away"), key="_room.break", icon=":material/explore:",
+                          on_click=lambda: st.session_state.update({_FOLLOW: False}))
+                _watch_room()
+            else:
+                st.markdown(T("room_broken_away", code=code))
+                st.button(T("room_rejoin"), key="_room.rejoin", on_click=_rejoin, icon=":material/sync:")
+            st.button(T("room_leave"), key="_room.leave", on_click=_leave, icon=":material/logout:")
+        else:
+            st.button(T("room_start"), key="_room.open", on_click=_open_room, icon=":material/co_present:",
+                      help=T("room_start_help"))
+            with st.form("_room.join_form", border=False):
+                typed = st.text_input(T("room_join"), key="_room.typed", max_chars=12,
+                                      placeholder="ABC12")
+                if st.form_submit_button(T("room_join_button")) and join(typed):
+                    st.rerun()
 
 
 # ---------------------------------------------------------------- deep links
@@ -235,7 +421,7 @@ def _apply_url(lesson: Lesson) -> bool:
                 notice(why)
             _set(_wkey(lesson, step, c.name), value)
     for k in qp:
-        if k not in names | {"mode", "step"}:
+        if k not in names | {"mode", "step", "room"}:
             notice(T("unknown_param_step", param=k, number=here + 1))
     return idx is not None
 
@@ -260,7 +446,8 @@ def _sync_url(lesson: Lesson) -> None:
 
 def render_lesson(lesson: Lesson) -> None:
     """Draw a lesson in the current mode. Call after `sidebar()`."""
-    linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) else False
+    followed = _apply_room(lesson.id)
+    linked = _apply_url(lesson) if st.session_state.get(_URL_IS_NEW) and not followed else False
     present = mode() == "Present"
     st.set_page_config(page_title=T("tab_title", number=lesson.number, title=lesson.title))
     if present:
@@ -278,6 +465,7 @@ def render_lesson(lesson: Lesson) -> None:
     else:
         _self_paced(lesson, linked)
     _sync_url(lesson)
+    _publish(lesson)
 
 
 def _go(lesson: Lesson, idx: int) -> None:
@@ -419,9 +607,10 @@ def _demo(lesson: Lesson, i: int) -> None:
     else:
         right, values = st.container(), {}
     if values != before or st.session_state.pop(f"{lesson.id}.__moved", None) == i:
-        # the learner is working on this step: the link follows it
+        # the learner is working on this step: the link follows it (and the class, in a room)
         st.session_state[_step_key(lesson)] = i
         _sync_url(lesson)
+        _publish(lesson)
     with right:
         try:
             outputs = _run_demo(lesson, step, values)

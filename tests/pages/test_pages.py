@@ -108,7 +108,7 @@ def test_every_page_file_is_named_after_its_url_and_starts_with_the_first_run_gu
     # pages): a deep link must find its file there, and that file must hand over to app.py.
     at = ok(run())
     pages = {Path(info["script_path"]).stem: info.get("url_pathname") for info in at._registered_pages.values()}
-    assert len(pages) == len(ENTRIES) + 2
+    assert len(pages) == len(ENTRIES) + 3  # Home, References, Presenter view
     for stem, url in pages.items():
         assert url in (stem, ""), (stem, url)  # "" is the default page (Home, served at /)
         assert "started_without_app()" in (ROOT / "pages" / f"{stem}.py").read_text()
@@ -331,12 +331,12 @@ def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
     at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "curve"}))
     # the slide keeps its words and demo; what to notice and the check wait for the presenter, and the
     # notes (from the Markdown) are one click away
-    labels = [e.label for e in at.expander]
+    labels = [e.label for e in at.main.expander]
     assert labels == ["What to notice", "Check yourself", "Speaker notes and the full derivation"]
     step = SAMPLE.step("curve")
-    assert step.notes in [m.value for m in at.expander[2].markdown]
-    assert step.notice in [m.value for m in at.expander[0].markdown]
-    assert len(at.expander[1].radio) == len(step.checks())
+    assert step.notes in [m.value for m in at.main.expander[2].markdown]
+    assert step.notice in [m.value for m in at.main.expander[0].markdown]
+    assert len(at.main.expander[1].radio) == len(step.checks())
     assert step.slide in [m.value for m in at.markdown] and step.slide != step.notes
     keys = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
     assert set(keys.values()) >= {"left", "right", "pageup", "pagedown", "space"}
