@@ -19,6 +19,7 @@ for e in entries:
     sections.setdefault(e.section, []).append(page)
 sections.setdefault("More", []).extend([
     st.Page("pages/references.py", title="References", icon=":material/menu_book:", url_path="references"),
+    st.Page("pages/plans.py", title="Lecture plans", icon=":material/list:", url_path="plans"),
     st.Page("pages/presenter.py", title="Presenter view", icon=":material/co_present:", url_path="presenter")])
 
 pg = st.navigation(sections)

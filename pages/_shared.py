@@ -48,6 +48,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
+from pages import _plan_codec as _plans
 from pages import _rooms
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -129,6 +130,7 @@ def write_url(params: dict) -> None:
     want = ({"mode": "present"} if mode() == "Present" else {}) | params
     if st.session_state.get(_ROOM) and not st.session_state.get(_OWN):
         want["room"] = st.session_state[_ROOM]  # a follower's reload rejoins
+    want |= plan_params()  # a reload of a plan's slide goes on with the plan
     if st.query_params.to_dict() != want:
         st.query_params.from_dict(want)
     st.session_state[_LAST_URL] = want
@@ -177,10 +179,14 @@ def sidebar(page: str = "") -> None:
             notice(T("bad_mode", raw=repr(raw)))
         st.session_state[MODE_KEY] = chosen or MODES[0]
     st.session_state.setdefault(MODE_KEY, MODES[0])
+    if st.session_state[_URL_IS_NEW] and "plan" in st.query_params:
+        _plan_from_url(st.query_params["plan"], st.query_params.get("at"))
     if page != "presenter":
         if st.session_state[_URL_IS_NEW] and "room" in st.query_params:
             join(st.query_params["room"])
         _follow()
+    if st.session_state.get(_PENDING):  # a room's or a plan's slide is about to be shown (maybe on
+        st.session_state[MODE_KEY] = "Present"  # another page, whose run must not fall back to Self-paced)
     with st.sidebar:
         st.radio(T("mode"), MODES, key=MODE_KEY, horizontal=True, help=T("mode_help"),
                  format_func=lambda m: T("mode_present") if m == "Present" else T("mode_self_paced"))
@@ -196,7 +202,7 @@ def plain_page() -> None:
     _apply_room(None)
     if st.session_state.get(_URL_IS_NEW):
         for k in st.query_params:
-            if k not in ("mode", "room"):
+            if k not in ("mode", "room", "plan", "at"):
                 notice(T("unknown_param_page", param=k))
     show_notices()
     keep = st.query_params.get("room")
@@ -273,14 +279,18 @@ def _apply_room(lesson_id) -> bool:
     if view["lesson"] != lesson_id:
         st.switch_page(known[view["lesson"]].page)
     lesson = known[lesson_id].lesson
-    idx = max(0, min(len(lesson.steps) - 1, int(view["step"])))
+    if isinstance(view["step"], str):
+        idx = [s.id for s in lesson.steps].index(view["step"]) if view["step"] in {s.id for s in lesson.steps} else 0
+    else:
+        idx = max(0, min(len(lesson.steps) - 1, int(view["step"])))
     st.session_state[_step_key(lesson)] = idx
     st.session_state[f"{lesson.id}.__picker"] = idx
     step = lesson.steps[idx]
     for c in step.controls:
         value, _ = c.parse(view["values"].get(c.name, c.default))
         _set(_wkey(lesson, step, c.name), value)
-    st.session_state[_SEEN] = view["version"]
+    if view.get("version") is not None:
+        st.session_state[_SEEN] = view["version"]
     st.session_state[_PENDING] = None
     return True
 
@@ -315,14 +325,20 @@ def _rejoin() -> None:
     st.session_state.update({_FOLLOW: True, _SEEN: -1})
 
 
-def join_link(code: str) -> str:
-    """The link students open: this server's address with ?room=CODE."""
+def app_link(query: str) -> str:
+    """A link to this server's home page with `query` (e.g. "room=ABCDE"), absolute when the browser's
+    address is known."""
     try:
         url = str(st.context.url or "")
     except Exception:  # noqa: BLE001 - no browser context (tests): a relative link still works
         url = ""
     base = url.split("?")[0].rsplit("/", 1)[0] if url.startswith("http") else ""
-    return f"{base}/?room={code}"
+    return f"{base}/?{query}"
+
+
+def join_link(code: str) -> str:
+    """The link students open to join a room."""
+    return app_link(f"room={code}")
 
 
 @st.fragment(run_every=1.0)
@@ -347,6 +363,11 @@ def _room_panel() -> None:
     err = st.session_state.pop(_ROOM_ERR, None)
     if err:
         st.warning(T("room_unknown", code=plain(err, 40)), icon=":material/meeting_room:")
+    plan = st.session_state.get(_PLAN)
+    if plan:
+        st.info(T("plan_presenting", title=plain(plan.get("title") or T("plan_untitled"), 60),
+                  number=st.session_state.get(_PLAN_AT, 0) + 1, n=len(plan["items"])), icon=":material/list:")
+        st.button(T("plan_leave"), key="_plan.leave", on_click=leave_plan, icon=":material/close:")
     code = st.session_state.get(_ROOM)
     with st.expander(T("room_title"), icon=":material/groups:", expanded=bool(code)):
         if code and st.session_state.get(_OWN):
@@ -373,6 +394,75 @@ def _room_panel() -> None:
                                       placeholder="ABC12")
                 if st.form_submit_button(T("room_join_button")) and join(typed):
                     st.rerun()
+
+
+# ---------------------------------------------------------------- lecture plans: slides across lessons
+
+_PLAN = "_plan"  # the lecture plan being presented (validated plain data), or None
+_PLAN_AT = "_plan.at"  # the place in it
+_DRAFT = "_plan.draft"  # the plan the instructor is putting together (pages/plans.py)
+
+
+def load_plan(plan: dict, at: int = 0) -> None:
+    """Present `plan` (already validated) from its item `at`."""
+    if not plan.get("items"):
+        st.session_state[_PLAN] = None
+        return
+    st.session_state[_PLAN] = plan
+    st.session_state[MODE_KEY] = "Present"
+    _plan_go(max(0, min(len(plan["items"]) - 1, at)))
+
+
+def _plan_from_url(raw_plan, raw_at) -> None:
+    try:
+        plan, problems = _plans.validate(_plans.decode(raw_plan), [e.lesson for e in registry.entries()])
+    except ValueError as e:
+        plan, problems = {"items": []}, [str(e)]
+    for p in problems[:5]:
+        notice(f"plan: {p}")
+    at = int(raw_at) - 1 if str(raw_at or "").isdigit() else 0
+    load_plan(plan, at)
+
+
+def _plan_go(k: int) -> None:
+    """Move to item k of the plan: its lesson (switching page if needed), step and values."""
+    plan = st.session_state.get(_PLAN)
+    if not plan:
+        return
+    k = max(0, min(len(plan["items"]) - 1, int(k)))
+    st.session_state[_PLAN_AT] = k
+    item = plan["items"][k]
+    st.session_state[_PENDING] = {"lesson": item["lesson"], "step": item["step"], "values": dict(item["values"])}
+
+
+def _plan_label(plan: dict, k: int) -> str:
+    known = {e.lesson.id: e.lesson for e in registry.entries()}
+    item = plan["items"][k]
+    lesson = known[item["lesson"]]
+    return T("plan_slide_of", number=k + 1, n=len(plan["items"]), lesson=lesson.number,
+             title=lesson.step(item["step"]).title)
+
+
+def leave_plan() -> None:
+    st.session_state[_PLAN] = None
+
+
+def plan_params() -> dict:
+    """What a link needs to reopen the plan at this place (kept in the address bar while presenting it)."""
+    plan = st.session_state.get(_PLAN)
+    if not plan:
+        return {}
+    return {"plan": _plans.encode(plan), "at": str(st.session_state.get(_PLAN_AT, 0) + 1)}
+
+
+def add_to_draft(lesson: Lesson) -> None:
+    """Add the slide on screen (lesson, step, its control values) to the plan being put together."""
+    idx = st.session_state.get(_step_key(lesson)) or 0
+    step = lesson.steps[idx]
+    values = {c.name: _kept().get(_wkey(lesson, step, c.name), c.default) for c in step.controls}
+    values = {k: v for k, v in values.items() if v != step.control(k).default}
+    draft = st.session_state.setdefault(_DRAFT, {"title": "", "items": []})
+    draft["items"].append({"lesson": lesson.id, "step": step.id, "values": values})
 
 
 # ---------------------------------------------------------------- deep links
@@ -421,7 +511,7 @@ def _apply_url(lesson: Lesson) -> bool:
                 notice(why)
             _set(_wkey(lesson, step, c.name), value)
     for k in qp:
-        if k not in names | {"mode", "step", "room"}:
+        if k not in names | {"mode", "step", "room", "plan", "at"}:
             notice(T("unknown_param_step", param=k, number=here + 1))
     return idx is not None
 
@@ -462,6 +552,9 @@ def render_lesson(lesson: Lesson) -> None:
     show_notices()
     if present:
         _present(lesson)
+        with st.sidebar:
+            st.button(T("plan_add"), key="_plan.add", on_click=add_to_draft, args=(lesson,),
+                      icon=":material/playlist_add:", help=T("plan_add_help"))
     else:
         _self_paced(lesson, linked)
     _sync_url(lesson)
@@ -478,14 +571,14 @@ def _picked(lesson: Lesson) -> None:
     _go(lesson, st.session_state[f"{lesson.id}.__picker"])
 
 
-def _step_buttons(lesson: Lesson, idx: int):
-    """Previous / next buttons (answering the arrow keys) around a middle column, which is returned."""
-    n = len(lesson.steps)
+def _step_buttons(lesson: Lesson, pos: int, n: int, go):
+    """Previous / next buttons (answering the arrow keys) around a middle column, which is returned.
+    `pos` of `n` is the place in the lesson (or in the lecture plan); `go(k)` moves to place k."""
     prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
     prev_col.button(T("previous"), key=f"{lesson.id}.__prev_top", icon=":material/arrow_back:",
-                    on_click=_go, args=(lesson, idx - 1), disabled=idx == 0, width="stretch", shortcut="Left")
+                    on_click=go, args=(pos - 1,), disabled=pos == 0, width="stretch", shortcut="Left")
     next_col.button(T("next"), key=f"{lesson.id}.__next_top", icon=":material/arrow_forward:",
-                    icon_position="right", on_click=_go, args=(lesson, idx + 1), disabled=idx == n - 1,
+                    icon_position="right", on_click=go, args=(pos + 1,), disabled=pos == n - 1,
                     width="stretch", shortcut="Right")
     return mid
 
@@ -503,19 +596,29 @@ def _present(lesson: Lesson) -> None:
     n = len(lesson.steps)
     idx = st.session_state.get(_step_key(lesson)) or 0
     st.session_state[_step_key(lesson)] = idx
-    st.session_state[f"{lesson.id}.__picker"] = idx
     st.html(SLIDE_CSS)
-    mid = _step_buttons(lesson, idx)
-    mid.selectbox(T("step_picker"), range(n), key=f"{lesson.id}.__picker", on_change=_picked, args=(lesson,),
-                  format_func=lambda i: T("slide_of", lesson=lesson.number, number=i + 1, n=n,
-                                          title=lesson.steps[i].title),
+    plan = st.session_state.get(_PLAN)
+    picker = f"{lesson.id}.__picker"
+    if plan:  # the buttons, keys and picker walk the lecture plan, across lessons
+        pos, count = st.session_state.get(_PLAN_AT, 0), len(plan["items"])
+        go, label = _plan_go, lambda k: _plan_label(plan, k)
+        st.session_state[picker] = pos
+        on_pick = lambda: _plan_go(st.session_state[picker])  # noqa: E731
+    else:
+        pos, count = idx, n
+        go = lambda k: _go(lesson, k)  # noqa: E731
+        label = lambda i: T("slide_of", lesson=lesson.number, number=i + 1, n=n, title=lesson.steps[i].title)  # noqa: E731
+        st.session_state[picker] = idx
+        on_pick = lambda: _picked(lesson)  # noqa: E731
+    mid = _step_buttons(lesson, pos, count, go)
+    mid.selectbox(T("step_picker"), range(count), key=picker, on_change=on_pick, format_func=label,
                   label_visibility="collapsed")
     with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS
         for key, move in _CLICKER:
             st.button(f"{T('next') if move > 0 else T('previous')} ({key})", key=f"present-{key.lower()}-{lesson.id}",
-                      on_click=_go, args=(lesson, idx + move), disabled=not 0 <= idx + move < n, shortcut=key)
+                      on_click=go, args=(pos + move,), disabled=not 0 <= pos + move < count, shortcut=key)
         _to_top(lesson, idx)
-    st.progress((idx + 1) / n)
+    st.progress((pos + 1) / count)
     _step(lesson, idx, slide=True)
 
 

@@ -1,0 +1,90 @@
+"""Lecture plans: the plan codec and its validation of untrusted plans, then a round trip under
+AppTest: slides added from Present mode, the plan's link, and a fresh session that opens the link
+and walks the plan across lessons with the keys' buttons."""
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from lessons import registry
+from lessons.losses import LESSON as LOSSES
+from lessons.vanishing import LESSON as VANISHING
+from pages import _plan_codec as _plans
+from tests.pages.test_pages import APP, ok
+
+LESSONS = [e.lesson for e in registry.entries()]
+PLAN = {"title": "Gradients, then losses", "items": [
+    {"lesson": VANISHING.id, "step": "chain", "values": {"depth": 8}},
+    {"lesson": LOSSES.id, "step": LOSSES.steps[0].id, "values": {}},
+    {"lesson": VANISHING.id, "step": "composition", "values": {"k": 5}}]}
+
+
+def test_a_plan_survives_its_link():
+    code = _plans.encode(PLAN)
+    assert _plans.decode(code) == PLAN
+    assert len(code) < 200 and code.replace("-", "").replace("_", "").isalnum()
+
+
+def test_untrusted_plans_are_cleaned_not_trusted():
+    for bad in ("", "not base64 !!", "A" * 30_000, _plans.encode({"x": 1})[:-3]):
+        try:
+            plan, problems = _plans.validate(_plans.decode(bad), LESSONS)
+        except ValueError:
+            continue
+        assert plan["items"] == [] and problems
+    messy = {"title": "<b>x</b>" * 50, "items": [
+        {"lesson": "nope", "step": "chain"}, {"lesson": VANISHING.id, "step": "nope"}, "a string",
+        {"lesson": VANISHING.id, "step": "chain", "values": {"depth": 1e9, "weight": "2.5", "zz": 3}}]}
+    plan, problems = _plans.validate(messy, LESSONS)
+    assert plan["items"] == [{"lesson": VANISHING.id, "step": "chain", "values": {"weight": 2.5}}]
+    assert len(problems) == 4 and len(plan["title"]) == 120
+    plan, problems = _plans.validate({"items": [PLAN["items"][0]] * 500}, LESSONS)
+    assert len(plan["items"]) == _plans.MAX_ITEMS and problems
+
+
+def test_every_lesson_ships_its_walkthrough_as_a_plan():
+    plans = _plans.default_plans(LESSONS)
+    assert set(plans) == {lesson.id for lesson in LESSONS}
+    for lesson in LESSONS:
+        assert [i["step"] for i in plans[lesson.id]["items"]] == [s.id for s in lesson.steps]
+        assert _plans.validate(plans[lesson.id], LESSONS) == (plans[lesson.id], [])
+
+
+def _title(lesson, step_id):
+    i = [s.id for s in lesson.steps].index(step_id)
+    return f"{i + 1}. {lesson.step(step_id).title}"
+
+
+def test_a_plan_round_trip_build_link_open_walk():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/vanishing_gradients.py")
+    at.query_params.update({"mode": "present", "step": "chain", "depth": "8"})
+    ok(at.run())
+    ok(at.sidebar.button(key="_plan.add").click().run())
+    ok(at.button(key=f"{VANISHING.id}.__next_top").click().run())
+    ok(at.sidebar.button(key="_plan.add").click().run())
+    assert at.session_state["_plan.draft"]["items"] == [
+        {"lesson": VANISHING.id, "step": "chain", "values": {"depth": 8}},
+        {"lesson": VANISHING.id, "step": "saturation", "values": {}}]
+    at.switch_page("pages/plans.py")
+    ok(at.run())
+    link = [c.value for c in at.code if "plan=" in c.value][0]
+    built = _plans.decode(link.split("plan=", 1)[1])
+    assert [i["step"] for i in built["items"]] == ["chain", "saturation"]
+
+    student = AppTest.from_file(APP, default_timeout=60)  # another session opens a cross-lesson plan
+    student.query_params.update({"plan": _plans.encode(PLAN)})
+    ok(student.run())
+    ok(student.run())
+    assert [h.value for h in student.header][0] == _title(VANISHING, "chain")
+    assert student.slider(key=f"{VANISHING.id}.chain.depth").value == 8
+    ok(student.button(key=f"{VANISHING.id}.__next_top").click().run())  # across to Lesson 3
+    ok(student.run())
+    assert [h.value for h in student.header][0] == _title(LOSSES, LOSSES.steps[0].id)
+    assert student.query_params["at"] in ("2", ["2"])
+    ok(student.button(key=f"{LOSSES.id}.__next_top").click().run())  # and back to Lesson 1
+    ok(student.run())
+    assert [h.value for h in student.header][0] == _title(VANISHING, "composition")
+    assert student.slider(key=f"{VANISHING.id}.composition.k").value == 5
+    assert student.button(key=f"{VANISHING.id}.__next_top").disabled  # the plan's last slide
+    json.dumps(student.session_state["_plan"])  # plain data

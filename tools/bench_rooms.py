@@ -1,0 +1,115 @@
+"""Benchmark a room: one presenter and N followers in headless Chromium on one server.
+
+    python tools/bench_rooms.py --followers 10 30 [--moves 5]
+
+Starts `streamlit run app.py` (shipped cache only), opens the presenter in Present mode on Lesson 1,
+opens a room, then N follower browser sessions with the join link (each its own browser context:
+its own Streamlit session). The presenter presses Next `--moves` times; for each move it measures,
+per follower, the time from the click until that follower's slide shows the new step's title.
+Prints, per N: follower latency median and max, the server's CPU seconds over the moves (user +
+system, from /proc) and its RSS after. Compare with issue #15's targets (median <= 2 s on a
+2-core server with 30 followers). Numbers, not a timed test: this machine is shared and noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.bench_app import ARGS, free_port, rss_mb, settle  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (Linux /proc)."""
+    pids = [pid]
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    pids += [int(p) for p in out]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def run(n: int, moves: int, browser, base: str, pid: int, lesson) -> dict:
+    presenter = browser.new_page(viewport={"width": 1280, "height": 720})
+    presenter.goto(f"{base}/{lesson.id}?mode=present&step={lesson.steps[0].id}", wait_until="domcontentloaded")
+    settle(presenter)
+    presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()  # the expander
+    presenter.get_by_role("button", name="Open a room for my class").click()
+    code_el = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+    code_el.wait_for(timeout=60_000)
+    code = code_el.inner_text().strip().rsplit("=", 1)[1]
+    followers = []
+    for _ in range(n):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = ctx.new_page()
+        page.goto(f"{base}/?room={code}", wait_until="domcontentloaded")
+        followers.append((ctx, page))
+    for _, page in followers:
+        page.locator("h2", has_text=f"1. {lesson.steps[0].title}").wait_for(timeout=180_000)
+    latencies = []
+    cpu0 = cpu_seconds(pid)
+    for k in range(1, moves + 1):
+        want = f"{k + 1}. {lesson.steps[k].title}"
+        t0 = time.perf_counter()
+        presenter.get_by_role("button", name="Next").first.click()
+        for _, page in followers:
+            page.locator("h2", has_text=want).wait_for(timeout=120_000)
+            latencies.append(time.perf_counter() - t0)  # the followers are polled in turn: an upper bound
+    cpu = cpu_seconds(pid) - cpu0
+    for ctx, _ in followers:
+        ctx.close()
+    presenter.close()
+    return {"n": n, "median": statistics.median(latencies), "max": max(latencies), "cpu": cpu, "rss": rss_mb(pid)}
+
+
+def main(argv=None):
+    from playwright.sync_api import sync_playwright
+
+    from lessons.vanishing import LESSON
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--followers", type=int, nargs="+", default=[10, 30])
+    ap.add_argument("--moves", type=int, default=3)
+    a = ap.parse_args(argv)
+    moves = max(1, min(a.moves, len(LESSON.steps) - 1))
+    port = free_port()
+    env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix="bench-rooms-"))
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                               "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://localhost:{port}"
+    try:
+        time.sleep(4)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            warm = browser.new_page()  # the first visit pays the imports; not part of a room's cost
+            warm.goto(f"{base}/{LESSON.id}?mode=present", wait_until="domcontentloaded")
+            settle(warm)
+            warm.close()
+            for n in a.followers:
+                r = run(n, moves, browser, base, server.pid, LESSON)
+                print(f"followers {r['n']:3d}: slide change reaches them in median {r['median']:.2f} s, "
+                      f"max {r['max']:.2f} s; server CPU {r['cpu']:.1f} s over {moves} moves; "
+                      f"RSS {r['rss']:.0f} MB", flush=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
