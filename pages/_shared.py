@@ -68,6 +68,7 @@ PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] h2 {font-size: 2.2rem; padding: 0.2rem 0 0.4rem 0;}
 [data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.3rem !important;}
 [data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
+[data-testid="stMainBlockContainer"] .katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 0.3rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
 </style>"""
 
