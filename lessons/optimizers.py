@@ -371,7 +371,7 @@ def _norm_demo(v, progress):
     ok = sweep.dropna(subset=["final train loss"])
     ok = ok.assign(log_rate=np.log10(ok["learning rate"]), log_loss=np.log10(ok["final train loss"]))
     ev = seed_chart(ok, "log_rate", "log_loss", color="inputs", colors=INPUT_SCALE_COLORS, x_type="Q",
-                    x_title="log₁₀ learning rate", y_title="log₁₀ final training loss", height=280, legend=False,
+                    x_title="log₁₀ learning rate", y_title="log₁₀ final training loss", height=250, legend=False,
                     title=W("normalise.rates_title", n=len(SEEDS)))
     marks = pd.DataFrame([{"inputs": k, "log_rate": math.log10(top[k])} for k in INPUTS if math.isfinite(top[k])])
     if len(marks):
@@ -385,16 +385,17 @@ def _norm_demo(v, progress):
         k = INPUTS[r.config.data.standardise]
         if math.isfinite(best[k]) and math.isclose(r.config.optim.lr, best[k]) and stable(r):
             h = finite_rows(r.history[["step", "train_loss"]], "train_loss", positive=True).copy()
-            h["seed"], h["inputs"] = r.config.seed, W("normalise.curve_label", inputs=k, rate=best[k])
+            h["seed"], h["inputs"] = r.config.seed, k
             parts.append(h)
-    colors = {W("normalise.curve_label", inputs=k, rate=best[k]): INPUT_SCALE_COLORS[k] for k in INPUTS}
     outs = []
     cols = [[Chart(ev, caption=W("normalise.rates_caption"))]]
     if parts:
         curves = seed_curves(pd.concat(parts, ignore_index=True), "step", "train_loss", color="inputs",
-                             colors=colors, x_title="update", y_title="training loss (MSE, log)", log_y=True,
-                             height=280, title=W("normalise.curves_title", n=len(SEEDS)))
-        cols.append([Chart(curves, caption=W("normalise.curves_caption"))])
+                             colors=INPUT_SCALE_COLORS, x_title="update", y_title="training loss (MSE, log)",
+                             log_y=True,
+                             height=250, title=W("normalise.curves_title", n=len(SEEDS)))
+        cols.append([Chart(curves, caption=W("normalise.curves_caption", raw=best["raw"],
+                                             std=best["standardised"]))])
     outs.append(Columns(cols))
     for k in INPUTS:
         name = W(f"normalise.{k}")

@@ -248,7 +248,7 @@ def test_normalise_demo_shows_every_seed_for_both_inputs():
     assert seeds_drawn(outs) == set(SEEDS)
     rates, curves = charts_of(outs)
     got = {r["inputs"] for r in rows_of(curves) if "inputs" in r}
-    assert len(got) == 2 and any(g.startswith("raw") for g in got) and any(g.startswith("standardised") for g in got)
+    assert got == set(O.INPUTS)
     metrics = {m.label: m.value for m in flatten(outs) if isinstance(m, Metric)}
     assert float(metrics["largest stable rate, standardised"]) / float(metrics["largest stable rate, raw"]) > 1e4
     tab = tables_of(outs)[0].df
