@@ -21,7 +21,6 @@ errors = demo_errors
     ("normalise", {}),
     ("normalise", {"model": "linear", "steps": "300"}),
     ("normalise", {"model": "linear", "steps": "100"}),
-    ("normalise", {"model": "sigmoid", "steps": "7"}),  # odd values: fall back to the defaults
     ("batch", {"epochs": "2", "lr": "0.01"}),
     ("batch", {"epochs": "40", "lr": "0.3", "seed": "5"}),
     ("race", {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
@@ -29,7 +28,6 @@ errors = demo_errors
     ("race", {"surface": "saddle", "x0": "0", "y0": "0"}),
     ("race", {"iteration": "0"}),
     ("race", {"surface": "rosenbrock", "steps": "100", "iteration": "250"}),  # past the end: the whole paths
-    ("race", {"iteration": "-3"}),
     ("momentum", {"lr": "0.005", "beta": "0.5", "steps": "30"}),
     ("momentum", {"lr": "0.02", "beta": "0.99", "steps": "50"}),
     ("momentum", {"lr": "0.09", "beta": "0.95", "steps": "200"}),
@@ -75,6 +73,17 @@ def test_race_iteration_slider_steps_through_the_paths():
     ok(at.slider(key="optimizers.race.iteration").set_value(120).run())
     assert not errors(at)
     assert any("Iteration 120 of 300" in c.value for c in at.caption)
+
+
+def test_odd_normalise_and_iteration_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "normalise", "model": "sigmoid", "steps": "7"})
+    notice = " ".join(warnings(at))
+    assert "model" in notice and "steps" in notice
+    assert not errors(at)
+    at = open_at({"mode": "present", "step": "race", "iteration": "-3"})
+    assert "iteration" in " ".join(warnings(at))
+    assert at.slider(key="optimizers.race.iteration").value == 500
+    assert not errors(at)
 
 
 def test_bad_seed_falls_back_to_seed_0_with_a_notice():
