@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 # bump when results change meaning; old cache entries are then recomputed.
 # 2: initial weights drawn in one batched call per group (engine/rng.py) instead of a generator per run
 RESULT_FORMAT_VERSION = 2
+# Fields added after results were shipped, with the default that means "as before": at that default they
+# are left out of an experiment's identity (to_dict, the cache key), so every earlier key stays valid.
+LATER_FIELDS = {("data", "standardise"): True}
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg")
 TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)
@@ -48,6 +51,7 @@ class DataSpec:
     kfold: int = 0  # > 1: train+val are pooled and cut into kfold folds; `fold` is the validation one
     fold: int = 0
     bootstrap: int = -1  # >= 0: training rows resampled with replacement (seeded by this replica id)
+    standardise: bool = True  # False: inputs as they are (raw units), for showing what scaling buys
 
     def __post_init__(self):
         _need(self.name in DATASETS, "data.name", f"one of {DATASETS}", self.name)
@@ -67,6 +71,7 @@ class DataSpec:
               f"an integer in [0, {max(self.kfold, 1) - 1}]", self.fold)
         _need(isinstance(self.bootstrap, int) and self.bootstrap >= -1, "data.bootstrap",
               "-1 (off) or a replica id >= 0", self.bootstrap)
+        _need(isinstance(self.standardise, bool), "data.standardise", "True or False", self.standardise)
 
     @property
     def task(self) -> str:
@@ -225,7 +230,11 @@ class Experiment:
 
     # -- identity -------------------------------------------------------------
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        for (part, name), default in LATER_FIELDS.items():
+            if d[part][name] == default:
+                del d[part][name]
+        return d
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, floats by repr; the same in every process."""

@@ -6,7 +6,8 @@ digits: scikit-learn's bundled `load_digits` (1797 8x8 images, 10 classes).
 autompg: the Auto MPG table in `assets/data/auto_mpg.csv` (regression; see its README).
 
 Inputs are standardised with statistics of the training rows only (weighted by the k-fold /
-bootstrap sample weights), so validation and test rows never leak into the scaling.
+bootstrap sample weights), so validation and test rows never leak into the scaling. With
+`DataSpec(standardise=False)` the inputs stay in their own units (mean 0, std 1 are used instead).
 """
 from __future__ import annotations
 
@@ -164,6 +165,8 @@ def load(spec: DataSpec) -> Split:
     mean = (X[train] * wt).sum(0) / wt.sum()
     std = np.sqrt(((X[train] - mean) ** 2 * wt).sum(0) / wt.sum())
     std = np.where(std < 1e-8, 1.0, std)  # constant columns (blank digit pixels) stay as they are
+    if not spec.standardise:  # raw inputs: the same split, no scaling
+        mean, std = np.zeros_like(mean), np.ones_like(std)
 
     task = spec.task
     ydt = np.int64 if task == "multiclass" else np.float32

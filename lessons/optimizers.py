@@ -20,6 +20,7 @@ Santurkar et al. 2018 (how batch norm helps); Goodfellow, Bengio & Courville 201
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import altair as alt
 import numpy as np
@@ -35,6 +36,7 @@ from lessons.common import diverged_at, diverged_runs, finite_rows
 from lessons.theme import (
     BATCH_COLORS,
     BATCH_NORM_COLORS,
+    INPUT_SCALE_COLORS,
     L2_PENALTY_COLOR,
     OPTIMIZER_COLORS,
     PATH_START_COLOR,
@@ -238,7 +240,198 @@ LEARNING_RATE = Step(
 )
 
 
-# ============================================================ step 2: batch, stochastic, minibatch
+# ============================================================ step 2: input normalisation
+
+NORM_LRS = tuple(float(f"{10.0 ** (k / 2):.3g}") for k in range(-16, 1))  # 1e-8 ... 1, half a decade apart
+NORM_MODELS = ("leaky_relu", "linear")  # a leaky-ReLU net (16, 16) and a linear model (the closed-form reference)
+NORM_STEPS = (100, 300, 1000)
+INPUTS = ("raw", "standardised")  # legend entries
+
+
+def norm_data(standardise: bool, seed: int = 0) -> DataSpec:
+    return DataSpec("autompg", n=0, seed=int(seed), standardise=bool(standardise))
+
+
+def norm_experiments(model: str = "leaky_relu", steps: int = 300, seed: int = 0) -> list[Experiment]:
+    """Plain full-batch gradient descent on Auto MPG (MSE), raw inputs then standardised ones, one run per
+    rate of NORM_LRS each: the same network, the same split, the same initial weights."""
+    spec = ModelSpec(hidden=()) if model == "linear" else ModelSpec(hidden=(16, 16), activation="leaky_relu")
+    return seeded([Experiment(data=norm_data(std), model=spec, optim=OptimSpec("sgd", lr=lr),
+                              train=TrainSpec(steps=int(steps), record_every=max(1, int(steps) // 30)))
+                   for std in (False, True) for lr in NORM_LRS], seed)
+
+
+def design(spec: DataSpec) -> np.ndarray:
+    """The training inputs as the first layer sees them (float64), with a column of ones for the bias."""
+    s = D.load(spec)
+    X = (np.asarray(s.raw_train, dtype=np.float64) - s.mean) / s.std  # raw spec: mean 0, std 1
+    return np.c_[X, np.ones(len(X))]
+
+
+def conditioning(spec: DataSpec) -> dict:
+    """The Hessian of a linear model's MSE, H = (2/n) X^T X (X with the bias column): its largest
+    eigenvalue, its smallest non-zero one, their ratio (the condition number) and the largest stable
+    rate of gradient descent on it, 2 / lambda_max.
+
+    The three one-hot origin columns sum to the bias column (raw) or to zero (standardised), so H has
+    one exact zero eigenvalue; gradient descent never moves along that direction, so the condition
+    number that governs it is over the non-zero eigenvalues. From singular values (not eigenvalues of
+    X^T X), so the raw inputs' tiny eigenvalues are not lost to rounding."""
+    X = design(spec)
+    sv = np.linalg.svd(X, compute_uv=False)
+    live = sv[sv > sv[0] * max(X.shape) * np.finfo(np.float64).eps]
+    lam = 2 * live ** 2 / len(X)
+    return {"lam_max": float(lam[0]), "lam_min": float(lam[-1]), "kappa": float(lam[0] / lam[-1]),
+            "bound": float(2 / lam[0])}
+
+
+def stable(r) -> bool:
+    """A run is stable when it did not diverge and ended below the loss it started from."""
+    return r.meta["diverged_at"] is None and float(r.final["train_loss"]) < float(r.history["train_loss"].iloc[0])
+
+
+def norm_summary(results) -> pd.DataFrame:
+    return pd.DataFrame([{"seed": r.config.seed, "inputs": INPUTS[r.config.data.standardise],
+                          "learning rate": r.config.optim.lr, "stable": stable(r),
+                          "final train loss": _final(r) if stable(r) else float("nan")} for r in results])
+
+
+def largest_stable(df: pd.DataFrame) -> float:
+    """The largest rate of the grid up to which every rate was stable (one seed's rows of one input)."""
+    ok = df.sort_values("learning rate")
+    bad = ok[~ok["stable"]]
+    below = ok if bad.empty else ok[ok["learning rate"] < bad["learning rate"].min()]
+    return float(below["learning rate"].max()) if len(below) else float("nan")
+
+
+def stable_over_seeds(sweep: pd.DataFrame, inputs: str, need: int = 8) -> float:
+    """The largest rate that was stable in at least `need` of the seeds (nan when none was)."""
+    g = sweep[sweep["inputs"] == inputs].groupby("learning rate")["stable"].sum()
+    ok = g[g >= need]
+    return float(ok.index.max()) if len(ok) else float("nan")
+
+
+def best_rate(sweep: pd.DataFrame, inputs: str, need: int = 8) -> float:
+    """The rate with the lowest mean final loss among those stable in at least `need` seeds."""
+    g = sweep[sweep["inputs"] == inputs].groupby("learning rate")
+    ok = g["stable"].sum() >= need
+    means = g["final train loss"].mean()[ok]
+    return float(means.idxmin()) if len(means) else float("nan")
+
+
+def _norm_rates(res) -> dict:
+    df = norm_summary(res)
+    raw, std = (largest_stable(df[df["inputs"] == k]) for k in INPUTS)
+    return {"raw": raw, "std": std, "decades": math.log10(std / raw)}
+
+
+def _norm_loss(res) -> dict:
+    df = norm_summary(res)
+    raw, std = (df[df["inputs"] == k]["final train loss"].min() for k in INPUTS)
+    return {"raw": raw, "std": std, "ratio": raw / std}
+
+
+def _norm_kappa(res) -> dict:
+    raw, std = (conditioning(r.config.data) for r in (res[0], res[-1]))
+    return {"raw": raw["kappa"], "std": std["kappa"], "decades": math.log10(raw["kappa"] / std["kappa"]),
+            "lam_raw": raw["lam_max"], "lam_std": std["lam_max"]}
+
+
+def _norm_bound(res) -> dict:
+    """Linear model: the measured largest stable rate against 2 / lambda_max, for both inputs."""
+    df = norm_summary(res)
+    out = {}
+    for k, r in zip(INPUTS, (res[0], res[-1])):
+        bound, meas = conditioning(r.config.data)["bound"], largest_stable(df[df["inputs"] == k])
+        out[f"{k}_over"] = bound / meas  # in [1, sqrt(10)) when the grid's last stable rate is the one below the bound
+    return out
+
+
+_NORM_RUNS = lambda s: norm_experiments("leaky_relu", 300, s)  # noqa: E731 - the default view
+NORM_RATE = Claim("norm_rate", _NORM_RUNS, _norm_rates, lambda v: v["decades"] >= 4,
+                  what="standardised inputs stay stable at rates at least 10,000 times larger than raw ones")
+NORM_LOSS = Claim("norm_loss", _NORM_RUNS, _norm_loss, lambda v: v["ratio"] > 2,
+                  what="the best standardised run ends below half the best raw run's training loss")
+NORM_KAPPA = Claim("norm_kappa", _NORM_RUNS, _norm_kappa, lambda v: v["decades"] > 6,
+                   what="raw inputs make the linear model's Hessian over a million times worse conditioned")
+NORM_BOUND = Claim("norm_bound", lambda s: norm_experiments("linear", 300, s), _norm_bound,
+                   lambda v: all(1 <= v[f"{k}_over"] < math.sqrt(10) for k in INPUTS),
+                   what="for the linear model the largest stable rate is the grid's last rate below 2 / lambda_max")
+NORM_CLAIMS = (NORM_RATE, NORM_LOSS, NORM_KAPPA, NORM_BOUND)
+
+
+def _norm_demo(v, progress):
+    runs = [e for s in SEEDS for e in norm_experiments(v["model"], v["steps"], s)]
+    res = run_many(runs, progress=progress)
+    sweep = norm_summary(res)
+    cond = {k: conditioning(norm_data(k == "standardised", 0)) for k in INPUTS}  # seed 0's split
+    top = {k: stable_over_seeds(sweep, k) for k in INPUTS}
+    best = {k: best_rate(sweep, k) for k in INPUTS}
+    # final loss against the rate: every seed's stable run, mean and spread, and the largest stable rates
+    ok = sweep.dropna(subset=["final train loss"])
+    ok = ok.assign(log_rate=np.log10(ok["learning rate"]), log_loss=np.log10(ok["final train loss"]))
+    ev = seed_chart(ok, "log_rate", "log_loss", color="inputs", colors=INPUT_SCALE_COLORS, x_type="Q",
+                    x_title="log₁₀ learning rate", y_title="log₁₀ final training loss", height=250, legend=False,
+                    title=W("normalise.rates_title", n=len(SEEDS)))
+    marks = pd.DataFrame([{"inputs": k, "log_rate": math.log10(top[k])} for k in INPUTS if math.isfinite(top[k])])
+    if len(marks):
+        ev = ev + alt.Chart(marks).mark_rule(strokeDash=[5, 4], strokeWidth=2).encode(
+            x="log_rate:Q", color=alt.Color("inputs:N", scale=color_scale(INPUT_SCALE_COLORS, list(INPUTS)),
+                                            legend=None),
+            tooltip=["inputs", alt.Tooltip("log_rate:Q", format=".1f", title="log₁₀ largest stable rate")])
+    # training curves over seeds, each input at its best rate
+    parts = []
+    for r in res:
+        k = INPUTS[r.config.data.standardise]
+        if math.isfinite(best[k]) and math.isclose(r.config.optim.lr, best[k]) and stable(r):
+            h = finite_rows(r.history[["step", "train_loss"]], "train_loss", positive=True).copy()
+            h["seed"], h["inputs"] = r.config.seed, k
+            parts.append(h)
+    outs = []
+    cols = [[Chart(ev, caption=W("normalise.rates_caption"))]]
+    if parts:
+        curves = seed_curves(pd.concat(parts, ignore_index=True), "step", "train_loss", color="inputs",
+                             colors=INPUT_SCALE_COLORS, x_title="update", y_title="training loss (MSE, log)",
+                             log_y=True,
+                             height=250, title=W("normalise.curves_title", n=len(SEEDS)))
+        cols.append([Chart(curves, caption=W("normalise.curves_caption", raw=best["raw"],
+                                             std=best["standardised"]))])
+    outs.append(Columns(cols))
+    for k in INPUTS:
+        name = W(f"normalise.{k}")
+        outs.append(Metric(W("normalise.kappa", inputs=name), f"{cond[k]['kappa']:.2g}",
+                           help=W("normalise.kappa_help", lam_max=cond[k]["lam_max"], lam_min=cond[k]["lam_min"])))
+    for k in INPUTS:
+        name = W(f"normalise.{k}")
+        if math.isfinite(top[k]):
+            outs.append(Metric(W("normalise.top", inputs=name), f"{top[k]:.3g}",
+                               help=W("normalise.top_help", bound=cond[k]["bound"])))
+        else:
+            outs.append(Note(W("normalise.none_stable", inputs=name), kind="warning"))
+    rows = []
+    for k in INPUTS:
+        g = sweep[sweep["inputs"] == k]
+        at_best = g[np.isclose(g["learning rate"], best[k])]["final train loss"] if math.isfinite(best[k]) else []
+        rows.append({"inputs": W(f"normalise.{k}"), "λ_max": f"{cond[k]['lam_max']:.3g}",
+                     "2/λ_max": f"{cond[k]['bound']:.3g}", "largest stable rate": f"{top[k]:.3g}",
+                     "best rate": f"{best[k]:.3g}",
+                     "mean final loss there": "—" if not len(at_best) else f"{np.nanmean(at_best):.3g}"})
+    outs.append(Table(pd.DataFrame(rows).set_index("inputs"),
+                      caption=W("normalise.table_caption", runs=len(res), rates=len(NORM_LRS), steps=v["steps"])))
+    return outs
+
+
+NORMALISE = Step(
+    "normalise",
+    controls=(Select("model", "model", NORM_MODELS, "leaky_relu", help=W("normalise.model_help")),
+              Select("steps", "updates", NORM_STEPS, 300)),
+    runs=lambda v: [e for s in SEEDS for e in norm_experiments(v["model"], v["steps"], s)],
+    presets=(("Linear model", {"model": "linear"}),),
+    demo=_norm_demo, heavy=True, claims=NORM_CLAIMS,
+)
+
+
+# ============================================================ step 3: batch, stochastic, minibatch
 
 BATCHES = (0, 1, 16, 64)  # 0 = the whole training set
 
@@ -358,7 +551,7 @@ BATCH_SIZE = Step(
 )
 
 
-# ============================================================ step 3: the optimizer race
+# ============================================================ step 4: the optimizer race
 
 RACE_STEPS = (100, 200, 300, 500)
 MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -390,7 +583,15 @@ def race_specs(mult: float = 1.0) -> dict:
 
 def race(surface: str = "beale", mult: float = 1.0, start=(0.8, 1.6), steps: int = 300,
          names=RACE) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every optimizer's path on `surface`: (paths: optimizer, step, x, y, f, lr; summary per optimizer)."""
+    """Every optimizer's path on `surface`: (paths: optimizer, step, x, y, f, lr; summary per optimizer).
+
+    Computed once per setting (memoised): the iteration scrubber only filters what is drawn."""
+    paths, tab = _race(str(surface), float(mult), (float(start[0]), float(start[1])), int(steps), tuple(names))
+    return paths.copy(), tab.copy()
+
+
+@lru_cache(maxsize=32)
+def _race(surface: str, mult: float, start: tuple, steps: int, names: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     specs = race_specs(mult)
     paths, rows = [], []
     for name in names:
@@ -420,10 +621,15 @@ def contour(surface: str, n: int = 45) -> alt.Chart:
         color=alt.Color("level:Q", scale=alt.Scale(scheme="greys", reverse=False), legend=None), tooltip=[])
 
 
-def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430) -> alt.LayerChart:
+def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
+               upto: int | None = None) -> alt.LayerChart:
+    """The paths on the surface. `upto`: draw each path only up to that iteration and mark where each
+    optimizer is then (the notebook's iteration slider); None draws the whole paths, with no marks."""
     s = SURFACES[surface]
     x0, x1, y0, y1 = s.window
     pad = 3 * max(x1 - x0, y1 - y0)
+    if upto is not None:
+        paths = paths[paths["step"] <= int(upto)]
     shown = paths[np.isfinite(paths["x"]) & np.isfinite(paths["y"]) & (paths["x"].abs() < pad)
                   & (paths["y"].abs() < pad)]
     shown = shown[["optimizer", "step", "x", "y", "f"]].assign(  # 4 significant digits: all a path needs
@@ -445,6 +651,15 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430)
         mn = pd.DataFrame({"x": [s.minimum[0]], "y": [s.minimum[1]], "what": ["minimum"]})
         layers.append(alt.Chart(mn).mark_point(shape="diamond", size=260, color=SURFACE_MINIMUM_COLOR,
                                                filled=True).encode(x="x:Q", y="y:Q", tooltip=["what", "x", "y"]))
+    if upto is not None:  # each optimizer's current point: the last one drawn
+        now = shown.sort_values("step").groupby("optimizer", sort=False).tail(1)
+        layers.append(alt.Chart(now).mark_point(shape="circle", size=110, filled=True, opacity=1, clip=True,
+                                                stroke=PATH_START_COLOR, strokeWidth=1).encode(
+            x="x:Q", y="y:Q", color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
+            tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
+                     alt.Tooltip("f:Q", format=".3g")]))
+        return alt.layer(*layers).properties(height=height, title=W("race.chart_title_at", surface=surface,
+                                                                   iteration=int(upto)))
     return alt.layer(*layers).properties(height=height, title=W("race.chart_title", surface=surface))
 
 
@@ -454,10 +669,18 @@ def _path_notes(tab: pd.DataFrame) -> list:
             for _, r in tab.iterrows() if pd.notna(r["diverged at"])]
 
 
+def race_iteration(v) -> int | None:
+    """The scrubber's iteration, clamped to the run's length; None at the last one (the whole paths)."""
+    it = min(int(v.get("iteration", RACE_STEPS[-1])), int(v["steps"]))
+    return None if it >= int(v["steps"]) else it
+
+
 def _race_demo(v, progress):
     surface = v["surface"]
-    paths, tab = race(surface, v["mult"], (v["x0"], v["y0"]), v["steps"])
-    outs = [Chart(race_chart(surface, paths), caption=W("race.chart_caption"))]
+    paths, tab = race(surface, v["mult"], (v["x0"], v["y0"]), v["steps"])  # once per setting: scrubbing only filters
+    upto = race_iteration(v)
+    cap = W("race.chart_caption") if upto is None else W("race.chart_caption_at", iteration=upto, steps=v["steps"])
+    outs = [Chart(race_chart(surface, paths, upto=upto), caption=cap)]
     outs += _path_notes(tab)
     lrs = finite_rows(paths[["optimizer", "step", "lr"]], "lr")
     lrs = lrs[(lrs["step"] % 3 == 0) | (lrs["step"] == lrs["step"].max())]  # a rate curve needs few points
@@ -466,6 +689,9 @@ def _race_demo(v, progress):
         color=alt.Color("optimizer:N", scale=_opt_scale(RACE), legend=None),
         tooltip=["optimizer", "step", alt.Tooltip("lr:Q", format=".3g")]).properties(
         height=240, title=W("race.rate_title"))
+    if upto is not None:  # where the scrubber is
+        lr_ch = lr_ch + alt.Chart(pd.DataFrame({"step": [upto]})).mark_rule(
+            color=PATH_START_COLOR, strokeDash=[4, 4]).encode(x="step:Q")
     show = tab.copy()
     show["diverged at"] = show["diverged at"].map(_at_step)
     for c in ("final x", "final y", "distance to minimum"):
@@ -486,13 +712,15 @@ OPTIMIZER_RACE = Step(
               LogSlider("mult", "learning-rate multiplier", MULTS, 1.0),
               Select("steps", "steps", RACE_STEPS, 300),
               Slider("x0", "start x", -4.5, 4.5, 0.8, 0.1),
-              Slider("y0", "start y", -4.5, 4.5, 1.6, 0.1)),
+              Slider("y0", "start y", -4.5, 4.5, 1.6, 0.1),
+              Slider("iteration", "iteration", 0, RACE_STEPS[-1], RACE_STEPS[-1], 1,
+                     help=W("race.iteration_help"))),
     presets=RACE_PRESETS,
     demo=_race_demo,  # deterministic paths on a 2-D surface: no engine runs to declare
 )
 
 
-# ============================================================ step 4: momentum on a narrow valley
+# ============================================================ step 5: momentum on a narrow valley
 
 MOM_NAMES = ("sgd", "momentum", "nesterov")
 
@@ -539,7 +767,7 @@ MOMENTUM = Step(
 )
 
 
-# ============================================================ step 5: Adam + L2 vs AdamW
+# ============================================================ step 6: Adam + L2 vs AdamW
 
 DECAYS = (0.001, 0.003, 0.01, 0.03, 0.1)
 WD_NAMES = ("adam", "adam + L2", "adamw")
@@ -618,7 +846,7 @@ ADAMW = Step(
 )
 
 
-# ============================================================ step 6: schedules
+# ============================================================ step 7: schedules
 
 SCHED_LRS = (0.03, 0.1, 0.3, 1.0)
 SCHED_STEPS = 400  # two full cyclical cycles (half-period 100): the cyclical rate ends back at its base
@@ -704,7 +932,7 @@ LR_SCHEDULES = Step(
 )
 
 
-# ============================================================ step 7: optimizers on a real network
+# ============================================================ step 8: optimizers on a real network
 
 NET_MULTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw")
@@ -816,7 +1044,7 @@ NETWORKS = Step(
 )
 
 
-# ============================================================ step 8: batch normalization
+# ============================================================ step 9: batch normalization
 
 BN_LRS = (0.03, 0.1, 0.3, 1.0)
 # 240 training points as before, but 1,600 test points: one point moves the accuracy by 0.06 points
@@ -892,7 +1120,8 @@ CHECK = Step("check")  # the quiz: its questions are in the Markdown
 
 LESSON = W.lesson(
     id="optimizers", number=4,
-    steps=(LEARNING_RATE, BATCH_SIZE, OPTIMIZER_RACE, MOMENTUM, ADAMW, LR_SCHEDULES, NETWORKS, BATCH_NORM, CHECK),
+    steps=(LEARNING_RATE, NORMALISE, BATCH_SIZE, OPTIMIZER_RACE, MOMENTUM, ADAMW, LR_SCHEDULES, NETWORKS, BATCH_NORM,
+           CHECK),
     references=("Duchi et al. 2011", "Tieleman & Hinton 2012", "Kingma & Ba 2015", "Loshchilov & Hutter 2019",
                 "Smith 2017", "Ioffe & Szegedy 2015", "Santurkar et al. 2018", "Goodfellow, Bengio & Courville 2016"),
 )

@@ -199,3 +199,9 @@ REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
 ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
 WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
 SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
+
+# --- optimizers (new steps)
+INPUT_SCALE_COLORS: dict[str, str] = {  # Lesson 4's input normalisation: the same net on two kinds of inputs
+    "raw": "#D55E00",  # vermillion: raw Auto MPG features, badly conditioned
+    "standardised": "#0072B2",  # blue: mean 0, variance 1 per feature
+}

@@ -148,6 +148,113 @@ def test_race_chart_uses_optimizer_colours_and_survives_extremes():
             assert scales and scales[0]["range"] == [OPTIMIZER_COLORS[n] for n in O.RACE]
 
 
+def test_race_scrubber_filters_without_recomputing(monkeypatch):
+    """The iteration slider draws each path up to that iteration and a dot at each optimizer's point
+    there; the paths are computed once per setting (moving the slider does not rerun the race)."""
+    step = O.LESSON.step("race")
+    default = step.run({})
+    at_end = step.run({"iteration": 300})
+    assert SPEC(charts_of(default)[0]) == SPEC(charts_of(at_end)[0])  # the default view: the whole paths
+    assert len(SPEC(charts_of(default)[0])["layer"]) == 4  # surface, paths, start, minimum: no dots
+    assert step.defaults()["iteration"] == max(O.RACE_STEPS)  # the last iteration of any run length
+    calls = []
+    real = O.trajectory
+    monkeypatch.setattr(O, "trajectory", lambda *a, **k: calls.append(a) or real(*a, **k))
+    O._race.cache_clear()
+    paths, _ = O.race("beale", 1.0, (0.8, 1.6), 300)
+    for it in (0, 1, 50, 299, 300, 500):
+        outs = step.run({"iteration": it})
+        spec = SPEC(charts_of(outs)[0])
+        drawn = [r for r in rows_of(charts_of(outs)[0]) if "optimizer" in r and "step" in r]
+        assert max(r["step"] for r in drawn) == min(it, 300)
+        if it < 300:  # the dots: one per optimizer, where its path is at that iteration
+            assert len(spec["layer"]) == 5
+            now = [r for r in spec["datasets"][spec["layer"][4]["data"]["name"]]]
+            assert sorted(r["optimizer"] for r in now) == sorted(O.RACE)
+            for r in now:  # sgd_cyclic leaves the plane at step 111: its dot stays at its last point
+                p = paths[(paths["optimizer"] == r["optimizer"]) & (paths["step"] == r["step"])].iloc[0]
+                assert r["x"] == pytest.approx(p["x"], rel=1e-3)
+                last = max(d["step"] for d in drawn if d["optimizer"] == r["optimizer"])
+                assert r["step"] == last and (r["step"] == it or r["optimizer"] == "sgd_cyclic")
+    assert len(calls) == len(O.RACE)  # one trajectory per optimizer, for all the slider positions
+
+
+# ---------------------------------------------------------------- step 2: input normalisation
+
+
+def test_raw_inputs_through_the_engine_and_old_keys_unchanged():
+    from sklearn.preprocessing import StandardScaler
+
+    std, raw = D.load(O.norm_data(True, 3)), D.load(O.norm_data(False, 3))
+    assert np.array_equal(raw.raw_train, std.raw_train)  # the same split
+    assert np.allclose(raw.X_train, raw.raw_train.astype(np.float32))  # raw: the inputs as they are
+    ref = StandardScaler().fit(std.raw_train)
+    assert np.allclose(std.X_train, ref.transform(std.raw_train), atol=1e-5)
+    assert np.allclose(std.X_test, ref.transform(std.raw_test), atol=1e-5)  # training rows' statistics only
+    e = O.norm_experiments("linear", 300, 0)
+    assert "standardise" not in e[-1].to_json() and '"standardise":false' in e[0].to_json()
+    assert O.lr_experiments(300, 0)[0].key() in {x.key() for x in O.LESSON.step("lr").experiments()}
+
+
+def test_conditioning_against_numpy():
+    """kappa of H = (2/n) X^T X over its non-zero eigenvalues, two independent ways: eigvalsh of the
+    StandardScaler design; for raw inputs, the singular values of X restricted to the complement of its
+    one null direction (the three origin columns minus the bias column)."""
+    from sklearn.preprocessing import StandardScaler
+
+    spec = O.norm_data(True, 0)
+    raw = D.load(spec).raw_train
+    n = len(raw)
+    Z = np.c_[StandardScaler().fit_transform(raw), np.ones(n)]
+    lam = np.sort(np.linalg.eigvalsh(2 / n * Z.T @ Z))[::-1]
+    assert abs(lam[-1]) < 1e-9 * lam[0]  # one exact zero: the one-hot origin columns
+    c = O.conditioning(spec)
+    assert c["lam_max"] == pytest.approx(lam[0], rel=1e-9) and c["kappa"] == pytest.approx(lam[0] / lam[-2], rel=1e-6)
+    assert c["bound"] == pytest.approx(2 / lam[0])
+    X = np.c_[raw, np.ones(n)]
+    null = np.r_[np.zeros(6), 1, 1, 1, -1]
+    assert np.abs(X @ null).max() == 0
+    Q = np.linalg.qr(np.c_[null, np.eye(10)[:, :9]])[0][:, 1:]  # an orthonormal basis of its complement
+    craw = O.conditioning(O.norm_data(False, 0))
+    assert craw["kappa"] == pytest.approx(np.linalg.cond(X @ Q) ** 2, rel=1e-4)
+    assert craw["lam_max"] == pytest.approx(2 / n * np.linalg.svd(X, compute_uv=False)[0] ** 2, rel=1e-9)
+    assert craw["kappa"] / c["kappa"] > 1e9  # the notice's "about 10^10"
+
+
+def test_linear_model_stable_rate_sits_below_the_closed_form_bound():
+    res = run_many(O.norm_experiments("linear", 300, 0))
+    df = O.norm_summary(res)
+    grid = list(O.NORM_LRS)
+    for k, std in zip(O.INPUTS, (False, True)):
+        bound = O.conditioning(O.norm_data(std, 0))["bound"]
+        top = O.largest_stable(df[df["inputs"] == k])
+        assert top <= bound < grid[grid.index(top) + 1], k  # the last grid rate below 2/lambda_max
+        above = df[(df["inputs"] == k) & (df["learning rate"] > bound)]
+        assert not above["stable"].any()
+
+
+def test_largest_stable_rate_reads_the_grid_as_the_note_says():
+    rows = lambda ok: pd.DataFrame({"learning rate": [1e-3, 1e-2, 1e-1, 1.0], "stable": ok})  # noqa: E731
+    assert O.largest_stable(rows([True, True, False, True])) == 1e-2  # a later stable rate does not count
+    assert math.isnan(O.largest_stable(rows([False, True, True, True])))
+    sweep = pd.concat([rows([True, True, s < 8, False]).assign(seed=s, inputs="raw", **{"final train loss": 1.0})
+                       for s in SEEDS])
+    assert O.stable_over_seeds(sweep, "raw") == 1e-1  # stable in 8 of 10 seeds
+    assert O.stable_over_seeds(sweep, "raw", need=9) == 1e-2
+
+
+def test_normalise_demo_shows_every_seed_for_both_inputs():
+    outs = O.LESSON.step("normalise").run({})
+    assert seeds_drawn(outs) == set(SEEDS)
+    rates, curves = charts_of(outs)
+    got = {r["inputs"] for r in rows_of(curves) if "inputs" in r}
+    assert got == set(O.INPUTS)
+    metrics = {m.label: m.value for m in flatten(outs) if isinstance(m, Metric)}
+    assert float(metrics["largest stable rate, standardised"]) / float(metrics["largest stable rate, raw"]) > 1e4
+    tab = tables_of(outs)[0].df
+    assert list(tab.index) == ["raw", "standardised"]
+
+
 # ---------------------------------------------------------------- step 4: momentum (deterministic)
 
 
@@ -252,7 +359,8 @@ def test_batch_norm_test_set_is_large():
 def test_default_views_are_declared_on_their_steps():
     keys = {e.key() for step in O.LESSON.steps for e in step.experiments()}  # each step's `runs`, default view
     for s in SEEDS:
-        for exps in (O.lr_experiments(300, s), O.batch_experiments(20, 0.1, s), O.decay_experiments(0.01, s),
+        for exps in (O.lr_experiments(300, s), O.norm_experiments("leaky_relu", 300, s),
+                     O.batch_experiments(20, 0.1, s), O.decay_experiments(0.01, s),
                      O.schedule_experiments(0.3, s), O.net_experiments("digits", 1.0, 200, s),
                      O.bn_experiments("sigmoid", 6, 0.1, s)):
             assert {e.key() for e in exps} <= keys
@@ -281,6 +389,6 @@ def test_conventions_are_stated():
 
 
 def test_tables_have_rows():
-    for sid in ("lr", "batch", "race", "momentum", "schedules", "networks"):
+    for sid in ("lr", "normalise", "batch", "race", "momentum", "schedules", "networks"):
         tabs = tables_of(O.LESSON.step(sid).run({}))
         assert tabs and all(len(t.df) > 0 for t in tabs), sid

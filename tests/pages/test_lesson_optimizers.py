@@ -18,11 +18,16 @@ errors = demo_errors
 @pytest.mark.parametrize("step, params", [
     ("lr", {"lr": "0.0003", "steps": "100"}),
     ("lr", {"lr": "1.0", "steps": "1000", "seed": "9"}),
+    ("normalise", {}),
+    ("normalise", {"model": "linear", "steps": "300"}),
+    ("normalise", {"model": "linear", "steps": "100"}),
     ("batch", {"epochs": "2", "lr": "0.01"}),
     ("batch", {"epochs": "40", "lr": "0.3", "seed": "5"}),
     ("race", {"surface": "beale", "mult": "0.25", "steps": "100", "x0": "-4.5", "y0": "-4.5"}),
     ("race", {"surface": "rosenbrock", "mult": "4.0", "steps": "500", "x0": "4.5", "y0": "4.5"}),
     ("race", {"surface": "saddle", "x0": "0", "y0": "0"}),
+    ("race", {"iteration": "0"}),
+    ("race", {"surface": "rosenbrock", "steps": "100", "iteration": "250"}),  # past the end: the whole paths
     ("momentum", {"lr": "0.005", "beta": "0.5", "steps": "30"}),
     ("momentum", {"lr": "0.02", "beta": "0.99", "steps": "50"}),
     ("momentum", {"lr": "0.09", "beta": "0.95", "steps": "200"}),
@@ -59,6 +64,26 @@ def test_every_preset_button():
         assert at.slider(key="optimizers.race.x0").value == pytest.approx(values["x0"])
         assert not errors(at)
         assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_race_iteration_slider_steps_through_the_paths():
+    at = open_at({"mode": "present", "step": "race", "iteration": "40"})
+    assert at.slider(key="optimizers.race.iteration").value == 40
+    assert not errors(at)
+    ok(at.slider(key="optimizers.race.iteration").set_value(120).run())
+    assert not errors(at)
+    assert any("Iteration 120 of 300" in c.value for c in at.caption)
+
+
+def test_odd_normalise_and_iteration_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "normalise", "model": "sigmoid", "steps": "7"})
+    notice = " ".join(warnings(at))
+    assert "model" in notice and "steps" in notice
+    assert not errors(at)
+    at = open_at({"mode": "present", "step": "race", "iteration": "-3"})
+    assert "iteration" in " ".join(warnings(at))
+    assert at.slider(key="optimizers.race.iteration").value == 500
+    assert not errors(at)
 
 
 def test_bad_seed_falls_back_to_seed_0_with_a_notice():
