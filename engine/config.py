@@ -25,6 +25,7 @@ INITS = ("auto", "torch_default", "zeros", "normal", "xavier_uniform", "xavier_n
 LOSSES = ("auto", "mse", "mae", "bce", "softmax_ce")
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "adamax")
 SCHEDULES = ("constant", "exponential", "inverse_time", "step", "cyclic", "cosine_restarts")
+AUGMENTS = ("none", "shift1")  # shift1: each training image plus its four 1-pixel shifts (digits only)
 
 
 def _need(ok: bool, field_name: str, allowed: str, value) -> None:
@@ -48,6 +49,7 @@ class DataSpec:
     kfold: int = 0  # > 1: train+val are pooled and cut into kfold folds; `fold` is the validation one
     fold: int = 0
     bootstrap: int = -1  # >= 0: training rows resampled with replacement (seeded by this replica id)
+    augment: str = "none"  # one of AUGMENTS, training rows only; left out of the JSON when "none" (old keys hold)
 
     def __post_init__(self):
         _need(self.name in DATASETS, "data.name", f"one of {DATASETS}", self.name)
@@ -67,6 +69,8 @@ class DataSpec:
               f"an integer in [0, {max(self.kfold, 1) - 1}]", self.fold)
         _need(isinstance(self.bootstrap, int) and self.bootstrap >= -1, "data.bootstrap",
               "-1 (off) or a replica id >= 0", self.bootstrap)
+        _need(self.augment in AUGMENTS and (self.augment == "none" or self.name == "digits"), "data.augment",
+              f"one of {AUGMENTS} (anything but none needs digits)", self.augment)
 
     @property
     def task(self) -> str:
@@ -225,7 +229,10 @@ class Experiment:
 
     # -- identity -------------------------------------------------------------
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["data"]["augment"] == "none":  # a field added later: at its default it is absent, so keys stay
+            del d["data"]["augment"]
+        return d
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact, floats by repr; the same in every process."""
