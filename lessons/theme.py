@@ -199,3 +199,11 @@ REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
 ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
 WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
 SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
+
+# --- regularization (new steps)
+AUGMENT_COLORS: dict[str, str] = {  # the augmentation step's four training sets
+    "none": "#999999",  # grey: the 180 digits as they are
+    "noise": "#E69F00",  # orange: fresh Gaussian noise on the inputs at every step
+    "shifts": "#0072B2",  # blue: each digit plus its four 1-pixel shifts
+    "shifts + noise": "#009E73",  # bluish green: both
+}
