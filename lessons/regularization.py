@@ -957,6 +957,6 @@ CHECK_STEP = Step("check", claims=QUIZ_CLAIMS)
 # ============================================================ the lesson
 
 LESSON = W.lesson(id="regularization", number=6,
-                  steps=(L2_STEP, L1_STEP, DROPOUT_STEP, NOISE_STEP, AUGMENT_STEP, SMOOTHING_STEP, BAGGING_STEP, EARLY_STEP,
-                         CHECK_STEP),
+                  steps=(L2_STEP, L1_STEP, DROPOUT_STEP, NOISE_STEP, AUGMENT_STEP, SMOOTHING_STEP, BAGGING_STEP,
+                         EARLY_STEP, CHECK_STEP),
                   references=("Srivastava et al. 2014", "Goodfellow, Bengio & Courville 2016"))
