@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 RESULT_FORMAT_VERSION = 2
 # Fields added after results were shipped, with the default that means "as before": at that default they
 # are left out of an experiment's identity (to_dict, the cache key), so every earlier key stays valid.
-LATER_FIELDS = {("data", "standardise"): True}
+LATER_FIELDS = {("data", "standardise"): True, ("data", "augment"): "none"}
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg")
 TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)
@@ -28,6 +28,7 @@ INITS = ("auto", "torch_default", "zeros", "normal", "xavier_uniform", "xavier_n
 LOSSES = ("auto", "mse", "mae", "bce", "softmax_ce")
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "adamax")
 SCHEDULES = ("constant", "exponential", "inverse_time", "step", "cyclic", "cosine_restarts")
+AUGMENTS = ("none", "shift1")  # shift1: each training image plus its four 1-pixel shifts (digits only)
 
 
 def _need(ok: bool, field_name: str, allowed: str, value) -> None:
@@ -52,6 +53,7 @@ class DataSpec:
     fold: int = 0
     bootstrap: int = -1  # >= 0: training rows resampled with replacement (seeded by this replica id)
     standardise: bool = True  # False: inputs as they are (raw units), for showing what scaling buys
+    augment: str = "none"  # one of AUGMENTS, training rows only; left out of the JSON when "none" (old keys hold)
 
     def __post_init__(self):
         _need(self.name in DATASETS, "data.name", f"one of {DATASETS}", self.name)
@@ -72,6 +74,8 @@ class DataSpec:
         _need(isinstance(self.bootstrap, int) and self.bootstrap >= -1, "data.bootstrap",
               "-1 (off) or a replica id >= 0", self.bootstrap)
         _need(isinstance(self.standardise, bool), "data.standardise", "True or False", self.standardise)
+        _need(self.augment in AUGMENTS and (self.augment == "none" or self.name == "digits"), "data.augment",
+              f"one of {AUGMENTS} (anything but none needs digits)", self.augment)
 
     @property
     def task(self) -> str:

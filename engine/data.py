@@ -5,6 +5,10 @@ from `DataSpec.seed`.
 digits: scikit-learn's bundled `load_digits` (1797 8x8 images, 10 classes).
 autompg: the Auto MPG table in `assets/data/auto_mpg.csv` (regression; see its README).
 
+Augmentation (`DataSpec.augment`, digits only) adds transformed copies of the training rows after
+the split: "shift1" appends each image moved by one pixel up, down, left and right (zero fill), so
+the training set is five times larger; validation and test rows are never touched.
+
 Inputs are standardised with statistics of the training rows only (weighted by the k-fold /
 bootstrap sample weights), so validation and test rows never leak into the scaling. With
 `DataSpec(standardise=False)` the inputs stay in their own units (mean 0, std 1 are used instead).
@@ -119,6 +123,25 @@ def _autompg() -> tuple[np.ndarray, np.ndarray]:
     return np.c_[X, onehot], df["mpg"].to_numpy(np.float64)
 
 
+SHIFTS1 = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (rows, columns): up, down, left, right
+
+
+def shift_images(X: np.ndarray, dy: int, dx: int, side: int = 8) -> np.ndarray:
+    """Flattened side x side images (n, side^2) moved by (dy, dx) pixels; what moves in is 0."""
+    img = X.reshape(len(X), side, side)
+    out = np.zeros_like(img)
+    out[:, max(dy, 0):side + min(dy, 0), max(dx, 0):side + min(dx, 0)] = \
+        img[:, max(-dy, 0):side + min(-dy, 0), max(-dx, 0):side + min(-dx, 0)]
+    return out.reshape(len(X), -1)
+
+
+def augment_rows(X: np.ndarray, how: str) -> np.ndarray:
+    """The training images followed by one block of transformed copies per transformation (same order)."""
+    if how == "none":
+        return X
+    return np.concatenate([X] + [shift_images(X, dy, dx) for dy, dx in SHIFTS1])
+
+
 def raw_data(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, tuple]:
     """All rows of the data set (before splitting) and the feature names."""
     rng = np.random.default_rng(spec.seed)
@@ -161,20 +184,23 @@ def load(spec: DataSpec) -> Split:
         live = np.flatnonzero(w_train > 0)
         counts = np.bincount(boot.choice(live, len(live), replace=True), minlength=len(train))
         w_train = counts.astype(np.float32)
+    Xtr = augment_rows(X[train], spec.augment)  # copies keep their original's label and weight
+    copies = len(Xtr) // len(train)
+    ytr, w_train = np.tile(y[train], copies), np.tile(w_train, copies)
     wt = w_train.astype(np.float64)[:, None]
-    mean = (X[train] * wt).sum(0) / wt.sum()
-    std = np.sqrt(((X[train] - mean) ** 2 * wt).sum(0) / wt.sum())
+    mean = (Xtr * wt).sum(0) / wt.sum()
+    std = np.sqrt(((Xtr - mean) ** 2 * wt).sum(0) / wt.sum())
     std = np.where(std < 1e-8, 1.0, std)  # constant columns (blank digit pixels) stay as they are
     if not spec.standardise:  # raw inputs: the same split, no scaling
         mean, std = np.zeros_like(mean), np.ones_like(std)
 
     task = spec.task
     ydt = np.int64 if task == "multiclass" else np.float32
-    z = lambda idx: ((X[idx] - mean) / std).astype(np.float32)  # noqa: E731
+    z = lambda rows: ((rows - mean) / std).astype(np.float32)  # noqa: E731
     arrays = dict(
-        X_train=z(train), y_train=y[train].astype(ydt), X_val=z(val), y_val=y[val].astype(ydt),
-        X_test=z(test), y_test=y[test].astype(ydt), w_train=w_train, w_val=w_val,
-        raw_train=X[train], raw_val=X[val], raw_test=X[test], mean=mean, std=std,
+        X_train=z(Xtr), y_train=ytr.astype(ydt), X_val=z(X[val]), y_val=y[val].astype(ydt),
+        X_test=z(X[test]), y_test=y[test].astype(ydt), w_train=w_train, w_val=w_val,
+        raw_train=Xtr, raw_val=X[val], raw_test=X[test], mean=mean, std=std,
     )
     for a in arrays.values():
         a.setflags(write=False)

@@ -4,7 +4,8 @@ The regularisers themselves, each trained for real by the engine: the L2 penalty
 12-value lambda grid, trained with plain gradient descent so that the penalty really is weight decay,
 and its equality with scikit-learn's Ridge on a linear model), the L1 penalty and the near-zero weights
 it leaves, dropout and inverted dropout (masks, the 1/q scale, weight scaling vs Monte-Carlo dropout at
-test time), noise injection on the inputs, label smoothing, bagging over bootstrap replicas, and early
+test time), noise injection on the inputs, data augmentation (shifted copies of the training digits),
+label smoothing, bagging over bootstrap replicas, and early
 stopping seen as a limit on how far the weights can grow.
 
 Every comparison the notes make is a `Claim` (lessons/claims.py): a sweep over ten seeds (the data
@@ -39,10 +40,12 @@ from lessons.charts import evidence_chart, seed_chart
 from lessons.claims import SEEDS, Claim, measure
 from lessons.common import smoothed_targets as _smoothed
 from lessons.theme import (
+    AUGMENT_COLORS,
     CONFIDENCE_COLORS,
     DROPOUT_MASK_COLORS,
     EARLY_STOP_COLORS,
     PENALTY_COLORS,
+    REFERENCE_GREY,
     SPLIT_COLORS,
     WEIGHT_NORM_COLOR,
     color_scale,
@@ -583,7 +586,105 @@ NOISE_STEP = Step("noise", controls=(Select("sigma", "noise σ shown on the righ
                   runs=lambda v: noise_experiments(v["seed"]), demo=_noise_demo, heavy=True, claims=NOISE_CLAIMS)
 
 
-# ============================================================ step 5: label smoothing
+# ============================================================ step 5: data augmentation (shifted digits)
+# Few training digits (so that more of them matters) and many test digits (so that one digit is 0.08
+# percentage points). The four training sets: as they are, with input noise, with every digit's four
+# 1-pixel shifts (DataSpec.augment="shift1", five times the rows), and with both.
+
+AUG_TRAIN_FRAC, AUG_VAL_FRAC = 0.1, 0.2  # 180 training, 359 validation and 1,258 test digits
+AUG_HIDDEN, AUG_STEPS, AUG_SIGMA = (64,), 500, 0.6
+AUG_KINDS = ("none", "noise", "shifts", "shifts + noise")
+AUG_SHOWN = 4  # training digits drawn with their shifted copies
+AUG_VERSIONS = ("original", "up", "down", "left", "right")  # the order of D.SHIFTS1 after the original
+
+
+def augment_experiments(seed: int = 0) -> list[Experiment]:
+    """One run per training set of AUG_KINDS, on the same split of the digits: 64 ReLU units, Adam, full batch."""
+    d = DataSpec("digits", n=0, seed=int(seed), train_frac=AUG_TRAIN_FRAC, val_frac=AUG_VAL_FRAC,
+                 test_frac=round(1 - AUG_TRAIN_FRAC - AUG_VAL_FRAC, 6))
+    b = Experiment(data=d, model=ModelSpec(hidden=AUG_HIDDEN, activation="relu"), optim=OptimSpec("adam", lr=0.01),
+                   train=TrainSpec(steps=AUG_STEPS, record_every=RECORD), seed=int(seed))
+    shift = b.replace(data=dict(augment="shift1"))
+    return [b, b.replace(reg=dict(input_noise=AUG_SIGMA)), shift, shift.replace(reg=dict(input_noise=AUG_SIGMA))]
+
+
+def _aug_stats(res) -> dict:
+    acc = dict(zip(AUG_KINDS, (r.final["test_metric"] for r in res)))
+    loss = dict(zip(AUG_KINDS, (r.final["test_loss"] for r in res)))
+    return {"none": acc["none"], "noise": acc["noise"], "shift": acc["shifts"], "both": acc["shifts + noise"],
+            "shift_gain": acc["shifts"] - acc["none"], "noise_gain": acc["noise"] - acc["none"],
+            "both_over": acc["shifts + noise"] - max(acc["shifts"], acc["noise"]),
+            "shift_wins": float(acc["shifts"] > acc["noise"]), "loss_none": loss["none"],
+            "loss_shift": loss["shifts"], "loss_both": loss["shifts + noise"],
+            "train_min": min(r.final["train_metric"] for r in res)}
+
+
+AUG_SHIFT = Claim("aug_shift", augment_experiments, _aug_stats, lambda v: v["shift_gain"] > 0,
+                  what="shifted copies raise the test accuracy over no augmentation")
+AUG_NOISE = Claim("aug_noise", augment_experiments, _aug_stats, lambda v: v["noise_gain"] > 0,
+                  what="input noise raises the test accuracy over no augmentation")
+AUG_BOTH = Claim("aug_both", augment_experiments, _aug_stats, lambda v: v["both_over"] > 0,
+                 what="shifts and noise together beat either alone on test accuracy")
+AUG_CLAIMS = (AUG_SHIFT, AUG_NOISE, AUG_BOTH)
+
+
+def shifted_digits(seed: int = 0, k: int = AUG_SHOWN) -> pd.DataFrame:
+    """The first k training digits of a seed's split and their four shifted copies, one row per pixel:
+    read from the augmented training set the engine trains on (the original rows, then one block per shift)."""
+    s = D.load(augment_experiments(seed)[2].data)
+    n = len(s.raw_train) // len(AUG_VERSIONS)
+    rows = []
+    for v, version in enumerate(AUG_VERSIONS):
+        for i in range(k):
+            img = s.raw_train[v * n + i].reshape(8, 8)
+            rows += [{"version": version, "digit": i, "label": int(s.y_train[v * n + i]), "row": r, "col": c,
+                      "ink": float(img[r, c])} for r in range(8) for c in range(8)]
+    return pd.DataFrame(rows)
+
+
+def digits_chart(df: pd.DataFrame, title: str):
+    """The digits as small greyscale images, one column per version; only inked pixels are sent (blank is white)."""
+    ink = df.loc[df["ink"] > 0, ["version", "digit", "row", "col", "ink"]]
+    pix = list(range(8))
+    cell = alt.Chart(ink).mark_rect().encode(
+        x=alt.X("col:O", axis=None, scale=alt.Scale(domain=pix)),
+        y=alt.Y("row:O", axis=None, scale=alt.Scale(domain=pix)),
+        color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 16]), legend=None),
+        tooltip=[]).properties(width=40, height=40)
+    return cell.facet(column=alt.Column("version:N", sort=list(AUG_VERSIONS), title=None,
+                                        header=alt.Header(labelOrient="bottom")),
+                      row=alt.Row("digit:O", title=None, header=alt.Header(labels=False)),
+                      spacing=4, title=title).configure_view(stroke=REFERENCE_GREY)
+
+
+def _augment_demo(v, progress):
+    seed = int(v["seed"])
+    res = run_many(AUG_SHIFT.runs(), progress=progress)
+    df = pd.DataFrame([{"seed": r.config.seed, "training set": AUG_KINDS[i % len(AUG_KINDS)],
+                        "test accuracy": r.final["test_metric"]} for i, r in enumerate(res)])
+    acc = seed_chart(df, "training set", "test accuracy", color="training set", colors=AUGMENT_COLORS,
+                     sort=list(AUG_KINDS), x_title="", title=W("augmentation.acc_title"), height=280, legend=False)
+    mine = dict(zip(AUG_KINDS, run_many(augment_experiments(seed))))
+    n_plain = len(D.load(mine["none"].config.data).X_train)
+    n_aug = len(D.load(mine["shifts"].config.data).X_train)
+    one_run = W("seed_one_run", seed=seed)
+    return [
+        Columns([[Chart(digits_chart(shifted_digits(seed), W("augmentation.digits_title", seed=seed)),
+                        caption=W("augmentation.digits_caption"))],
+                 [Chart(_narrow(acc, 210, flat_labels=True),
+                        caption=W("augmentation.acc_caption", n=n_plain, sigma=AUG_SIGMA, steps=AUG_STEPS))]]),
+        Metric(W("augmentation.train_size"), f"{n_plain} → {n_aug}", help=W("augmentation.train_size_help")),
+        *(Metric(W("augmentation.acc", kind=k), f"{mine[k].final['test_metric']:.1%}", help=one_run)
+          for k in ("none", "shifts", "shifts + noise")),
+    ]
+
+
+AUGMENT_STEP = Step("augmentation", controls=(Select("seed", "seed shown", SEED_CHOICES, 0),),
+                    runs=lambda v: augment_experiments(v["seed"]), demo=_augment_demo, heavy=True,
+                    claims=AUG_CLAIMS)
+
+
+# ============================================================ step 6: label smoothing
 
 
 def smoothing_experiments(seed: int = 0) -> list[Experiment]:
@@ -663,7 +764,7 @@ SMOOTHING_STEP = Step("smoothing", controls=(Select("eps", "ε for the target ta
                       demo=_smoothing_demo, heavy=True, claims=SMOOTH_CLAIMS)  # draws only its claims' sweep
 
 
-# ============================================================ step 6: bagging
+# ============================================================ step 7: bagging
 
 
 def bagging_experiments(seed: int = 0) -> list[Experiment]:
@@ -751,7 +852,7 @@ BAGGING_STEP = Step("bagging", controls=(Slider("b", "replicas averaged", 1, REP
                     claims=BAG_CLAIMS)
 
 
-# ============================================================ step 7: early stopping
+# ============================================================ step 8: early stopping
 
 
 def early_experiments(seed: int = 0, patience: int = PATIENCE) -> list[Experiment]:
@@ -829,7 +930,7 @@ EARLY_STEP = Step("early", controls=(Select("patience", "patience (evaluations)"
                   claims=EARLY_CLAIMS)
 
 
-# ============================================================ step 8: the quiz quotes the steps' measurements
+# ============================================================ step 9: the quiz quotes the steps' measurements
 # The quiz step quotes the same measurements as the steps above through claims of its own (claim ids are
 # unique per lesson); their runs are the same experiments, so the page reads them from the cache. The
 # generic retrain test checks them on two seeds only: the full sweeps are retrained in their own steps.
@@ -856,6 +957,6 @@ CHECK_STEP = Step("check", claims=QUIZ_CLAIMS)
 # ============================================================ the lesson
 
 LESSON = W.lesson(id="regularization", number=6,
-                  steps=(L2_STEP, L1_STEP, DROPOUT_STEP, NOISE_STEP, SMOOTHING_STEP, BAGGING_STEP, EARLY_STEP,
-                         CHECK_STEP),
+                  steps=(L2_STEP, L1_STEP, DROPOUT_STEP, NOISE_STEP, AUGMENT_STEP, SMOOTHING_STEP, BAGGING_STEP,
+                         EARLY_STEP, CHECK_STEP),
                   references=("Srivastava et al. 2014", "Goodfellow, Bengio & Courville 2016"))

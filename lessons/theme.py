@@ -205,3 +205,11 @@ INPUT_SCALE_COLORS: dict[str, str] = {  # Lesson 4's input normalisation: the sa
     "raw": "#D55E00",  # vermillion: raw Auto MPG features, badly conditioned
     "standardised": "#0072B2",  # blue: mean 0, variance 1 per feature
 }
+
+# --- regularization (new steps)
+AUGMENT_COLORS: dict[str, str] = {  # the augmentation step's four training sets
+    "none": "#999999",  # grey: the 180 digits as they are
+    "noise": "#E69F00",  # orange: fresh Gaussian noise on the inputs at every step
+    "shifts": "#0072B2",  # blue: each digit plus its four 1-pixel shifts
+    "shifts + noise": "#009E73",  # bluish green: both
+}

@@ -39,6 +39,9 @@ def test_sweeps_are_one_stacked_group():
                  R.dropout_experiments(0)[1:] + R.dropout_experiments(7)[1:],
                  R.smoothing_experiments(0) + R.smoothing_experiments(9)):
         assert len({group_key(e) for e in exps}) == 1
+    # augmentation: one stacked pass per training set (none, noise, shifts, shifts + noise) over all seeds
+    runs = R.AUG_SHIFT.runs()
+    assert len({group_key(e) for e in runs}) == len(R.AUG_KINDS)
 
 
 def test_l2_step_trains_with_plain_gradient_descent():
@@ -158,7 +161,7 @@ def test_l2_step_metrics_follow_the_controls():
 
 def test_each_step_has_words_and_checks():
     ids = {s.id for s in R.LESSON.steps}
-    assert {"l2", "l1", "dropout", "noise", "smoothing", "bagging", "early", "check"} <= ids
+    assert {"l2", "l1", "dropout", "noise", "augmentation", "smoothing", "bagging", "early", "check"} <= ids
     quiz = R.LESSON.step("check")
     assert len(quiz.checks()) >= 3
     for s in R.LESSON.steps:
@@ -176,7 +179,7 @@ def test_default_views_are_in_the_experiment_list():
     for s in R.SEEDS:
         for e in (R.penalty_experiments("l2", s) + R.penalty_experiments("l1", s) + R.dropout_experiments(s)
                   + R.noise_experiments(s) + R.smoothing_experiments(s) + R.bagging_experiments(s)
-                  + R.early_experiments(s) + R._adam_runs(s)):
+                  + R.early_experiments(s) + R._adam_runs(s) + R.augment_experiments(s)):
             assert e.key() in keys
     assert R.ridge_experiment().key() in keys
 
@@ -185,3 +188,58 @@ def test_weight_count_in_the_narrative():
     (r,) = run_many([R.penalty_experiments("l2")[0]])
     assert len(R._weights(r)) == 1120
     assert "1,120 weights" in R.LESSON.step("l2").notes
+
+
+# ---------------------------------------------------------------- data augmentation
+
+
+def test_augmentation_sets_differ_only_in_the_training_rows():
+    none, noise, shift, both = R.augment_experiments(3)
+    assert (none.data.augment, shift.data.augment, both.data.augment) == ("none", "shift1", "shift1")
+    assert noise.reg.input_noise == both.reg.input_noise == R.AUG_SIGMA and none.reg.input_noise == 0
+    a, b = D.load(none.data), D.load(shift.data)
+    assert len(a.X_train) == 180 and len(b.X_train) == 5 * 180 and len(a.X_test) == 1258
+    np.testing.assert_array_equal(a.raw_test, b.raw_test)
+    np.testing.assert_array_equal(a.raw_val, b.raw_val)
+    assert none.model == shift.model and none.optim == shift.optim and none.train == shift.train
+
+
+def test_shown_digits_are_the_originals_shifted_by_scipy():
+    from scipy import ndimage
+
+    df = R.shifted_digits(2)
+    s = D.load(R.augment_experiments(2)[0].data)
+    assert set(df["version"]) == set(R.AUG_VERSIONS) and df["digit"].nunique() == R.AUG_SHOWN
+    for version, (dy, dx) in zip(R.AUG_VERSIONS, ((0, 0),) + D.SHIFTS1):
+        for i in range(R.AUG_SHOWN):
+            one = df[(df["version"] == version) & (df["digit"] == i)].sort_values(["row", "col"])
+            ref = ndimage.shift(s.raw_train[i].reshape(8, 8), (dy, dx), order=0, mode="constant", cval=0.0)
+            np.testing.assert_array_equal(one["ink"].to_numpy().reshape(8, 8), ref)
+            assert (one["label"] == s.y_train[i]).all()
+
+
+def test_augmented_accuracy_matches_sklearn_on_the_numpy_forward_pass():
+    """The engine's test accuracy of a net trained on shifted digits equals scikit-learn's accuracy_score
+    of the same weights run through the lesson's numpy forward pass; training rows are the 900 images."""
+    from sklearn.metrics import accuracy_score, log_loss
+
+    r = run_many([R.augment_experiments(0)[2]], cache=False)[0]
+    s = D.load(r.config.data)
+    p = R.predict(r, s.X_test)
+    assert accuracy_score(s.y_test, p.argmax(1)) == pytest.approx(r.final["test_metric"], abs=1e-6)
+    assert log_loss(s.y_test, p, labels=range(10)) == pytest.approx(r.final["test_loss"], rel=1e-4)
+    assert accuracy_score(s.y_train, R.predict(r, s.X_train).argmax(1)) == pytest.approx(r.final["train_metric"])
+
+
+def test_augmentation_demo_draws_digits_seeds_and_metrics():
+    outs = flatten(R.LESSON.step("augmentation").run({"seed": 4}))
+    charts = [o for o in outs if isinstance(o, Chart)]
+    assert len(charts) == 2
+    grid, acc = (c.chart.to_dict() for c in charts)
+    assert "facet" in grid and grid["facet"]["column"]["field"] == "version"
+    rows = [r for rows in acc["datasets"].values() for r in rows]
+    assert len(rows) == 10 * len(R.AUG_KINDS) and {r["seed"] for r in rows} == set(R.SEEDS)
+    m = {o.label: o.value for o in outs if isinstance(o, Metric)}
+    assert m["training images"] == "180 → 900" and "test acc., shifts" in m
+    q = R.LESSON.step("augmentation").checks()[0]
+    assert "flipped" in q.options[q.answer]

@@ -20,6 +20,8 @@ def open_at(query):
     ("dropout", {"p": "0.5", "seed": "9"}),
     ("noise", {"sigma": "0.1", "seed": "0"}),
     ("noise", {"sigma": "1.0", "seed": "9"}),
+    ("augmentation", {"seed": "0"}),
+    ("augmentation", {"seed": "9"}),
     ("smoothing", {"eps": "0.05"}),
     ("smoothing", {"eps": "0.3"}),
     ("bagging", {"b": "1", "seed": "0"}),
@@ -42,6 +44,8 @@ def test_bad_values_fall_back_with_a_notice():
     assert "b" in " ".join(warnings(at))
     assert at.slider(key="regularization.bagging.b").value == 10
     assert not demo_errors(at)
+    at = open_at({"mode": "present", "step": "augmentation", "seed": "-3"})
+    assert "seed" in " ".join(warnings(at)) and not demo_errors(at)
 
 
 def test_moving_a_control_reruns_the_demo():
