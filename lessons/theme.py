@@ -199,3 +199,12 @@ REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
 ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
 WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
 SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
+
+# --- vanishing (new steps)
+INIT_COLORS: dict[str, str] = {  # weight initialisations (Lesson 1's init step), keyed by their chart labels
+    "N(0, 0.01²)": "#CC79A7",  # reddish purple: the lectures' "small random", whose signal dies
+    "N(0, 1)": "#D55E00",  # vermillion: too large, saturates tanh and explodes ReLU
+    "Xavier": "#E69F00",  # orange: tanh's colour, the activation it is made for
+    "He": "#0072B2",  # blue: ReLU's colour, the activation it is made for
+    "zeros": "#999999",  # grey: no initialisation at all
+}
