@@ -213,3 +213,12 @@ AUGMENT_COLORS: dict[str, str] = {  # the augmentation step's four training sets
     "shifts": "#0072B2",  # blue: each digit plus its four 1-pixel shifts
     "shifts + noise": "#009E73",  # bluish green: both
 }
+
+# --- vanishing (new steps)
+INIT_COLORS: dict[str, str] = {  # weight initialisations (Lesson 1's init step), keyed by their chart labels
+    "N(0, 0.01²)": "#CC79A7",  # reddish purple: the lectures' "small random", whose signal dies
+    "N(0, 1)": "#D55E00",  # vermillion: too large, saturates tanh and explodes ReLU
+    "Xavier": "#E69F00",  # orange: tanh's colour, the activation it is made for
+    "He": "#0072B2",  # blue: ReLU's colour, the activation it is made for
+    "zeros": "#999999",  # grey: no initialisation at all
+}

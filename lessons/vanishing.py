@@ -15,6 +15,7 @@ References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import lru_cache
 
 import altair as alt
@@ -31,6 +32,7 @@ from lessons.common import diverged_at, diverged_runs, finite_rows
 from lessons.theme import (
     ACTIVATION_COLORS,
     COLLAPSED_BOUNDARY,
+    INIT_COLORS,
     REFERENCE_RULE,
     SATURATED_TAILS,
     SATURATED_UNITS,
@@ -635,7 +637,341 @@ GRADIENTS = Step(
 )
 
 
-# ============================================================ step 6: linear activations collapse
+# ============================================================ step 6: initialisation
+
+INIT_DATA, INIT_DEPTH, INIT_WIDTH, INIT_STEPS, INIT_LR = "circles", 10, 16, 200, 0.1
+SCHEMES = {  # scheme -> (engine init, init_std): the lectures' "small random", a too-large draw, and the cures
+    "small": ("normal", 0.01), "large": ("normal", 1.0), "xavier": ("xavier_normal", 0.01),
+    "he": ("he_normal", 0.01), "zeros": ("zeros", 0.01)}
+SCHEME_NAMES = {"small": "N(0, 0.01²)", "large": "N(0, 1)", "xavier": "Xavier", "he": "He", "zeros": "zeros"}
+DRAWN = ("small", "large", "xavier", "he")  # the schemes of the deep nets, for tanh and for ReLU
+INIT_ACTS = ("tanh", "relu")
+ZERO_HIDDEN, ZERO_STEPS, ZERO_LR = (16, 16), 500, 0.01  # zero init: a small sigmoid regressor on Auto MPG
+ZERO_RUNS = (("sigmoid", "zeros"), ("sigmoid", "xavier"), ("tanh", "zeros"), ("relu", "zeros"))
+INIT_VIEWS = ("at step 0", "after training", "zero init")
+DRAW_SEEDS = tuple(range(100))  # the std check pools 100 draws of each matrix (sampling error under 1%)
+
+
+def init_experiment(activation: str, scheme: str, seed: int = 0) -> Experiment:
+    """A 10 x 16 net on the circles, initialised by `scheme`, trained with plain SGD (lr 0.1) for 200
+    steps. The seed draws the data and the initial weights (engine/model.py `init_stack`)."""
+    init, std = SCHEMES[scheme]
+    return Experiment(data=toy_data(INIT_DATA, 0.1, seed),
+                      model=ModelSpec(hidden=(INIT_WIDTH,) * INIT_DEPTH, activation=activation, init=init,
+                                      init_std=std),
+                      optim=OptimSpec("sgd", lr=INIT_LR), train=TrainSpec(steps=INIT_STEPS, record_every=20),
+                      seed=int(seed))
+
+
+def zero_experiment(activation: str, scheme: str, seed: int = 0) -> Experiment:
+    """Two hidden layers of 16 on Auto MPG (9 inputs, mpg as the target), plain SGD for 500 steps.
+
+    Regression on raw mpg, so the output's error has a non-zero mean at step 0 and a zero-initialised
+    sigmoid net does move (on balanced classes its first gradient would be exactly 0 as well)."""
+    init, std = SCHEMES[scheme]
+    return Experiment(data=DataSpec("autompg", n=0, seed=int(seed)),
+                      model=ModelSpec(hidden=ZERO_HIDDEN, activation=activation, init=init, init_std=std),
+                      optim=OptimSpec("sgd", lr=ZERO_LR), train=TrainSpec(steps=ZERO_STEPS, record_every=50),
+                      seed=int(seed))
+
+
+def _deep_runs(seed: int) -> list[Experiment]:
+    return [init_experiment(a, s, seed) for a in INIT_ACTS for s in DRAWN]
+
+
+def _zero_runs(seed: int) -> list[Experiment]:
+    return [zero_experiment(a, s, seed) for a, s in ZERO_RUNS]
+
+
+def _deep(results) -> dict:
+    """One seed's deep runs keyed by (activation, scheme)."""
+    return dict(zip([(a, s) for a in INIT_ACTS for s in DRAWN], results))
+
+
+def initial_layers(exp: Experiment) -> list[dict]:
+    """The weights `exp` starts from, per layer ({"W": (in, out), "b": (out,)}), exactly as the trainer
+    draws them (engine.model.init_row: the same counter-based stream, alone or in any group)."""
+    from engine.model import Layout, init_row
+
+    s = D.load(exp.data)
+    lay = Layout(exp.model, s.n_features, s.n_outputs)
+    row = init_row(lay, exp.model, exp.seed).numpy()
+    out = [dict() for _ in range(lay.n_layers)]
+    for p in lay.pieces:
+        v = row[p.offset: p.offset + p.size].reshape(p.shape)
+        out[p.layer][p.kind] = v if p.kind == "W" else v.reshape(-1)
+    return out
+
+
+def signal_profile(exp: Experiment, layers: list[dict] | None = None) -> pd.DataFrame:
+    """Per hidden layer: mean and std of its activations on the training inputs (all units and points
+    pooled, as the engine records them), and the share of saturated pre-activations (slope under 10%
+    of its peak). From the initial weights, or from `layers` (a trained run's `Result.weights()`)."""
+    layers = initial_layers(exp) if layers is None else layers
+    act = exp.model.activation
+    h = np.array(D.load(exp.data).X_train, dtype=np.float64)
+    peak = float(A.derivative(act, torch.zeros(1, dtype=torch.float64))[0])
+    rows = []
+    for i, ly in enumerate(layers[:-1]):
+        z = torch.from_numpy(h @ ly["W"].astype(np.float64) + ly["b"].astype(np.float64))  # numpy: no thread spin-up
+        h = A.apply(act, z).numpy()
+        rows.append({"layer": i + 1, "mean": float(h.mean()), "std": float(h.std(ddof=1)),
+                     "saturated": float((A.derivative(act, z) < 0.1 * peak).double().mean())})
+    return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=256)
+def start_profile(exp: Experiment) -> pd.DataFrame:
+    """`signal_profile` of the weights `exp` starts from (cached: claims and charts read it often)."""
+    return signal_profile(exp)
+
+
+def trained_profile(result) -> pd.DataFrame | None:
+    """`signal_profile` of a trained run (None when it diverged and has no weights)."""
+    return None if result.params is None else signal_profile(result.config, result.weights())
+
+
+def start_gradients(result) -> list[float]:
+    """Each layer's weight-gradient norm at step 0 (input side first, the output layer last), from the
+    run's history."""
+    h = result.history
+    return [float(h[c].iloc[0]) for c in result.layer_columns("grad_norm")]
+
+
+def unit_spread(W: np.ndarray) -> float:
+    """Largest difference between any unit's incoming weights (a column of W) and unit 1's; 0 when every
+    unit of the layer is identical."""
+    return float(np.abs(W - W[:, :1]).max())
+
+
+def distinct_units(W: np.ndarray, tol: float = 1e-6) -> int:
+    """How many different units a layer has: columns of W (incoming weights) further apart than `tol`
+    times the layer's largest weight count as different units."""
+    scale = max(float(np.abs(W).max()), 1e-30)
+    reps: list[np.ndarray] = []
+    for j in range(W.shape[1]):
+        if not any(np.abs(W[:, j] - r).max() <= tol * scale for r in reps):
+            reps.append(W[:, j])
+    return len(reps)
+
+
+def init_formula(scheme: str, fan_in: int, fan_out: int) -> float:
+    """The standard deviation a scheme asks for: Xavier sqrt(2 / (fan_in + fan_out)), He sqrt(2 / fan_in)."""
+    return math.sqrt(2 / (fan_in + fan_out)) if scheme == "xavier" else math.sqrt(2 / fan_in)
+
+
+@lru_cache(maxsize=32)
+def draw_check(scheme: str, fan_in: int, fan_out: int, seeds: tuple = DRAW_SEEDS) -> dict:
+    """The std of the engine's own draws of one (fan_in, fan_out) weight matrix, pooled over `seeds`,
+    beside the closed form."""
+    from engine.model import Layout, init_stack
+
+    spec = ModelSpec(hidden=(fan_out,), activation="tanh" if scheme == "xavier" else "relu",
+                     init=SCHEMES[scheme][0])
+    lay = Layout(spec, fan_in, 1)
+    p = lay.get("W", 0)
+    w = init_stack(lay, [spec] * len(seeds), list(seeds))[:, p.offset: p.offset + p.size].double()
+    return {"formula": init_formula(scheme, fan_in, fan_out), "measured": float(w.std()), "mean": float(w.mean()),
+            "n": int(w.numel())}
+
+
+def _log_ratio(profile: pd.DataFrame) -> float:
+    """log10 of the last hidden layer's activation std over the first's."""
+    return float(np.log10(profile["std"].iloc[-1] / profile["std"].iloc[0]))
+
+
+def _signal_stat(r):
+    d = _deep(r)
+    out = {f"{a}_{s}": _log_ratio(start_profile(d[a, s].config)) for a in INIT_ACTS for s in DRAWN}
+    out["tanh_large_saturated"] = float(start_profile(d["tanh", "large"].config)["saturated"].iloc[-1])
+    return out
+
+
+def _grad_stat(r):
+    d = _deep(r)
+    g = {k: start_gradients(x) for k, x in d.items()}
+    return {"small_max": float(np.log10(max(max(g[a, "small"]) for a in INIT_ACTS))),
+            "cure_min": float(np.log10(min(min(g["tanh", "xavier"]), min(g["relu", "he"])))),
+            "xavier_spread": max(g["tanh", "xavier"]) / min(g["tanh", "xavier"]),
+            "he_spread": max(g["relu", "he"]) / min(g["relu", "he"])}
+
+
+def _train_stat(r):
+    d = _deep(r)
+    small = max(_test(d["tanh", "small"]), _test(d["relu", "small"]))
+    return {"small": small, "xavier_tanh": _test(d["tanh", "xavier"]), "he_relu": _test(d["relu", "he"]),
+            "gain": min(_test(d["tanh", "xavier"]), _test(d["relu", "he"])) - small,
+            "xavier_relu_solved": float(_test(d["relu", "xavier"]) >= SOLVED),
+            "tanh_large": _test(d["tanh", "large"]), "relu_large_diverged": float(d["relu", "large"].diverged)}
+
+
+def _zero_stat(r):
+    zs, xs, zt, zr = r
+    lay = zs.weights()
+    return {"distinct": float(max(distinct_units(ly["W"]) for ly in lay[:-1])),
+            "spread": max(unit_spread(ly["W"]) for ly in lay[:-1]),
+            "moved": float(max(np.abs(ly["W"]).max() for ly in lay)),
+            "still": float(max(np.abs(ly["W"]).max() for x in (zt, zr) for ly in x.weights())),
+            "zero_r2": _test(zs), "xavier_r2": _test(xs)}
+
+
+I_SMALL = Claim(
+    "i_small", experiments=_deep_runs, statistic=_signal_stat,
+    holds=lambda v: v["tanh_small"] < -9 and v["relu_small"] < -9,
+    what="with N(0, 0.01²) weights the 10th layer's activation std is under 1e-9 of the first's (tanh and ReLU)")
+I_KEEP = Claim(
+    "i_keep", experiments=_deep_runs, statistic=_signal_stat,
+    holds=lambda v: all(-1 < v[k] < 1 for k in ("tanh_xavier", "relu_he")),
+    what="Xavier (tanh) and He (ReLU) keep the 10th layer's activation std within a factor 10 of the first's")
+I_LARGE = Claim(
+    "i_large", experiments=_deep_runs, statistic=_signal_stat,
+    holds=lambda v: v["tanh_large_saturated"] > 0.4 and v["relu_large"] > 2,
+    what="with N(0, 1) weights over 40% of the 10th tanh layer's units saturate and ReLU's activation std "
+         "grows over 100-fold")
+I_GRAD = Claim(
+    "i_grad", experiments=_deep_runs, statistic=_grad_stat,
+    holds=lambda v: v["small_max"] < -12 and v["cure_min"] > -4,
+    what="at step 0 every layer's gradient is under 1e-12 with N(0, 0.01²) weights and over 1e-4 with "
+         "Xavier (tanh) and He (ReLU)")
+I_TRAIN = Claim(
+    "i_train", experiments=_deep_runs, statistic=_train_stat,
+    holds=lambda v: v["gain"] > 0.3,
+    what="after 200 SGD steps Xavier (tanh) and He (ReLU) beat N(0, 0.01²) by more than 30 points of test "
+         "accuracy")
+I_ZERO = Claim(
+    "i_zero", experiments=_zero_runs, statistic=_zero_stat,
+    holds=lambda v: v["distinct"] == 1 and v["moved"] > 0.5 and v["still"] == 0,
+    what="zero-initialised: the sigmoid net's 16 units per layer stay one unit, though its weights move; "
+         "tanh and ReLU nets keep every weight at 0")
+INIT_CLAIMS = (I_SMALL, I_KEEP, I_LARGE, I_GRAD, I_TRAIN, I_ZERO)
+
+
+def _init_sweep(progress=None) -> tuple[list, list]:
+    """Every seed's deep runs and zero-init runs: one run_many."""
+    deep = [e for s in SEEDS for e in _deep_runs(s)]
+    zero = [e for s in SEEDS for e in _zero_runs(s)]
+    res = run_many(deep + zero, progress=progress)
+    n, m = len(DRAWN) * len(INIT_ACTS), len(ZERO_RUNS)
+    return ([res[n * i: n * i + n] for i in range(len(SEEDS))],
+            [res[len(deep) + m * i: len(deep) + m * i + m] for i in range(len(SEEDS))])
+
+
+def _scheme_scale(schemes=DRAWN):
+    return color_scale(INIT_COLORS, [SCHEME_NAMES[s] for s in schemes])
+
+
+def _layer_chart(df: pd.DataFrame, y: str, y_title: str, title: str, x_title: str, h: int):
+    ch = charts.seed_curves(df, "layer", y, color="init", colors=INIT_COLORS, log_y=True, height=h,
+                            x_title=x_title, y_title=y_title, title=title)
+    return _compact(ch)
+
+
+def _init_formula_metrics() -> list:
+    outs = []
+    for scheme, fi, fo in (("xavier", INIT_WIDTH, INIT_WIDTH), ("he", INIT_WIDTH, INIT_WIDTH),
+                           ("xavier", 2, INIT_WIDTH), ("he", 2, INIT_WIDTH)):
+        c = draw_check(scheme, fi, fo)
+        outs.append(Metric(W(f"init.{scheme}_sigma", fan_in=fi, fan_out=fo, formula=c["formula"]),
+                           f"{c['measured']:.3f}", help=W("init.sigma_help", n=c["n"], seeds=len(DRAW_SEEDS))))
+    return outs
+
+
+def _init_start(act, deep, h):
+    sig, grad = [], []
+    for s, rs in zip(SEEDS, deep):
+        d = _deep(rs)
+        for sc in DRAWN:
+            r = d[act, sc]
+            p = start_profile(r.config)
+            sig += [{"seed": s, "init": SCHEME_NAMES[sc], "layer": int(L), "activation std": float(v)}
+                    for L, v in zip(p["layer"], p["std"]) if v > 0]
+            grad += [{"seed": s, "init": SCHEME_NAMES[sc], "layer": i + 1, "grad norm": g}
+                     for i, g in enumerate(start_gradients(r)) if np.isfinite(g) and g > 0]
+    left = _layer_chart(pd.DataFrame(sig), "activation std", "std of activations", W("init.signal_title", act=act),
+                        f"hidden layer (1 to {INIT_DEPTH})", h)
+    right = _layer_chart(pd.DataFrame(grad), "grad norm", "||dL/dW|| at step 0", W("init.grad_title"),
+                         f"layer ({INIT_DEPTH + 1} = output)", h)
+    return [Columns([[Chart(left, caption=W("init.signal_caption"))],
+                     [Chart(right, caption=W("init.grad_caption"))]])] + _init_formula_metrics()
+
+
+def _init_trained(act, deep, h):
+    sig, acc, div = [], [], 0
+    for s, rs in zip(SEEDS, deep):
+        d = _deep(rs)
+        for sc in DRAWN:
+            r = d[act, sc]
+            if r.diverged:
+                div += 1
+                continue
+            p = trained_profile(r)
+            sig += [{"seed": s, "init": SCHEME_NAMES[sc], "layer": int(L), "activation std": float(v)}
+                    for L, v in zip(p["layer"], p["std"]) if v > 0]
+            acc.append({"seed": s, "init": SCHEME_NAMES[sc], "test accuracy": _test(r)})
+    left = _layer_chart(pd.DataFrame(sig), "activation std", "std of activations",
+                        W("init.trained_title", act=act, steps=INIT_STEPS), f"hidden layer (1 to {INIT_DEPTH})", h)
+    acc = pd.DataFrame(acc)
+    shown = [sc for sc in DRAWN if SCHEME_NAMES[sc] in set(acc["init"])]
+    right = _y_title(charts.seed_chart(acc, "init", "test accuracy", color="init", colors=INIT_COLORS, x_type="N",
+                                       sort=[SCHEME_NAMES[s] for s in shown], x_title="", height=h, legend=False,
+                                       title=W("init.acc_title", steps=INIT_STEPS)), "test accuracy")
+    outs = [Columns([[Chart(left, caption=W("init.trained_caption"))],
+                     [Chart(_compact(right, legend=False), caption=W("init.acc_caption"))]])]
+    if div:
+        outs.append(Note(W("init.diverged", runs=diverged_runs(div, len(DRAWN) * len(SEEDS))), kind="warning"))
+    return outs
+
+
+def _init_zero(zero, seed, h):
+    zs, xs, zt, zr = zero[SEEDS.index(seed)]
+    names = D.load(zs.config.data).feature_names
+    rows = []
+    for r, sc in ((zs, "zeros"), (xs, "xavier")):
+        W1 = r.weights()[0]["W"]
+        rows += [{"init": SCHEME_NAMES[sc], "input": names[i], "unit": j + 1, "weight": float(W1[i, j])}
+                 for i in range(W1.shape[0]) for j in range(W1.shape[1])]
+    heat = alt.Chart(pd.DataFrame(rows)).mark_rect().encode(
+        x=alt.X("unit:O", title="hidden unit of layer 1", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("input:N", title="", sort=list(names)),
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme="blueorange", domainMid=0), title="weight"),
+        tooltip=["init", "input", "unit", alt.Tooltip("weight:Q", format=".4f")],
+    ).properties(width=260, height=h - 60).facet(column=alt.Column("init:N", title=None, sort=["zeros", "Xavier"]))
+    stats = pd.DataFrame([_zero_stat(rs) for rs in zero])  # the claim i_zero's numbers, every seed
+    d = int(stats["distinct"].max())
+    lay = zs.weights()
+    return [Chart(heat.configure_legend(orient="bottom"), caption=W("init.zero_caption", seed=seed,
+                                                                    steps=ZERO_STEPS)),
+            Metric(W("init.distinct"), W("init.distinct_value", d=d, width=ZERO_HIDDEN[0]),
+                   help=W("init.distinct_help")),
+            Metric(W("init.moved", seed=seed), f"{max(float(np.abs(ly['W']).max()) for ly in lay):.2f}"),
+            Metric(W("init.still"), f"{stats['still'].max():g}", help=W("init.still_help")),
+            Metric(W("init.r2", seed=seed), f"{_test(zs):.2f} / {_test(xs):.2f}")]
+
+
+def _init_demo(v, progress):
+    deep, zero = _init_sweep(progress)
+    h = 280
+    if v["view"] == "zero init":
+        return _init_zero(zero, int(v["seed"]), h)
+    if v["view"] == "after training":
+        return _init_trained(v["activation"], deep, h)
+    return _init_start(v["activation"], deep, h)
+
+
+INIT = Step(
+    "init",
+    controls=(Select("view", "show", INIT_VIEWS, "at step 0"),
+              Select("activation", "activation (deep nets)", INIT_ACTS, "tanh"),
+              Slider("seed", "seed shown (zero init)", 0, 9, 0)),
+    runs=lambda v: [e for s in SEEDS for e in _deep_runs(s) + _zero_runs(s)],  # every view draws the one sweep
+    presets=(("ReLU", {"activation": "relu"}), ("After training", {"view": "after training"}),
+             ("Zero init", {"view": "zero init"})),
+    demo=_init_demo, heavy=True,
+    claims=INIT_CLAIMS,
+)
+
+
+# ============================================================ step 7: linear activations collapse
 
 LIN_STEPS = 600
 
@@ -784,7 +1120,7 @@ Q_EASY = dataclasses.replace(P_EASY, id="q_easy")
 Q_LINEAR = dataclasses.replace(L_LOGISTIC, id="q_linear")
 
 
-# ============================================================ step 7: check yourself
+# ============================================================ step 8: check yourself
 
 CHECK = Step("check", claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR))
 
@@ -793,6 +1129,6 @@ CHECK = Step("check", claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR))
 
 LESSON = W.lesson(
     id="vanishing_gradients", number=1,
-    steps=(CHAIN, SATURATION, COMPOSITION, PLAYGROUND, GRADIENTS, LINEAR, CHECK),
+    steps=(CHAIN, SATURATION, COMPOSITION, PLAYGROUND, GRADIENTS, INIT, LINEAR, CHECK),
     references=("Glorot & Bengio 2010", "He et al. 2015", "Goodfellow, Bengio & Courville 2016"),
 )

@@ -87,7 +87,7 @@ def test_linear_network_is_one_linear_map(data):
 
 def test_claims_cover_what_the_notes_compare():
     """Every training step's notes quote claims over ten seeds, never a cached run's numbers."""
-    for sid in ("playground", "gradients", "linear", "check"):
+    for sid in ("playground", "gradients", "init", "linear", "check"):
         step = V.LESSON.step(sid)
         assert step.claims, sid
         assert all(len(c.seeds) >= 10 and c.min_held >= 8 for c in step.claims)
@@ -168,3 +168,108 @@ def test_adam_rescue_is_one_click():
     step = V.LESSON.step("playground")
     assert ("3 + Adam, lr 0.01", V.ADAM_RESCUE) in step.presets
     assert V.play_experiment(**V.ADAM_RESCUE) in step.experiments(V.ADAM_RESCUE)
+
+
+# ---------------------------------------------------------------- initialisation
+
+
+@pytest.mark.parametrize("init, fan_in, fan_out", [
+    ("xavier_normal", 16, 16), ("xavier_uniform", 16, 16), ("he_normal", 16, 16), ("he_uniform", 16, 16),
+    ("xavier_normal", 2, 16), ("he_normal", 64, 10), ("xavier_uniform", 100, 30), ("normal", 16, 16)])
+def test_engine_draws_have_the_closed_form_std(init, fan_in, fan_out):
+    """The engine's weight draws against the closed forms (Glorot & Bengio 2010, He et al. 2015) and
+    against torch.nn.init's own draws of the same shape; uniform schemes have bound sqrt(3) * std."""
+    import math
+
+    import torch
+
+    from engine import ModelSpec
+    from engine.model import Layout, init_stack
+
+    spec = ModelSpec(hidden=(fan_out,), activation="relu", init=init, init_std=0.01)
+    lay = Layout(spec, fan_in, 1)
+    p = lay.get("W", 0)
+    seeds = list(range(200))
+    w = init_stack(lay, [spec] * len(seeds), seeds)[:, p.offset: p.offset + p.size].double()
+    closed = {"xavier": math.sqrt(2 / (fan_in + fan_out)), "he": math.sqrt(2 / fan_in), "normal": 0.01}
+    want = closed[init.split("_")[0]]
+    n = w.numel()
+    assert float(w.std()) == pytest.approx(want, rel=5 / math.sqrt(2 * n) + 1e-3)  # 5 sampling SEs of a std
+    assert abs(float(w.mean())) < 5 * want / math.sqrt(n)
+    if init.endswith("uniform"):
+        assert float(w.abs().max()) <= math.sqrt(3) * want * (1 + 1e-6)
+    if init != "normal":
+        ref = torch.empty(n // fan_in, fan_in, dtype=torch.float64)  # torch's (out, in) layout
+        torch.manual_seed(0)
+        fn = {"xavier_normal": lambda t: torch.nn.init.xavier_normal_(t),
+              "xavier_uniform": lambda t: torch.nn.init.xavier_uniform_(t),
+              "he_normal": lambda t: torch.nn.init.kaiming_normal_(t, nonlinearity="relu"),
+              "he_uniform": lambda t: torch.nn.init.kaiming_uniform_(t, nonlinearity="relu")}[init]
+        for block in ref.split(fan_out):  # one (fan_out, fan_in) matrix at a time, so torch sees the same fans
+            fn(block)
+        assert float(ref.std()) == pytest.approx(want, rel=5 / math.sqrt(2 * n) + 1e-3)
+    if init in ("xavier_normal", "he_normal") and fan_in in (2, 16) and fan_out == 16:
+        c = V.draw_check(init.split("_")[0], fan_in, fan_out)  # the metrics the slide shows
+        assert c["formula"] == pytest.approx(want) and c["measured"] == pytest.approx(want, rel=0.03)
+
+
+def test_signal_profile_is_what_the_engine_records():
+    """The step computes activations itself from `init_stack`'s rows: they match the engine's own
+    history at step 0 (act_std, act_mean, weight norms) and, from the trained weights, at the end."""
+    res = run_many(V._deep_runs(4), cache=False)
+    for r in res:
+        p0 = V.signal_profile(r.config)
+        h = r.history
+        for L in p0["layer"]:
+            std, mean = p0.loc[L - 1, "std"], p0.loc[L - 1, "mean"]
+            assert h[f"act_std_{L}"].iloc[0] == pytest.approx(std, rel=1e-4, abs=1e-30)
+            assert h[f"act_mean_{L}"].iloc[0] == pytest.approx(mean, rel=1e-3, abs=1e-6 * std + 1e-30)
+        layers = V.initial_layers(r.config)
+        for i, ly in enumerate(layers):
+            assert h[f"weight_norm_{i + 1}"].iloc[0] == pytest.approx(np.linalg.norm(ly["W"]), rel=1e-5)
+        if not r.diverged:
+            pt = V.trained_profile(r)
+            assert h[f"act_std_{V.INIT_DEPTH}"].iloc[-1] == pytest.approx(pt["std"].iloc[-1], rel=1e-3, abs=1e-12)
+    start = V.start_profile(V.init_experiment("tanh", "small", 4))["std"]
+    assert start.iloc[-1] / start.iloc[0] < (0.01 * 4) ** 9 * 10  # the closed form's 0.04 per layer, give or take
+
+
+def test_unit_counts():
+    W = np.tile(np.arange(3.0)[:, None], (1, 5))
+    assert V.unit_spread(W) == 0 and V.distinct_units(W) == 1
+    W[1, 3] += 1e-3
+    assert V.unit_spread(W) == pytest.approx(1e-3) and V.distinct_units(W) == 2
+    assert V.distinct_units(np.random.default_rng(0).normal(size=(4, 6))) == 6
+
+
+def test_zero_init_nets_stay_symmetric():
+    """One seed retrained: sigmoid units stay copies; tanh and ReLU get no gradient at all at step 0."""
+    zs, xs, zt, zr = run_many(V._zero_runs(7), cache=False)
+    assert all(V.distinct_units(ly["W"]) == 1 for ly in zs.weights()[:-1])
+    assert max(np.abs(ly["W"]).max() for ly in zs.weights()) > 0.5
+    assert all(V.distinct_units(ly["W"]) == V.ZERO_HIDDEN[0] for ly in xs.weights()[:-1])
+    for r in (zt, zr):
+        assert all(np.abs(ly["W"]).max() == 0 for ly in r.weights())
+        assert (r.history[r.layer_columns("grad_norm")].iloc[:-1] == 0).all().all()  # the last row has no gradient
+
+
+def test_init_demo_shows_every_seed_and_view():
+    step = V.LESSON.step("init")
+    outs = flatten(step.run({}))
+    data = [r for o in outs if isinstance(o, Chart) for rows in o.chart.to_dict()["datasets"].values() for r in rows]
+    sig = {(r["init"], r["seed"]) for r in data if "activation std" in r and "seed" in r}
+    assert sig == {(V.SCHEME_NAMES[s], seed) for s in V.DRAWN for seed in V.SEEDS}
+    assert {r["layer"] for r in data if "grad norm" in r} == set(range(1, V.INIT_DEPTH + 2))
+    assert sum(isinstance(o, Metric) for o in outs) == 4
+    trained = flatten(step.run({"view": "after training", "activation": "relu"}))
+    assert any(isinstance(o, Note) and o.text.key == "init.diverged" for o in trained)  # N(0, 1) ReLU diverges
+    zero = flatten(step.run({"view": "zero init", "seed": 2}))
+    assert any(isinstance(o, Metric) and o.value == f"1 of {V.ZERO_HIDDEN[0]}" for o in zero)
+    heat = [r for o in zero if isinstance(o, Chart) for rows in o.chart.to_dict()["datasets"].values() for r in rows]
+    cols = {}
+    for r in heat:
+        if r["init"] == "zeros":
+            cols.setdefault(r["input"], set()).add(r["weight"])
+    assert cols and all(len(v) == 1 for v in cols.values())  # every unit's column is the same
+    assert step.experiments() == [e for s in V.SEEDS for e in V._deep_runs(s) + V._zero_runs(s)]
+    assert set(step.experiments()) == {e for c in V.INIT_CLAIMS for e in c.runs()}

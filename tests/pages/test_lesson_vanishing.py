@@ -33,6 +33,9 @@ PRESETS = LESSON.step("playground").presets  # the five of the lecture and prese
     ("playground", {"activation": "relu", "depth": "4", "seed": "9"}),
     ("gradients", {"data": "circles", "depth": "2", "lr": "0.01", "seed": "9"}),
     ("gradients", {"data": "xor", "depth": "8", "lr": "10.0"}),
+    ("init", {}),
+    ("init", {"view": "after training", "activation": "relu"}),
+    ("init", {"view": "zero init", "seed": "9"}),
     ("linear", {"data": "spiral", "depth": "1"}),
     ("linear", {"data": "xor", "depth": "8", "seed": "5"}),
 ])
@@ -63,4 +66,11 @@ def test_out_of_range_values_fall_back_with_a_notice():
     notice = " ".join(warnings(at))
     assert "depth" in notice and "lr" in notice and "activation" in notice
     assert at.slider(key="vanishing_gradients.playground.depth").value == 1
+    assert not errors(at)
+
+
+def test_init_odd_values_fall_back_with_a_notice():
+    at = open_at({"mode": "present", "step": "init", "view": "sideways", "activation": "swish", "seed": "42"})
+    notice = " ".join(warnings(at))
+    assert "view" in notice and "activation" in notice and "seed" in notice
     assert not errors(at)
