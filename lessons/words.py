@@ -121,7 +121,13 @@ class Block:
 
     def strings(self) -> dict[str, str]:
         """Every string of the block by key: the `strings` list items and the sections (of a step block,
-        those that are not its words: title, slide, ...)."""
+        those that are not its words: title, slide, ...). Parsed once (the interface asks on every run)."""
+        cached = self.__dict__.get("_strings")
+        if cached is None:
+            cached = self.__dict__["_strings"] = self._parse_strings()
+        return cached
+
+    def _parse_strings(self) -> dict[str, str]:
         known = STEP_SECTIONS if self.kind == "step" else ("strings",)
         out: dict[str, str] = {}
         for name, text in self.sections:

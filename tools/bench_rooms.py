@@ -47,7 +47,10 @@ def run(n: int, moves: int, browser, base: str, pid: int, lesson) -> dict:
     presenter = browser.new_page(viewport={"width": 1280, "height": 720})
     presenter.goto(f"{base}/{lesson.id}?mode=present&step={lesson.steps[0].id}", wait_until="domcontentloaded")
     settle(presenter)
-    presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()  # the expander
+    # Present mode folds the sidebar: open it, then the room box
+    expand = '[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button'
+    presenter.locator(expand).first.click()
+    presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
     presenter.get_by_role("button", name="Open a room for my class").click()
     code_el = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
     code_el.wait_for(timeout=60_000)
@@ -55,8 +58,9 @@ def run(n: int, moves: int, browser, base: str, pid: int, lesson) -> dict:
     followers = []
     for _ in range(n):
         ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+        ctx.set_default_timeout(180_000)
         page = ctx.new_page()
-        page.goto(f"{base}/?room={code}", wait_until="domcontentloaded")
+        page.goto(f"{base}/?room={code}", wait_until="commit")
         followers.append((ctx, page))
     for _, page in followers:
         page.locator("h2", has_text=f"1. {lesson.steps[0].title}").wait_for(timeout=180_000)
