@@ -199,3 +199,15 @@ REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
 ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
 WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
 SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
+
+# --- overfitting (new steps)
+NETWORK_COLORS: dict[str, str] = {  # the network diagram's nodes, by the kind of layer they belong to
+    "input": "#56B4E9",  # sky blue: the features
+    "hidden": "#F0E442",  # yellow: hidden units
+    "output": "#D55E00",  # vermillion: the prediction
+}
+NETWORK_EDGE = "#777777"  # grey: one weight of the network diagram
+SEARCH_COLORS: dict[str, str] = {  # the two hyperparameter searches
+    "grid": "#6A3D9A",  # dark purple: the grid's configurations and its pick
+    "random": "#B15928",  # brown: random search's configurations and its pick
+}
