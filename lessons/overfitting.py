@@ -5,7 +5,9 @@ gap between training and held-out error on Auto MPG as the network grows (3-2-1,
 100-50-10-1, as in the lectures), explains why there are three splits and how early stopping and
 k-fold cross-validation use the validation data, decomposes error into bias and variance, shows
 train and test error against the number of features (closed-form least squares), why collinear
-features make coefficients unstable, and what a 2-unit bottleneck layer costs.
+features make coefficients unstable, what a 2-unit bottleneck layer costs, and how a grid and a
+random search with the same budget choose a learning rate and a width. It opens with a drawing of a
+dense network that counts its weights and biases.
 
 Every comparison a note states is a `Claim` measured over 10 seeds (each seed draws its own split
 of Auto MPG or digits and its own initialisation); the notes quote how often it held and the means
@@ -16,7 +18,7 @@ Each step is declared once, after its demo (controls, runs, presets, claims); ev
 learner reads lives in lessons/text/en/overfitting.md, keyed by step id.
 
 References: Hastie, Tibshirani & Friedman 2009, ch. 2 and 7; Goodfellow, Bengio & Courville 2016,
-ch. 5 and 7; Prechelt 1998 (early stopping).
+ch. 5 and 7; Prechelt 1998 (early stopping); Bergstra & Bengio 2012 (random search).
 """
 from __future__ import annotations
 
@@ -36,7 +38,10 @@ from lessons.theme import (
     CAPACITY_COLORS,
     HIGHLIGHT_INK,
     MARKER_GREY,
+    NETWORK_COLORS,
+    NETWORK_EDGE,
     REFERENCE_GREY,
+    SEARCH_COLORS,
     SPLIT_COLORS,
     SPREAD_GREY,
     color_scale,
@@ -94,7 +99,135 @@ def _mark_seed(ev, stat: str, seed: int, title: str, x_title: str, ref=0.0):
     return base + ring
 
 
-# ============================================================ step 1: capacity
+# ============================================================ step 1: the network and its weights
+
+
+DIAGRAM_DATA = {"autompg": (9, 1), "digits": (64, 10)}  # inputs and outputs of the lesson's two data sets
+MAX_DRAWN = 10  # node slots drawn per layer: a 128-unit layer would send 16,384 edges to the next one
+
+
+def layer_sizes(n_in: int, layers: int, units: int, n_out: int) -> tuple:
+    """(inputs, hidden widths..., outputs) of a network with `layers` hidden layers of `units` each."""
+    return (int(n_in), *([int(units)] * int(layers)), int(n_out))
+
+
+def parameter_count(sizes) -> dict:
+    """Weights and biases of a dense network: each layer has n_in x n_out weights and n_out biases,
+    so the total is the sum over layers of (n_in + 1) n_out."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    weights, biases = sum(a * b for a, b in pairs), sum(b for _, b in pairs)
+    return {"weights": weights, "biases": biases, "total": weights + biases}
+
+
+def engine_parameter_count(sizes, activation: str = "elu") -> int:
+    """The length of one network's flat parameter row in the engine (engine.model.Layout)."""
+    from engine.model import Layout
+
+    return Layout(ModelSpec(hidden=tuple(sizes[1:-1]), activation=activation), sizes[0], sizes[-1]).size
+
+
+def layer_table(sizes) -> pd.DataFrame:
+    """One row per weight layer, indexed "n_in → n_out": its weights, biases and (n_in + 1) n_out."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return pd.DataFrame({"weights": [a * b for a, b in pairs], "biases": [b for _, b in pairs],
+                         "(n_in + 1) n_out": [(a + 1) * b for a, b in pairs]},
+                        index=pd.Index([f"{a} → {b}" for a, b in pairs], name="n_in → n_out"))
+
+
+def _slots(n: int, max_drawn: int = MAX_DRAWN) -> list:
+    """The unit indices drawn for a layer of n units: all of them, or the first and last few around a
+    gap (None) that stands for the rest."""
+    if n <= max_drawn:
+        return list(range(n))
+    head = max_drawn // 2
+    tail = max_drawn - head - 1
+    return list(range(head)) + [None] + list(range(n - tail, n))
+
+
+def diagram_frames(sizes, max_drawn: int = MAX_DRAWN):
+    """Nodes (layer, y, kind, unit), gaps (layer, y, hidden units) and edges (x, y, x2, y2) of the
+    drawing; edges join drawn nodes of neighbouring layers only."""
+    nodes, gaps, drawn = [], [], []
+    last = len(sizes) - 1
+    for layer, n in enumerate(sizes):
+        slots = _slots(n, max_drawn)
+        kind = "input" if layer == 0 else "output" if layer == last else "hidden"
+        ys = [(len(slots) - 1) / 2 - i for i in range(len(slots))]
+        for unit, y in zip(slots, ys):
+            if unit is None:
+                gaps.append({"layer": layer, "y": y, "more": n - (len(slots) - 1)})
+            else:
+                nodes.append({"layer": layer, "y": y, "kind": kind, "unit": unit + 1})
+        drawn.append([y for unit, y in zip(slots, ys) if unit is not None])
+    edges = [{"x": layer, "y": ya, "x2": layer + 1, "y2": yb}
+             for layer in range(last) for ya in drawn[layer] for yb in drawn[layer + 1]]
+    return pd.DataFrame(nodes), pd.DataFrame(gaps, columns=["layer", "y", "more"]), pd.DataFrame(edges)
+
+
+def network_diagram(sizes, max_drawn: int = MAX_DRAWN) -> alt.LayerChart:
+    """Nodes as points and connections as rules (Altair), one column per layer, named on top."""
+    nodes, gaps, edges = diagram_frames(sizes, max_drawn)
+    last = len(sizes) - 1
+    names = [W("diagram.input")] + [f"{W('diagram.hidden')}{i}" for i in range(1, last)] + [W("diagram.output")]
+    names = [f"{name}\n{n}" for name, n in zip(names, sizes)]  # two short lines: eight columns share ~300 px
+    top = (max_drawn - 1) / 2 + 1.0
+    heads = pd.DataFrame({"layer": range(len(sizes)), "y": top, "name": names})
+    xs = alt.Scale(domain=[-0.5, last + 0.5])
+    x = alt.X("x:Q", axis=None, scale=xs)
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[-top + 0.3, top + 1.5]))
+    opacity = 0.5 if len(edges) < 150 else 0.25
+    rules = alt.Chart(edges).mark_rule(color=NETWORK_EDGE, opacity=opacity, strokeWidth=1).encode(
+        x=x, y=y, x2="x2:Q", y2="y2:Q")
+    kinds = ["input", "hidden", "output"]
+    dots = alt.Chart(nodes).mark_circle(size=170, opacity=1, stroke=HIGHLIGHT_INK, strokeWidth=0.8).encode(
+        x=alt.X("layer:Q", scale=xs, axis=None), y=y,
+        color=alt.Color("kind:N", scale=color_scale(NETWORK_COLORS, kinds), legend=None),
+        tooltip=["kind", "layer", "unit"])
+    more = alt.Chart(gaps).mark_text(fontSize=13, fontWeight=600, color=MARKER_GREY).encode(
+        x=alt.X("layer:Q", scale=xs, axis=None), y=y, text=alt.Text("label:N")).transform_calculate(
+        label="'+' + datum.more")
+    head = alt.Chart(heads).mark_text(fontSize=11, fontWeight=600, color=HIGHLIGHT_INK, lineBreak="\n",
+                                      baseline="bottom").encode(
+        x=alt.X("layer:Q", scale=xs, axis=None), y=y, text="name:N")
+    layers = [rules, dots, head] + ([more] if len(gaps) else [])
+    return alt.layer(*layers).properties(height=300)
+
+
+def _diagram_demo(v, progress):
+    n_in, n_out = DIAGRAM_DATA[v["data"]]
+    sizes = layer_sizes(n_in, v["layers"], v["units"], n_out)
+    count = parameter_count(sizes)
+    engine = engine_parameter_count(sizes)
+    _, _, edges = diagram_frames(sizes)
+    arch = "-".join(str(n) for n in sizes)
+    tab = layer_table(sizes)
+    outs = [
+        Metric(W("diagram.weights"), f"{count['weights']:,}", help=W("diagram.weights_help")),
+        Metric(W("diagram.biases"), f"{count['biases']:,}", help=W("diagram.biases_help")),
+        Metric(W("diagram.total"), f"{count['total']:,}", help=W("diagram.total_help")),
+        Metric(W("diagram.engine"), f"{engine:,}", help=W("diagram.engine_help")),
+        Columns([[Chart(network_diagram(sizes).properties(title=W("diagram.title", arch=arch)),
+                        caption=W("diagram.caption"))],
+                 [Table(tab, caption=W("diagram.table_caption"))]]),
+    ]
+    if count["weights"] > len(edges):
+        outs.append(Note(W("diagram.capped", drawn=len(edges), total=count["weights"], max=MAX_DRAWN), kind="info"))
+    if engine != count["total"]:
+        outs.append(Note(W("diagram.mismatch", engine=engine, total=count["total"]), kind="error"))
+    return outs
+
+
+DIAGRAM = Step(
+    "diagram",
+    controls=(Select("data", "data set (inputs and outputs)", tuple(DIAGRAM_DATA), "autompg"),
+              Slider("layers", "hidden layers", 0, 6, 2, step=1),
+              Slider("units", "units per hidden layer", 1, 128, 10, step=1)),
+    demo=_diagram_demo,
+    presets=(("Six layers of 10", {"layers": 6, "units": 10}), ("Digits, 2 x 64", {"data": "digits", "units": 64})),
+)
+
+
+# ============================================================ step 2: capacity
 
 
 def capacity_experiments(lr: float = 0.02, steps: int = CAP_STEPS, seed: int = 0) -> list[Experiment]:
@@ -220,7 +353,7 @@ CAPACITY = Step(
 )
 
 
-# ============================================================ step 2: three splits
+# ============================================================ step 3: three splits
 
 
 SELECT_WIDTHS = (2, 8, 32, 128)
@@ -324,7 +457,7 @@ SPLITS = Step(
 )
 
 
-# ============================================================ step 3: early stopping
+# ============================================================ step 4: early stopping
 
 
 PATIENCE = 10
@@ -417,7 +550,7 @@ EARLY_STOPPING = Step(
 )
 
 
-# ============================================================ step 4: k-fold cross-validation
+# ============================================================ step 5: k-fold cross-validation
 
 
 CV_HIDDEN = (30, 10)
@@ -536,7 +669,7 @@ KFOLD = Step(
 )
 
 
-# ============================================================ step 5: bias and variance
+# ============================================================ step 6: bias and variance
 
 
 def truth(x):
@@ -630,7 +763,7 @@ BIAS_VARIANCE = Step(
 )
 
 
-# ============================================================ step 6: number of features
+# ============================================================ step 7: number of features
 
 
 def rbf_features(x, m: int, width: float = 0.1) -> np.ndarray:
@@ -742,7 +875,7 @@ FEATURES = Step(
 )
 
 
-# ============================================================ step 7: collinear features
+# ============================================================ step 8: collinear features
 
 
 CORRS = (0.0, 0.5, 0.9, 0.99, 0.999)
@@ -799,7 +932,7 @@ COLLINEAR = Step(
 )
 
 
-# ============================================================ step 8: bottleneck
+# ============================================================ step 9: bottleneck
 
 
 BOTTLENECKS = (1, 2, 4, 32)
@@ -883,7 +1016,194 @@ BOTTLENECK = Step(
 )
 
 
-# ============================================================ step 9: check yourself
+# ============================================================ step 10: grid and random search
+
+
+SEARCH_LR = (1e-3, 1.0)  # learning rates searched, log-uniform (Adam, full batch)
+SEARCH_WIDTH = (8, 64)  # hidden units of the one hidden layer, log-uniform, rounded to whole units
+SEARCH_STEPS = 50  # a short training budget: the learning rate decides much, the width little
+SEARCH_BUDGET = 16  # configurations per search: a 4 x 4 grid, or 16 random draws
+SEARCH_SALT = 2012  # keeps the draws of configurations apart from every other random stream of the seed
+
+
+def grid_configs(budget: int = SEARCH_BUDGET) -> list[tuple[float, int]]:
+    """A k x k grid (k = sqrt(budget)): k learning rates and k widths, each log-spaced over its range
+    with both ends included, every learning rate paired with every width."""
+    k = int(round(np.sqrt(budget)))
+    lrs = np.geomspace(*SEARCH_LR, k)
+    widths = np.round(np.geomspace(*SEARCH_WIDTH, k)).astype(int)
+    return [(float(lr), int(w)) for lr in lrs for w in widths]
+
+
+def random_configs(seed: int = 0, budget: int = SEARCH_BUDGET) -> list[tuple[float, int]]:
+    """`budget` independent draws: log10(lr) and log(width) uniform over their ranges (Bergstra &
+    Bengio 2012); the width rounded to whole units. The seed draws them, as it draws split and init."""
+    rng = np.random.default_rng([seed, SEARCH_SALT])
+    lrs = np.exp(rng.uniform(*np.log(SEARCH_LR), budget))
+    widths = np.round(np.exp(rng.uniform(*np.log(SEARCH_WIDTH), budget))).astype(int)
+    return [(float(lr), int(w)) for lr, w in zip(lrs, widths)]
+
+
+def search_experiments(seed: int = 0, budget: int = SEARCH_BUDGET) -> list[Experiment]:
+    """The grid's runs, then random search's, on one split of Auto MPG (the seed's), all in one sweep."""
+    return [mpg_experiment((w,), SEARCH_STEPS, lr, seed)
+            for lr, w in grid_configs(budget) + random_configs(seed, budget)]
+
+
+def search_table(res, budget: int = SEARCH_BUDGET) -> pd.DataFrame:
+    """One row per configuration tried, read back from the runs themselves: the search it belongs to,
+    its learning rate and width, and the final validation and test MSE (inf for a diverged run)."""
+    rows = []
+    for i, r in enumerate(res):
+        val, test = r.final["val_loss"], r.final["test_loss"]
+        rows.append({"search": "grid" if i < budget else "random", "lr": r.config.optim.lr,
+                     "width": r.config.model.hidden[0],
+                     "val": val if np.isfinite(val) else np.inf, "test": test if np.isfinite(test) else np.inf})
+    return pd.DataFrame(rows)
+
+
+def search_picks(tab: pd.DataFrame) -> dict:
+    """Each search's pick: the row with the lowest validation MSE among its own configurations."""
+    return {m: int(g["val"].idxmin()) for m, g in tab.groupby("search", sort=False)}
+
+
+def _search_stats(res) -> dict:
+    tab = search_table(res)
+    picks = search_picks(tab)
+    out = {}
+    for m, i in picks.items():
+        g = tab[tab["search"] == m]
+        out.update({f"lrs_{m}": g["lr"].nunique(), f"widths_{m}": g["width"].nunique(),
+                    f"val_{m}": tab.loc[i, "val"], f"test_{m}": tab.loc[i, "test"],
+                    f"lr_{m}": tab.loc[i, "lr"], f"width_{m}": tab.loc[i, "width"]})
+    out["ratio"] = out["val_random"] / out["val_grid"]
+    out["better"] = float(out["val_random"] <= out["val_grid"])
+    out["test_ratio"] = out["test_random"] / out["test_grid"]
+    out["test_better"] = float(out["test_random"] <= out["test_grid"])
+    out["grid_high"] = float(out["lr_grid"] >= 0.1)  # the grid's pick at one of its two largest rates
+    slow = tab[(tab["search"] == "grid") & (tab["lr"] <= 0.0101)]["val"]  # the grid's columns at 0.001 and 0.01
+    out["slow"] = slow.min() / out["val_grid"]
+    return out
+
+
+def _search_runs(seed: int) -> list[Experiment]:
+    return search_experiments(seed)
+
+
+SEARCH_RATIO = 1.1
+SEARCH_COVER = Claim(
+    "search_cover", _search_runs, _search_stats,
+    holds=lambda v: v["lrs_random"] == SEARCH_BUDGET and v["lrs_grid"] == 4 and v["widths_grid"] == 4
+    and v["widths_random"] >= 10,
+    what="with 16 runs each: random search tries 16 learning rates and at least 10 widths, the grid 4 of each")
+SEARCH_PICK = Claim(
+    "search_pick", _search_runs, _search_stats, holds=lambda v: v["ratio"] <= SEARCH_RATIO,
+    what=f"random search's pick has a validation MSE at most {SEARCH_RATIO} x the grid pick's")
+SEARCH_CLAIMS = (SEARCH_COVER, SEARCH_PICK)
+
+
+RUG_BANDS = {"grid": (5.0, 5.8), "random": (6.0, 6.9)}  # hidden-unit heights of the ticks under the plot
+
+
+def _space_chart(tab: pd.DataFrame, picks: dict, seed: int) -> alt.LayerChart:
+    """The search space: every configuration tried, coloured by its validation MSE, each search's pick
+    ringed; under the plot, a tick per learning rate each search tried (its projection on the axis
+    that matters), one band per search."""
+    order = list(SEARCH_COLORS)
+    xs = alt.Scale(type="log", domain=list(SEARCH_LR), nice=False, padding=8)
+    x = alt.X("lr:Q", scale=xs, title=W("search.lr_axis"), axis=alt.Axis(format="~g", values=[0.001, 0.01, 0.1, 1]))
+    df = tab.assign(shown=tab["val"].clip(upper=SEARCH_VAL_CAP))
+    df = df[np.isfinite(df["shown"])]
+    tips = ["search", alt.Tooltip("lr:Q", format=".3g"), "width:Q", alt.Tooltip("val:Q", format=".2f"),
+            alt.Tooltip("test:Q", format=".2f")]
+    ys = alt.Scale(type="log", base=2, domain=[RUG_BANDS["grid"][0], SEARCH_WIDTH[1]], nice=False, padding=6)
+    y = alt.Y("width:Q", scale=ys, axis=alt.Axis(values=[8, 16, 32, 64]), title=W("search.width_axis"))
+    shapes = alt.Scale(domain=order, range=["square", "circle"])
+    dots = alt.Chart(df).mark_point(filled=True, size=100, opacity=0.95, stroke=HIGHLIGHT_INK, strokeWidth=0.5).encode(
+        x=x, y=y, tooltip=tips, shape=alt.Shape("search:N", scale=shapes, legend=alt.Legend(orient="top", title=None)),
+        color=alt.Color("shown:Q", title=W("search.val_legend"),
+                        scale=alt.Scale(type="log", scheme="viridis", reverse=True),
+                        legend=alt.Legend(orient="top", direction="horizontal", gradientLength=110, format="~g",
+                                          titleOrient="left", tickCount=3)))
+    best = tab.loc[list(picks.values())]
+    ring = alt.Chart(best).mark_point(size=420, strokeWidth=2.5, filled=False).encode(
+        x=x, y=y, shape=alt.Shape("search:N", scale=shapes, legend=None),
+        stroke=alt.Stroke("search:N", scale=color_scale(SEARCH_COLORS, order), legend=None), tooltip=tips)
+    rug_df = tab[["search", "lr"]].assign(lo=tab["search"].map(lambda m: RUG_BANDS[m][0]),
+                                          hi=tab["search"].map(lambda m: RUG_BANDS[m][1]))
+    rug = alt.Chart(rug_df).mark_rule(strokeWidth=2).encode(
+        x=x, y=alt.Y("lo:Q", scale=ys), y2="hi:Q",
+        stroke=alt.Stroke("search:N", scale=color_scale(SEARCH_COLORS, order), legend=None),
+        tooltip=["search", alt.Tooltip("lr:Q", format=".3g")])
+    floor = alt.Chart(pd.DataFrame({"y": [7.3]})).mark_rule(color=REFERENCE_GREY, strokeDash=[3, 3]).encode(
+        y=alt.Y("y:Q", scale=ys))
+    return alt.layer(floor, rug, dots, ring).resolve_scale(color="independent").properties(
+        height=330, title=W("search.space_title", seed=seed))
+
+
+def _picks_evidence(table: pd.DataFrame, seed: int) -> alt.HConcatChart:
+    """Per seed, the validation and the test MSE of each search's pick, joined by a line."""
+    order = list(SEARCH_COLORS)
+    panels = []
+    for split in ("val", "test"):
+        long = table.melt("seed", [f"{split}_{m}" for m in order], "search", "mse")
+        long["search"] = long["search"].str.replace(f"{split}_", "", regex=False)
+        yy = alt.Y("seed:O", title="seed" if split == "val" else None,
+                   axis=alt.Axis(labels=split == "val", ticks=split == "val"))
+        x = alt.X("mse:Q", scale=alt.Scale(zero=False), title=W(f"search.{split}_axis"),
+                  axis=alt.Axis(tickCount=4, format="~g"))
+        shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color=HIGHLIGHT_INK, opacity=0.07).encode(
+            y="seed:O")
+        line = alt.Chart(long).mark_line(color=SPREAD_GREY, strokeWidth=1.5).encode(x=x, y=yy, detail="seed:O")
+        dots = alt.Chart(long).mark_point(filled=True, size=70, opacity=0.9).encode(
+            x=x, y=yy, shape=alt.Shape("search:N", scale=alt.Scale(domain=order, range=["square", "circle"]),
+                                       legend=alt.Legend(orient="top", title=None) if split == "val" else None),
+            color=alt.Color("search:N", scale=color_scale(SEARCH_COLORS, order),
+                            legend=alt.Legend(orient="top", title=None) if split == "val" else None),
+            tooltip=["seed:O", "search", alt.Tooltip("mse:Q", format=".2f")])
+        panels.append(alt.layer(shown, line, dots).properties(width=115, height=235,
+                                                            title=W(f"search.{split}_title")))
+    return alt.hconcat(*panels, spacing=6)
+
+
+SEARCH_VAL_CAP = 100.0  # colour scale cap (mpg²): an untrained net's MSE is several hundred
+
+
+def _search_demo(v, progress):
+    ev = measure(SEARCH_CLAIMS, progress)
+    seed, budget = v["seed"], v["budget"]
+    res = run_many(search_experiments(seed, budget), progress=progress)
+    tab = search_table(res, budget)
+    picks = search_picks(tab)
+    one = W("search.one_search", seed=seed)
+    g, r = (tab.loc[picks[m]] for m in ("grid", "random"))
+    outs = [
+        Columns([[Chart(_space_chart(tab, picks, seed), caption=W("search.space_caption", budget=budget,
+                                                                  steps=SEARCH_STEPS))],
+                 [Chart(_picks_evidence(ev["search_pick"].table, seed),
+                        caption=W("search.evidence_caption", budget=SEARCH_BUDGET))]]),
+        Metric(W("search.pick_grid"), W("search.pick_value", lr=g["lr"], width=int(g["width"])), help=one),
+        Metric(W("search.pick_random"), W("search.pick_value", lr=r["lr"], width=int(r["width"])), help=one),
+        Metric(W("search.val_both"), f"{g['val']:.2f} / {r['val']:.2f}", help=W("search.val_both_help", one=one)),
+        Metric(W("search.test_both"), f"{g['test']:.2f} / {r['test']:.2f}", help=W("search.test_both_help", one=one)),
+    ]
+    diverged = sum(x.diverged for x in res)
+    if diverged:
+        outs.append(Note(diverged_runs(diverged, len(res)), kind="warning"))
+    return outs
+
+
+SEARCH = Step(
+    "search",
+    controls=(Select("budget", "configurations per search", (9, 16, 25), SEARCH_BUDGET),
+              Slider("seed", "seed shown (split, initialisation and random draws)", 0, 9, 0, step=1)),
+    runs=lambda v: search_experiments(v["seed"], v["budget"]),
+    demo=_search_demo, heavy=True, claims=SEARCH_CLAIMS,
+    presets=(("Budget 9", {"budget": 9}), ("Budget 25", {"budget": 25})),
+)
+
+
+# ============================================================ step 11: check yourself
 
 
 def _copy(claim: Claim, id: str) -> Claim:
@@ -902,6 +1222,8 @@ CHECK = Step(
 
 LESSON = W.lesson(
     id="overfitting", number=5,
-    steps=(CAPACITY, SPLITS, EARLY_STOPPING, KFOLD, BIAS_VARIANCE, FEATURES, COLLINEAR, BOTTLENECK, CHECK),
-    references=("Hastie, Tibshirani & Friedman 2009", "Goodfellow, Bengio & Courville 2016", "Prechelt 1998"),
+    steps=(DIAGRAM, CAPACITY, SPLITS, EARLY_STOPPING, KFOLD, BIAS_VARIANCE, FEATURES, COLLINEAR, BOTTLENECK, SEARCH,
+           CHECK),
+    references=("Hastie, Tibshirani & Friedman 2009", "Goodfellow, Bengio & Courville 2016", "Prechelt 1998",
+                "Bergstra & Bengio 2012"),
 )

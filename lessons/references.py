@@ -147,6 +147,15 @@ REFERENCES: tuple[Reference, ...] = (
         "optimisation (ch. 8).",
         ("vanishing_gradients", "relu_family", "losses", "optimizers", "regularization"),
     ),
+    Reference(
+        "bergstra2012", "Bergstra & Bengio 2012",
+        "James Bergstra and Yoshua Bengio. *Random search for hyper-parameter optimization.* "
+        "JMLR 13(10):281-305, 2012.",
+        "https://jmlr.org/papers/v13/bergstra12a.html",
+        "Random search against grid search at the same budget: more distinct values of the hyperparameters "
+        "that matter.",
+        ("overfitting",),
+    ),
 )
 
 

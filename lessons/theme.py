@@ -222,3 +222,15 @@ INIT_COLORS: dict[str, str] = {  # weight initialisations (Lesson 1's init step)
     "He": "#0072B2",  # blue: ReLU's colour, the activation it is made for
     "zeros": "#999999",  # grey: no initialisation at all
 }
+
+# --- overfitting (new steps)
+NETWORK_COLORS: dict[str, str] = {  # the network diagram's nodes, by the kind of layer they belong to
+    "input": "#56B4E9",  # sky blue: the features
+    "hidden": "#F0E442",  # yellow: hidden units
+    "output": "#D55E00",  # vermillion: the prediction
+}
+NETWORK_EDGE = "#777777"  # grey: one weight of the network diagram
+SEARCH_COLORS: dict[str, str] = {  # the two hyperparameter searches
+    "grid": "#6A3D9A",  # dark purple: the grid's configurations and its pick
+    "random": "#B15928",  # brown: random search's configurations and its pick
+}

@@ -4,17 +4,19 @@ The comparisons the notes quote are `Claim`s: tests/lessons/test_claims.py retra
 seeds with the cache off. This file checks what is not a claim: closed forms and Monte Carlo
 estimates (bias-variance, RBF features, collinearity), split and fold bookkeeping, early-stopping
 mechanics, the one comparison a note makes across seeds rather than within one (the spread of the
-cross-validation estimate against one fold's), and that every default view draws.
+cross-validation estimate against one fold's), the network diagram's weight count against a closed form
+and the engine's layout, the grid and random configurations, and that every default view draws.
 """
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
 
+from engine import DataSpec, run_many
 from engine import data as D
-from engine import run_many
 from lessons import overfitting as O
 from lessons.registry import experiments_of
-from lessons.walkthrough import Chart, Note, flatten
+from lessons.walkthrough import Chart, Metric, Note, flatten
 
 
 def _params(hidden, n_in=9, n_out=1):
@@ -166,3 +168,134 @@ def test_lesson_shape():
     from engine.cache import SHIPPED_DIR
     shipped = {p.name.split(".")[0] for p in SHIPPED_DIR.glob("*.json")}
     assert keys <= shipped, "run precompute(experiments_of('overfitting')), see lessons/registry.py"
+
+
+# ---------------------------------------------------------------- the network diagram
+
+
+def _closed_form(sizes):
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+@pytest.mark.parametrize("data", list(O.DIAGRAM_DATA))
+def test_diagram_count_matches_closed_form_and_engine(data):
+    n_in, n_out = O.DIAGRAM_DATA[data]
+    s = D.load(DataSpec(data, n=0))
+    assert (s.n_features, s.n_outputs) == (n_in, n_out)  # the diagram's inputs and outputs are the data's
+    for layers in range(0, 7):
+        for units in (1, 2, 7, 10, 64, 128):
+            sizes = O.layer_sizes(n_in, layers, units, n_out)
+            assert len(sizes) == layers + 2
+            c = O.parameter_count(sizes)
+            assert c["total"] == c["weights"] + c["biases"] == _closed_form(sizes)
+            assert c["biases"] == layers * units + n_out
+            assert O.engine_parameter_count(sizes) == c["total"]
+            assert O.layer_table(sizes)["(n_in + 1) n_out"].sum() == c["total"]
+
+
+def test_diagram_count_matches_trained_networks():
+    """n_params a real run reports (one update, cache off) for the capacity step's networks and the digits."""
+    exps = [O.mpg_experiment(h, steps=1) for h in O.CAPACITIES.values()]
+    exps += [O.bottleneck_experiments(steps=1)[0]]
+    sizes = [(9, *h, 1) for h in O.CAPACITIES.values()] + [(64, 32, O.BOTTLENECKS[0], 32, 10)]
+    for r, sz in zip(run_many(exps, cache=False), sizes):
+        assert r.meta["n_params"] == _closed_form(sz) == O.parameter_count(sz)["total"]
+    assert [O.parameter_count((9, *h, 1))["total"] for h in O.CAPACITIES.values()] == [41, 621, 6571]
+    assert O.parameter_count(O.layer_sizes(64, 2, 64, 10))["total"] == 8970  # the diagram's notice
+    assert O.parameter_count(O.layer_sizes(9, 0, 5, 1)) == {"weights": 9, "biases": 1, "total": 10}
+
+
+def test_diagram_draws_nodes_and_capped_edges():
+    sizes = O.layer_sizes(9, 6, 128, 1)
+    nodes, gaps, edges = O.diagram_frames(sizes)
+    per_layer = nodes.groupby("layer").size()
+    assert (per_layer <= O.MAX_DRAWN).all()
+    # every layer's drawn units plus what its gap stands for is the layer's width
+    more = gaps.set_index("layer")["more"].reindex(range(len(sizes)), fill_value=0)
+    assert (per_layer + more == pd.Series(sizes)).all()
+    drawn = per_layer.to_numpy()
+    assert len(edges) == sum(a * b for a, b in zip(drawn[:-1], drawn[1:])) < O.parameter_count(sizes)["weights"]
+    small = O.layer_sizes(9, 2, 10, 1)
+    assert len(O.diagram_frames(small)[2]) == O.parameter_count(small)["weights"]  # every weight drawn
+    outs = flatten(O.LESSON.step("diagram").run({}))
+    notes = [o for o in outs if isinstance(o, Note)]
+    assert not notes  # nothing capped, and the engine agrees
+    outs = flatten(O.LESSON.step("diagram").run({"layers": 6, "units": 128}))
+    notes = [o for o in outs if isinstance(o, Note)]
+    assert [n.kind for n in notes] == ["info"] and f"{len(edges):,}" in notes[0].text
+
+
+# ---------------------------------------------------------------- grid and random search
+
+
+def test_grid_configurations():
+    for budget, k in ((9, 3), (16, 4), (25, 5)):
+        g = O.grid_configs(budget)
+        lrs, widths = sorted({lr for lr, _ in g}), sorted({w for _, w in g})
+        assert len(g) == budget and len(lrs) == len(widths) == k
+        assert set(g) == {(lr, w) for lr in lrs for w in widths}  # every rate with every width
+        assert lrs[0] == pytest.approx(O.SEARCH_LR[0]) and lrs[-1] == pytest.approx(O.SEARCH_LR[1])
+        assert (widths[0], widths[-1]) == O.SEARCH_WIDTH
+        np.testing.assert_allclose(np.diff(np.log10(lrs)), np.log10(O.SEARCH_LR[1] / O.SEARCH_LR[0]) / (k - 1))
+    assert sorted({lr for lr, _ in O.grid_configs()}) == pytest.approx([0.001, 0.01, 0.1, 1.0])
+    assert sorted({w for _, w in O.grid_configs()}) == [8, 16, 32, 64]
+
+
+def test_random_configurations_are_log_uniform():
+    from scipy import stats
+
+    for seed in O.SEEDS:
+        r = O.random_configs(seed)
+        lrs, widths = np.array([c[0] for c in r]), np.array([c[1] for c in r])
+        assert len(r) == O.SEARCH_BUDGET == len(set(lrs))  # 16 distinct learning rates
+        assert ((lrs >= O.SEARCH_LR[0]) & (lrs <= O.SEARCH_LR[1])).all()
+        assert ((widths >= O.SEARCH_WIDTH[0]) & (widths <= O.SEARCH_WIDTH[1])).all()
+        assert widths.dtype.kind == "i" or all(float(w).is_integer() for w in widths)
+        assert r == O.random_configs(seed)  # the seed fixes the draws
+    assert O.random_configs(0) != O.random_configs(1)
+    many = O.random_configs(0, budget=4000)
+    u = (np.log10([c[0] for c in many]) + 3) / 3  # log10(lr) uniform on [-3, 0]
+    assert stats.kstest(u, "uniform").pvalue > 0.01
+    assert stats.kstest(np.log10([c[0] for c in many]), "uniform", args=(-3, 3)).pvalue > 0.01
+    assert stats.kstest(np.array([c[0] for c in many]), "uniform", args=(1e-3, 1)).pvalue < 1e-6  # not uniform in lr
+    w = np.array([c[1] for c in many])
+    # log(width) uniform on [ln 8, ln 64], rounded: P(width <= 16) = P(w < 16.5) = ln(16.5/8) / ln(8)
+    assert (w <= 16).mean() == pytest.approx(np.log(16.5 / 8) / np.log(8), abs=0.03)
+    assert (w <= 32).mean() == pytest.approx(np.log(32.5 / 8) / np.log(8), abs=0.03)
+
+
+def test_search_runs_are_the_configurations_and_the_pick_is_the_argmin():
+    """Retrained (cache off): the runs carry the configurations they claim; each search's pick is the
+    argmin of a validation MSE recomputed here from the trained weights (numpy forward pass)."""
+    seed = 4
+    res = run_many(O.search_experiments(seed), cache=False)
+    configs = O.grid_configs() + O.random_configs(seed)
+    assert [(r.config.optim.lr, r.config.model.hidden) for r in res] == [(lr, (w,)) for lr, w in configs]
+    assert {r.config.data.seed for r in res} == {r.config.seed for r in res} == {seed}
+    vals = []
+    for r in res:
+        s = D.load(r.config.data)
+        w = r.weights()
+        z = s.X_val @ w[0]["W"] + w[0]["b"]
+        h = np.where(z > 0, z, np.expm1(np.minimum(z, 0)))  # ELU, alpha 1
+        pred = (h @ w[1]["W"] + w[1]["b"]).ravel()
+        vals.append(float(((pred - s.y_val) ** 2).mean()))
+    vals = np.array(vals)
+    np.testing.assert_allclose(vals, [r.final["val_loss"] for r in res], rtol=1e-4)
+    picks = O.search_picks(O.search_table(res))
+    n = O.SEARCH_BUDGET
+    assert picks == {"grid": int(np.argmin(vals[:n])), "random": n + int(np.argmin(vals[n:]))}
+    stats_ = O._search_stats(res)
+    assert stats_["lr_grid"] == configs[picks["grid"]][0] and stats_["width_random"] == configs[picks["random"]][1]
+    assert stats_["val_random"] == pytest.approx(vals[n:].min(), rel=1e-4)
+
+
+def test_search_demo_marks_both_picks():
+    outs = flatten(O.LESSON.step("search").run({"budget": 9, "seed": 2}))
+    metrics = {m.label: m.value for m in outs if isinstance(m, Metric)}
+    res = run_many(O.search_experiments(2, 9))
+    tab = O.search_table(res, 9)
+    picks = O.search_picks(tab)
+    assert set(tab["search"]) == {"grid", "random"} and (tab["search"] == "grid").sum() == 9
+    g = tab.loc[picks["grid"]]
+    assert metrics[O.W("search.pick_grid")] == O.W("search.pick_value", lr=g["lr"], width=int(g["width"]))

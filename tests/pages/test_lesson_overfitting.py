@@ -16,6 +16,8 @@ errors = demo_errors
 
 
 @pytest.mark.parametrize("step, params", [
+    ("diagram", {"layers": "0", "units": "1"}),
+    ("diagram", {"data": "digits", "layers": "6", "units": "128"}),
     ("capacity", {"lr": "0.005", "steps": "500", "seed": "4"}),
     ("capacity", {"lr": "0.05", "steps": "3000", "seed": "9"}),
     ("splits", {"val_frac": "0.1", "test_frac": "0.1", "seed": "3"}),
@@ -33,6 +35,8 @@ errors = demo_errors
     ("collinear", {"rho": "0.999"}),
     ("bottleneck", {"steps": "200", "seed": "9"}),
     ("bottleneck", {"steps": "800"}),
+    ("search", {"budget": "9", "seed": "9"}),
+    ("search", {"budget": "25", "seed": "0"}),
     ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
@@ -70,4 +74,17 @@ def test_bad_values_fall_back_with_a_notice():
     at = open_at({"mode": "present", "step": "capacity", "lr": "nan", "steps": "750"})
     notice = " ".join(warnings(at))
     assert "lr" in notice
+    assert not errors(at)
+
+
+def test_odd_values_on_the_new_steps():
+    at = open_at({"mode": "present", "step": "diagram", "data": "mnist", "layers": "-1", "units": "999"})
+    notice = " ".join(warnings(at))
+    assert "data" in notice and "layers" in notice and "units" in notice
+    assert not errors(at) and at.slider(key="overfitting.diagram.units").value == 10
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[LESSON.text("diagram.total")] == metrics[LESSON.text("diagram.engine")] == "221"
+    at = open_at({"mode": "present", "step": "search", "budget": "17", "seed": "2.5"})
+    notice = " ".join(warnings(at))
+    assert "budget" in notice and "seed" in notice
     assert not errors(at)
