@@ -199,3 +199,13 @@ REFERENCE_GREY = "#999999"  # light grey: a reference line (zero)
 ONE_RUN = "#000000"  # black: the one run singled out among many seeds (or RReLU's fixed evaluation line)
 WIDER_RELU = "#003B5C"  # dark blue: ReLU with twice the units, a bigger sibling of ReLU's blue
 SOFTMAX_BARS = "#0072B2"  # blue: softmax outputs beside the sigmoid's vermillion
+
+# --- relu_family (new steps)
+TARGET_CURVE = "#999999"  # grey, dashed: the 1-D function one hidden layer approximates
+HINGE_PIECE = ACTIVATION_COLORS["relu"]  # ReLU's blue, faint: one hidden unit's hinge v·max(0, w·x + b)
+KINK_MARK = "#D55E00"  # vermillion: a kink of the fit, where a unit switches on (x = −b/w)
+EVEN_KINKS = "#009E73"  # bluish green: the closed-form fit with evenly spaced kinks
+DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of parameters
+    "deep": "#CC79A7",  # reddish purple
+    "wide": "#E69F00",  # orange
+}
