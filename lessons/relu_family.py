@@ -1113,22 +1113,23 @@ def one_layer_demo(values: dict, progress=None) -> list:
     target, width, seed = values["target"], int(values["width"]), int(values["seed"])
     fits = one_layer_fits(target, width)
     y = ONE_TARGETS[target](ONE_X)
-    grid = np.linspace(-1.0, 1.0, 401)
+    grid = np.linspace(-1.0, 1.0, 201)
     kinks = fits.kinks(seed)
     inside = kinks[(kinks > -1) & (kinks < 1)]
     i = fits.row(seed)
     refit = best_output_layer(ONE_X, y, fits.w[i], fits.b[i])[1]
     even = {n: even_fit(target, n) for n in ONE_WIDTHS}
-    pieces = fits.pieces(seed, grid)
     lo, hi = float(y.min()), float(y.max())
     pad = 0.6 * (hi - lo)
+    # the net and its hinges are straight between kinks: their kinks and the two ends draw them exactly
+    nodes = np.r_[-1.0, inside, 1.0]
     curves = pd.concat([
         pd.DataFrame({"x": grid, "y": ONE_TARGETS[target](grid), "curve": "target"}),
-        pd.DataFrame({"x": grid, "y": fits.predict(seed, grid), "curve": "net"})], ignore_index=True)
-    piece_df = pd.DataFrame({"x": np.repeat(grid, width), "y": pieces.ravel(),
-                             "unit": np.tile(np.arange(width), len(grid))})
+        pd.DataFrame({"x": nodes, "y": fits.predict(seed, nodes), "curve": "net"})], ignore_index=True)
+    piece_df = pd.DataFrame({"x": np.repeat(nodes, width), "y": fits.pieces(seed, nodes).ravel(),
+                             "unit": np.tile(np.arange(width), len(nodes))})
     kink_df = pd.DataFrame({"x": inside, "y": fits.predict(seed, inside)})
-    yscale = alt.Scale(domain=[lo - pad, hi + pad], clamp=True, nice=False)
+    yscale = alt.Scale(domain=[lo - pad, hi + pad], nice=False)
     xs = alt.X("x:Q", title="x", scale=alt.Scale(domain=[-1, 1], nice=False))
     piece_layer = alt.Chart(piece_df).mark_line(strokeWidth=1, opacity=0.45, color=HINGE_PIECE, clip=True).encode(
         x=xs, y=alt.Y("y:Q", title="f(x)", scale=yscale), detail="unit:N")
@@ -1143,10 +1144,11 @@ def one_layer_demo(values: dict, progress=None) -> list:
     kink_layer = alt.Chart(kink_df).mark_point(filled=True, size=45, color=KINK_MARK, clip=True).encode(
         x=xs, y=alt.Y("y:Q", scale=yscale), tooltip=[alt.Tooltip("x:Q", format=".3f", title="kink at")])
     fit_chart = alt.layer(piece_layer, curve_layer, kink_layer).properties(
-        height=270, title=W("one_layer.fit_title", width=width, seed=seed))
+        height=210, title=W("one_layer.fit_title", width=width, seed=seed))
     errs = pd.DataFrame({"width": list(ONE_WIDTHS), "mse": [even[n] for n in ONE_WIDTHS]})
     dots = pd.DataFrame({"width": width, "mse": fits.mse, "seed": list(fits.seeds)})
-    ex = alt.X("width:Q", title=W("one_layer.width_axis"), scale=alt.Scale(type="log", domain=[1, 64], nice=False))
+    ex = alt.X("width:Q", title=W("one_layer.width_axis"), scale=alt.Scale(type="log", domain=[1, 64], nice=False),
+               axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
     ey = alt.Y("mse:Q", title=W("one_layer.mse_axis"), scale=alt.Scale(type="log"))
     even_line = alt.Chart(errs).mark_line(point=True, color=EVEN_KINKS).encode(
         x=ex, y=ey, tooltip=["width", alt.Tooltip("mse:Q", format=".2e")])
@@ -1154,7 +1156,7 @@ def one_layer_demo(values: dict, progress=None) -> list:
         x=ex, y=ey, tooltip=["seed:O", alt.Tooltip("mse:Q", format=".2e")])
     mine = alt.Chart(dots[dots["seed"] == seed]).mark_point(size=140, strokeWidth=2, color=KINK_MARK).encode(x=ex, y=ey)
     err_chart = alt.layer(even_line, seed_dots, mine).properties(
-        height=270, title=W("one_layer.err_title", n=len(fits.seeds)))
+        height=210, title=W("one_layer.err_title", n=len(fits.seeds)))
     mean = float(np.mean(fits.mse))
     return [
         Metric(W("one_layer.kinks"), W("one_layer.kinks_value", k=len(inside), n=width),
@@ -1257,14 +1259,14 @@ def width_depth_demo(values: dict, progress=None) -> list:
     ok = [(d, w) for d, w in pairs if not (d.diverged or w.diverged)]
     ahead = sum(d.final["test_metric"] > w.final["test_metric"] for d, w in ok)
     strip = _seed_chart(dots, "net", "test accuracy", "test accuracy", color="net", colors=DEPTH_COLORS,
-                        x_title="", sort=list(names), x_type="N", height=260, width=110,
+                        x_title="", sort=list(names), x_type="N", height=200,
                         title=W("width_depth.strip_title", n=len(SEEDS)))
     charts = [strip]
     if frames:
         curves = finite_rows(pd.concat(frames, ignore_index=True), "train_loss", positive=True)
         charts.append(lesson_charts.seed_curves(curves, "step", "train_loss", color="net", colors=DEPTH_COLORS,
                                                 x_title="training step", y_title=W("width_depth.loss_axis"),
-                                                log_y=True, height=260, title=W("width_depth.loss_title")))
+                                                log_y=True, height=200, title=W("width_depth.loss_title")))
     p_deep, p_wide = (results[k].meta["n_params"] for k in (0, 1))
     out += [Metric(label[0], f"{p_deep:,}", help=W("width_depth.params_help")),
             Metric(label[1], f"{p_wide:,}", help=W("width_depth.params_help"))]

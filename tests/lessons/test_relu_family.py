@@ -477,13 +477,14 @@ def test_one_layer_net_is_piecewise_linear_with_a_kink_per_unit():
     grid = np.linspace(-1, 1, 2001)
     for s in fits.seeds:
         i = fits.row(s)
-        net = torch.nn.Sequential(torch.nn.Linear(1, fits.width), torch.nn.ReLU(), torch.nn.Linear(fits.width, 1))
+        net = torch.nn.Sequential(torch.nn.Linear(1, fits.width), torch.nn.ReLU(),
+                                  torch.nn.Linear(fits.width, 1)).double()
         with torch.no_grad():
             net[0].weight.copy_(torch.tensor(fits.w[i])[:, None])
             net[0].bias.copy_(torch.tensor(fits.b[i]))
             net[2].weight.copy_(torch.tensor(fits.v[i])[None, :])
             net[2].bias.copy_(torch.tensor([fits.c[i]]))
-            reference = net.double()(torch.tensor(grid)[:, None])[:, 0].numpy()
+            reference = net(torch.tensor(grid)[:, None])[:, 0].numpy()
         ours = fits.predict(s, grid)
         np.testing.assert_allclose(ours, reference, atol=1e-12)
         np.testing.assert_allclose(fits.pieces(s, grid).sum(1) + fits.c[i], ours, atol=1e-12)
@@ -497,8 +498,9 @@ def test_one_layer_net_is_piecewise_linear_with_a_kink_per_unit():
 
 def test_one_layer_closed_form_fits():
     """Least squares on the hinge basis {1, x, max(0, x - k_j)} at the net's own kinks (numpy) can only
-    do better than the trained net; the lesson's "best output layer" equals scikit-learn's linear
-    regression on the net's units; evenly spaced kinks: the error falls about 16-fold per doubling."""
+    do better than the trained net; the lesson's "best output layer" lies between the two and meets
+    the normal equations (its residual is orthogonal to every unit); evenly spaced kinks: scikit-learn's
+    linear regression gives the same error, which falls about 16-fold per doubling of the width."""
     from sklearn.linear_model import LinearRegression
 
     x, y = R.ONE_X, R.ONE_TARGETS["sine"](R.ONE_X)
@@ -508,11 +510,11 @@ def test_one_layer_closed_form_fits():
         basis = np.c_[np.ones_like(x), x, np.maximum(0, x[:, None] - fits.kinks(s)[None, :])]
         coef = np.linalg.lstsq(basis, y, rcond=None)[0]
         hinge = np.mean((basis @ coef - y) ** 2)
-        units = np.maximum(0, np.outer(x, fits.w[i]) + fits.b[i])
-        sk = LinearRegression().fit(units, y)
-        sk_mse = np.mean((sk.predict(units) - y) ** 2)
-        ours = R.best_output_layer(x, y, fits.w[i], fits.b[i])[1]
-        assert ours == pytest.approx(sk_mse, rel=1e-6, abs=1e-12)
+        units = np.c_[np.maximum(0, np.outer(x, fits.w[i]) + fits.b[i]), np.ones_like(x)]
+        coef, ours = R.best_output_layer(x, y, fits.w[i], fits.b[i])
+        residual = y - units @ coef
+        assert np.abs(units.T @ residual).max() < 1e-9 * max(1.0, np.abs(units).sum())  # the normal equations
+        assert ours == pytest.approx(np.mean(residual ** 2), rel=1e-12)
         assert hinge <= ours + 1e-12 and ours <= fits.mse[i] + 1e-12
     even = {n: R.even_fit("sine", n) for n in (8, 16, 32, 64)}
     for n in even:  # the same fit by scikit-learn on the hand-placed units
@@ -539,9 +541,9 @@ def test_one_layer_demo(views):
     fits = R.one_layer_fits("sine", 16)
     metrics = {m.label: m.value for m in outs_of(outs, Metric)}
     k = fits.kinks(0)
-    assert metrics["Kinks inside [−1, 1]"] == f"{((k > -1) & (k < 1)).sum()} of 16"
+    assert metrics["Kinks inside"] == f"{((k > -1) & (k < 1)).sum()} of 16"
     assert metrics["Net's error"] == f"{fits.mse[0]:.2e}"
-    assert metrics["Kinks placed evenly"] == f"{R.even_fit('sine', 16):.2e}"
+    assert metrics["Evenly spaced"] == f"{R.even_fit('sine', 16):.2e}"
     fit, err = outs_of(outs, Chart)
     spec = fit.chart.to_dict()
     assert len(spec["layer"]) == 3  # hinges, target and net, kinks
@@ -570,12 +572,12 @@ def test_width_depth_nets_have_equal_parameter_counts():
 def test_width_depth_demo(views):
     outs = views["width_depth"]
     metrics = {m.label: m.value for m in outs_of(outs, Metric)}
-    assert metrics["Parameters, 4 × 8"] == metrics["Parameters, 1 × 62"] == "249"
+    assert metrics["Deep 4×8"] == metrics["Wide 1×62"] == "249"
     results = engine.run_many(R.wide_deep_sweep())
     ahead = sum(results[2 * i].final["test_metric"] > results[2 * i + 1].final["test_metric"] for i in range(10))
-    assert metrics["Deep ahead"] == f"in {ahead} of 10 seeds"
+    assert metrics["Deep ahead"] == f"{ahead} of 10"
     deep = np.mean([r.final["test_metric"] for r in results[0::2]])
-    assert metrics["Deep: test accuracy"] == f"{deep:.3f}"
+    assert metrics["Deep acc."] == f"{deep:.3f}"
     strip, curves = outs_of(outs, Chart)
     rows = [row for data in strip.chart.to_dict()["datasets"].values() for row in data]
     assert len(rows) == 2 * len(SEEDS) and {row["seed"] for row in rows} == set(SEEDS)  # every seed drawn
