@@ -38,13 +38,19 @@ from lessons.claims import SEEDS, Claim
 from lessons.common import diverged_runs, finite_rows, smoothed_targets
 from lessons.theme import (
     ACTIVATION_COLORS,
+    DEPTH_COLORS,
+    EVEN_KINKS,
+    HINGE_PIECE,
+    KINK_MARK,
     ONE_RUN,
     SOFTMAX_BARS,
+    TARGET_CURVE,
     WIDER_RELU,
     color_scale,
 )
 from lessons.walkthrough import (
     Chart,
+    Columns,
     Latex,
     LogSlider,
     Markdown,
@@ -998,7 +1004,298 @@ BOUNDARIES_STEP = Step(
 )
 
 
-# ================================================================ step 7: output activations
+# ================================================================ step 7: what one hidden layer can do
+
+# The engine has no 1-D regression set (its one regression table, Auto MPG, has nine features), so
+# this step trains its small nets with torch directly: 101 evenly spaced points on [-1, 1], full
+# batch, float64, Adam, every seed's initial weights drawn from its own seeded generator, so the
+# numbers are the same in every process (up to rounding on another machine). It trains ten nets of
+# one width in one batched loop, about a second; nothing here goes through the engine's cache.
+ONE_X = np.linspace(-1.0, 1.0, 101)
+ONE_TARGETS = {"sine": lambda x: np.sin(2 * np.pi * x),  # two periods: it needs several kinks per period
+               "bump": lambda x: np.exp(-x ** 2 / (2 * 0.25 ** 2))}
+ONE_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+ONE_STEPS, ONE_LR = 1000, 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class OneLayerFits:
+    """Trained one-hidden-layer ReLU nets of one width, one row per seed: f(x) = Σ_j v_j max(0, w_j x + b_j) + c."""
+
+    target: str
+    seeds: tuple
+    w: np.ndarray  # (seeds, width) hidden weights
+    b: np.ndarray  # (seeds, width) hidden biases
+    v: np.ndarray  # (seeds, width) output weights
+    c: np.ndarray  # (seeds,) output bias
+    mse: np.ndarray  # (seeds,) mean squared error on the 101 training points at the end
+
+    @property
+    def width(self) -> int:
+        return self.w.shape[1]
+
+    def row(self, seed: int) -> int:
+        return self.seeds.index(seed)
+
+    def pieces(self, seed: int, x: np.ndarray) -> np.ndarray:
+        """(len(x), width): each unit's contribution v_j max(0, w_j x + b_j), its hinge."""
+        i = self.row(seed)
+        return np.maximum(0.0, np.outer(x, self.w[i]) + self.b[i]) * self.v[i]
+
+    def predict(self, seed: int, x: np.ndarray) -> np.ndarray:
+        return self.pieces(seed, x).sum(1) + self.c[self.row(seed)]
+
+    def kinks(self, seed: int) -> np.ndarray:
+        """Where each unit switches on, x = −b/w, sorted (a unit with w = 0 is a constant: no kink)."""
+        i = self.row(seed)
+        w, b = self.w[i], self.b[i]
+        return np.sort(-b[w != 0] / w[w != 0])
+
+
+def one_layer_init(width: int, seeds) -> list[torch.Tensor]:
+    """PyTorch's nn.Linear default for each seed: weights and biases ~ U(−1/√fan_in, 1/√fan_in); the
+    hidden layer has fan-in 1 (so its kinks −b/w land anywhere, half of them outside [−1, 1])."""
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    draw = lambda g, n, bound: (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * bound  # noqa: E731
+    rows = [[draw(g, width, 1.0), draw(g, width, 1.0), draw(g, width, width ** -0.5), draw(g, 1, width ** -0.5)]
+            for g in gens]
+    return [torch.stack([r[k] for r in rows]) for k in range(4)]
+
+
+@lru_cache(maxsize=64)
+def one_layer_fits(target: str = "sine", width: int = 8, seeds: tuple = SEEDS) -> OneLayerFits:
+    """Train one net of `width` hidden ReLU units per seed on `target` (full batch, Adam, ONE_STEPS).
+
+    The nets share no parameter and the loss is the sum of their own mean squared errors, so the
+    batched loop trains each exactly as it would be trained alone (Adam's update is per parameter)."""
+    x = torch.tensor(ONE_X)
+    y = torch.tensor(ONE_TARGETS[target](ONE_X))
+    w, b, v, c = (p.requires_grad_() for p in one_layer_init(int(width), seeds))
+    opt = torch.optim.Adam([w, b, v, c], lr=ONE_LR)
+
+    def forward():
+        return (torch.relu(x[None, :, None] * w[:, None, :] + b[:, None, :]) * v[:, None, :]).sum(-1) + c
+
+    for _ in range(ONE_STEPS):
+        loss = ((forward() - y) ** 2).mean(1).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        mse = ((forward() - y) ** 2).mean(1)
+    arrays = [t.detach().numpy().copy() for t in (w, b, v, c[:, 0], mse)]
+    for a in arrays:
+        a.setflags(write=False)
+    return OneLayerFits(target, tuple(int(s) for s in seeds), *arrays)
+
+
+def best_output_layer(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
+    """Keep the hidden layer (its kinks), solve the output layer by least squares: the best any net
+    with these units can do. Returns (v and c, mean squared error)."""
+    features = np.c_[np.maximum(0.0, np.outer(x, w) + b), np.ones_like(x)]
+    coef = np.linalg.lstsq(features, y, rcond=None)[0]
+    return coef, float(np.mean((features @ coef - y) ** 2))
+
+
+def even_kinks(width: int) -> np.ndarray:
+    """`width` units with slope 1 and kinks evenly spaced from −1 (that first unit is a straight line on
+    [−1, 1]): width − 1 kinks inside the interval."""
+    return np.linspace(-1.0, 1.0, int(width) + 1)[:-1]
+
+
+def even_fit(target: str, width: int) -> float:
+    """The error of a width-`width` net whose kinks are placed evenly by hand, output layer by least squares."""
+    k = even_kinks(width)
+    return best_output_layer(ONE_X, ONE_TARGETS[target](ONE_X), np.ones_like(k), -k)[1]
+
+
+def one_layer_demo(values: dict, progress=None) -> list:
+    target, width, seed = values["target"], int(values["width"]), int(values["seed"])
+    fits = one_layer_fits(target, width)
+    y = ONE_TARGETS[target](ONE_X)
+    grid = np.linspace(-1.0, 1.0, 201)
+    kinks = fits.kinks(seed)
+    inside = kinks[(kinks > -1) & (kinks < 1)]
+    i = fits.row(seed)
+    refit = best_output_layer(ONE_X, y, fits.w[i], fits.b[i])[1]
+    even = {n: even_fit(target, n) for n in ONE_WIDTHS}
+    lo, hi = float(y.min()), float(y.max())
+    pad = 0.6 * (hi - lo)
+    # the net and its hinges are straight between kinks: their kinks and the two ends draw them exactly
+    nodes = np.r_[-1.0, inside, 1.0]
+    curves = pd.concat([
+        pd.DataFrame({"x": grid, "y": ONE_TARGETS[target](grid), "curve": "target"}),
+        pd.DataFrame({"x": nodes, "y": fits.predict(seed, nodes), "curve": "net"})], ignore_index=True)
+    piece_df = pd.DataFrame({"x": np.repeat(nodes, width), "y": fits.pieces(seed, nodes).ravel(),
+                             "unit": np.tile(np.arange(width), len(nodes))})
+    kink_df = pd.DataFrame({"x": inside, "y": fits.predict(seed, inside)})
+    yscale = alt.Scale(domain=[lo - pad, hi + pad], nice=False)
+    xs = alt.X("x:Q", title="x", scale=alt.Scale(domain=[-1, 1], nice=False))
+    piece_layer = alt.Chart(piece_df).mark_line(strokeWidth=1, opacity=0.45, color=HINGE_PIECE, clip=True).encode(
+        x=xs, y=alt.Y("y:Q", title="f(x)", scale=yscale), detail="unit:N")
+    curve_layer = alt.Chart(curves).mark_line(clip=True).encode(
+        x=xs, y=alt.Y("y:Q", scale=yscale),
+        color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=["target", "net"], range=[TARGET_CURVE, ONE_RUN])),
+        strokeDash=alt.StrokeDash("curve:N", scale=alt.Scale(domain=["target", "net"], range=[[5, 4], [1, 0]]),
+                                  legend=None),
+        strokeWidth=alt.StrokeWidth("curve:N", scale=alt.Scale(domain=["target", "net"], range=[2.5, 2]),
+                                    legend=None))
+    kink_layer = alt.Chart(kink_df).mark_point(filled=True, size=45, color=KINK_MARK, clip=True).encode(
+        x=xs, y=alt.Y("y:Q", scale=yscale), tooltip=[alt.Tooltip("x:Q", format=".3f", title="kink at")])
+    fit_chart = alt.layer(piece_layer, curve_layer, kink_layer).properties(
+        height=210, title=W("one_layer.fit_title", width=width, seed=seed))
+    errs = pd.DataFrame({"width": list(ONE_WIDTHS), "mse": [even[n] for n in ONE_WIDTHS]})
+    dots = pd.DataFrame({"width": width, "mse": fits.mse, "seed": list(fits.seeds)})
+    ex = alt.X("width:Q", title=W("one_layer.width_axis"), scale=alt.Scale(type="log", domain=[1, 64], nice=False),
+               axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
+    ey = alt.Y("mse:Q", title=W("one_layer.mse_axis"), scale=alt.Scale(type="log"))
+    even_line = alt.Chart(errs).mark_line(point=True, color=EVEN_KINKS).encode(
+        x=ex, y=ey, tooltip=["width", alt.Tooltip("mse:Q", format=".2e")])
+    seed_dots = alt.Chart(dots).mark_circle(size=40, opacity=0.5, color=ONE_RUN).encode(
+        x=ex, y=ey, tooltip=["seed:O", alt.Tooltip("mse:Q", format=".2e")])
+    mine = alt.Chart(dots[dots["seed"] == seed]).mark_point(size=140, strokeWidth=2, color=KINK_MARK).encode(x=ex, y=ey)
+    err_chart = alt.layer(even_line, seed_dots, mine).properties(
+        height=210, title=W("one_layer.err_title", n=len(fits.seeds)))
+    mean = float(np.mean(fits.mse))
+    return [
+        Metric(W("one_layer.kinks"), W("one_layer.kinks_value", k=len(inside), n=width),
+               help=W("one_layer.kinks_help", seed=seed)),
+        Metric(W("one_layer.net_mse"), f"{fits.mse[i]:.2e}", help=W("one_layer.net_mse_help", seed=seed)),
+        Metric(W("one_layer.refit_mse"), f"{refit:.2e}", help=W("one_layer.refit_mse_help")),
+        Metric(W("one_layer.even_mse"), f"{even[width]:.2e}", help=W("one_layer.even_mse_help", width=width)),
+        Columns([[Chart(fit_chart, caption=W("one_layer.fit_caption", width=width, seed=seed, k=len(inside),
+                                            steps=ONE_STEPS, lr=ONE_LR))],
+                 [Chart(err_chart, caption=W("one_layer.err_caption", n=len(fits.seeds), width=width, mean=mean,
+                                            lo=float(fits.mse.min()), hi=float(fits.mse.max()), even=even[width],
+                                            factor=mean / even[width]))]]),
+    ]
+
+
+ONE_LAYER_STEP = Step(
+    "one_layer",
+    controls=(
+        LogSlider("width", "Hidden units", ONE_WIDTHS, 16),
+        Select("target", "Function", tuple(ONE_TARGETS), "sine"),
+        Select("seed", "Seed drawn", SEEDS, 0, help=W("one_layer.seed_help")),
+    ),
+    presets=(("2 units", {"width": 2}), ("64 units", {"width": 64}), ("Bump, 4 units", {"target": "bump", "width": 4})),
+    demo=one_layer_demo, heavy=True,
+)
+
+
+# ================================================================ step 8: wide versus deep
+
+# The spiral (two arms, 1.5 turns each) with 600 training and 1,400 test points: one test point is
+# 0.07 percentage points. Full batch, Adam, the same learning rate and number of steps for both nets.
+WIDE_DEEP = Experiment(
+    data=DataSpec("spiral", n=2000, noise=0.2, train_frac=0.3, val_frac=0.0, test_frac=0.7, seed=0),
+    model=ModelSpec(hidden=(8, 8, 8, 8), activation="relu"),
+    optim=OptimSpec("adam", lr=0.01),
+    train=TrainSpec(steps=300, record_every=10),
+    seed=0,
+)
+
+
+def wide_width(depth: int, units: int) -> int:
+    """The width of one hidden layer whose parameter count is nearest that of `depth` layers of `units`
+    (2 inputs, 1 output: one layer of h units has 4h + 1 parameters)."""
+    p = n_params((int(units),) * int(depth), "relu", n_in=2, n_out=1)
+    return max(1, round((p - 1) / 4))
+
+
+def wide_deep_experiments(depth: int = 4, units: int = 8, steps: int = 300, seed: int = 0) -> list[Experiment]:
+    """[deep, wide] at one seed: `depth` layers of `units`, and one layer with as many parameters."""
+    base = seeded(WIDE_DEEP.replace(train=dict(steps=int(steps), record_every=max(1, int(steps) // 30))), seed)
+    return [base.replace(model=dict(hidden=(int(units),) * int(depth))),
+            base.replace(model=dict(hidden=(wide_width(depth, units),)))]
+
+
+def wide_deep_sweep(depth: int = 4, units: int = 8, steps: int = 300) -> list[Experiment]:
+    return [e for s in SEEDS for e in wide_deep_experiments(depth, units, steps, s)]
+
+
+def _deep_vs_wide(r) -> dict:
+    _no_diverged(r)
+    deep, wide = r
+    return {"deep": deep.final["test_metric"], "wide": wide.final["test_metric"],
+            "gap": deep.final["test_metric"] - wide.final["test_metric"],
+            "ratio": deep.final["train_loss"] / wide.final["train_loss"]}
+
+
+DEEP_FITS = Claim(
+    "deep_fits", experiments=lambda s: wide_deep_experiments(4, 8, 300, s), statistic=_deep_vs_wide,
+    holds=lambda v: v["ratio"] < 0.25,
+    what="300 steps: 4x8 ReLU net's training loss below a quarter of the 1x62 net's (249 parameters each)")
+DEEP_SCORES = Claim(
+    "deep_scores", experiments=lambda s: wide_deep_experiments(4, 8, 300, s), statistic=_deep_vs_wide,
+    holds=lambda v: v["gap"] > 0,
+    what="300 steps: 4x8 ReLU net's test accuracy above the 1x62 net's")
+LONG_TIES = Claim(
+    "long_ties", experiments=lambda s: wide_deep_experiments(4, 8, 1000, s), statistic=_deep_vs_wide,
+    holds=lambda v: abs(v["gap"]) < 0.005,
+    what="1000 steps: the two nets' test accuracies within half a point")
+
+
+def width_depth_demo(values: dict, progress=None) -> list:
+    depth, units, steps = int(values["depth"]), int(values["units"]), int(values["steps"])
+    wide = wide_width(depth, units)
+    results = engine.run_many(wide_deep_sweep(depth, units, steps), progress=progress)
+    label = {0: W("width_depth.deep_label", depth=depth, units=units), 1: W("width_depth.wide_label", wide=wide)}
+    names = ("deep", "wide")
+    out = _diverged_seeds(results, lambda r: names[len(r.config.model.hidden) == 1])
+    dots, frames = [], []
+    for j, r in enumerate(results):
+        kind = names[j % 2]
+        if r.diverged:
+            continue
+        dots.append({"net": kind, "seed": r.config.seed, "test accuracy": r.final["test_metric"]})
+        h = r.history[["step", "train_loss"]].copy()
+        h["net"], h["seed"] = kind, r.config.seed
+        frames.append(h)
+    dots = pd.DataFrame(dots, columns=["net", "seed", "test accuracy"])
+    acc = {k: dots.loc[dots["net"] == k, "test accuracy"].to_numpy() for k in names}
+    pairs = [(results[2 * i], results[2 * i + 1]) for i in range(len(SEEDS))]
+    ok = [(d, w) for d, w in pairs if not (d.diverged or w.diverged)]
+    ahead = sum(d.final["test_metric"] > w.final["test_metric"] for d, w in ok)
+    strip = _seed_chart(dots, "net", "test accuracy", "test accuracy", color="net", colors=DEPTH_COLORS,
+                        x_title="", sort=list(names), x_type="N", height=200,
+                        title=W("width_depth.strip_title", n=len(SEEDS)))
+    charts = [strip]
+    if frames:
+        curves = finite_rows(pd.concat(frames, ignore_index=True), "train_loss", positive=True)
+        charts.append(lesson_charts.seed_curves(curves, "step", "train_loss", color="net", colors=DEPTH_COLORS,
+                                                x_title="training step", y_title=W("width_depth.loss_axis"),
+                                                log_y=True, height=200, title=W("width_depth.loss_title")))
+    p_deep, p_wide = (results[k].meta["n_params"] for k in (0, 1))
+    out += [Metric(label[0], f"{p_deep:,}", help=W("width_depth.params_help")),
+            Metric(label[1], f"{p_wide:,}", help=W("width_depth.params_help"))]
+    for k in names:
+        if len(acc[k]):
+            out.append(Metric(W(f"width_depth.{k}_acc"), f"{acc[k].mean():.3f}",
+                              help=W("width_depth.acc_help", n=len(acc[k]))))
+    out.append(Metric(W("width_depth.ahead"), W("width_depth.ahead_value", k=ahead, n=len(ok))))
+    caption = W("width_depth.caption", depth=depth, units=units, wide=wide, p_deep=p_deep, p_wide=p_wide,
+                steps=steps, n=len(SEEDS))
+    out.append(Columns([[Chart(c, caption=caption if c is charts[-1] else "")] for c in charts]))
+    return out
+
+
+WIDTH_DEPTH_STEP = Step(
+    "width_depth",
+    controls=(
+        Slider("depth", "Hidden layers of the deep net", 2, 6, 4, step=1),
+        Select("units", "Units per deep layer", (4, 8, 16), 8),
+        Select("steps", "Training steps", (300, 1000), 300),
+    ),
+    presets=(("Train longer: 1000 steps", {"steps": 1000}), ("Narrow: 4 units", {"units": 4}),
+             ("2 layers of 16", {"depth": 2, "units": 16})),
+    runs=lambda v: wide_deep_sweep(v["depth"], v["units"], v["steps"]),
+    demo=width_depth_demo, heavy=True, claims=(DEEP_FITS, DEEP_SCORES, LONG_TIES),
+)
+
+
+# ================================================================ step 9: output activations
 
 TASKS = ("regression", "binary", "multiclass", "multilabel")
 ENGINE_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "softmax_ce", "multilabel": "bce"}
@@ -1081,7 +1378,7 @@ OUTPUTS_STEP = Step(
 )
 
 
-# ================================================================ step 8: check yourself
+# ================================================================ step 10: check yourself
 
 CHECK_STEP = Step("check", claims=(QUIZ_LEAK, QUIZ_LR))
 
@@ -1089,7 +1386,8 @@ CHECK_STEP = Step("check", claims=(QUIZ_LEAK, QUIZ_LR))
 LESSON = W.lesson(
     id="relu_family",
     number=2,
-    steps=(FAMILY_STEP, DYING_STEP, SLOPES_STEP, CRELU_STEP, RERUN_STEP, BOUNDARIES_STEP, OUTPUTS_STEP, CHECK_STEP),
+    steps=(FAMILY_STEP, DYING_STEP, SLOPES_STEP, CRELU_STEP, RERUN_STEP, BOUNDARIES_STEP, ONE_LAYER_STEP,
+           WIDTH_DEPTH_STEP, OUTPUTS_STEP, CHECK_STEP),
     references=("Xu et al. 2015", "He et al. 2015", "Shang et al. 2016", "Clevert et al. 2015",
                 "Hendrycks & Gimpel 2016"),
 )

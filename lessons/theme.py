@@ -234,3 +234,13 @@ SEARCH_COLORS: dict[str, str] = {  # the two hyperparameter searches
     "grid": "#6A3D9A",  # dark purple: the grid's configurations and its pick
     "random": "#B15928",  # brown: random search's configurations and its pick
 }
+
+# --- relu_family (new steps)
+TARGET_CURVE = "#999999"  # grey, dashed: the 1-D function one hidden layer approximates
+HINGE_PIECE = ACTIVATION_COLORS["relu"]  # ReLU's blue, faint: one hidden unit's hinge v·max(0, w·x + b)
+KINK_MARK = "#D55E00"  # vermillion: a kink of the fit, where a unit switches on (x = −b/w)
+EVEN_KINKS = "#009E73"  # bluish green: the closed-form fit with evenly spaced kinks
+DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of parameters
+    "deep": "#CC79A7",  # reddish purple
+    "wide": "#E69F00",  # orange
+}

@@ -465,3 +465,121 @@ def test_cheap_extremes_do_not_crash():
         assert out.run(vals)
     for layers in (1, 4):
         assert R.LESSON.step("boundaries").run({"layers": layers})
+
+
+# ---------------------------------------------------------------- step 7: what one hidden layer can do
+
+
+def test_one_layer_net_is_piecewise_linear_with_a_kink_per_unit():
+    """The trained net, evaluated three ways (the lesson's numpy, torch.nn, straight lines between its
+    kinks by numpy's interpolation), is one and the same piecewise-linear function."""
+    fits = R.one_layer_fits("sine", 16)
+    grid = np.linspace(-1, 1, 2001)
+    for s in fits.seeds:
+        i = fits.row(s)
+        net = torch.nn.Sequential(torch.nn.Linear(1, fits.width), torch.nn.ReLU(),
+                                  torch.nn.Linear(fits.width, 1)).double()
+        with torch.no_grad():
+            net[0].weight.copy_(torch.tensor(fits.w[i])[:, None])
+            net[0].bias.copy_(torch.tensor(fits.b[i]))
+            net[2].weight.copy_(torch.tensor(fits.v[i])[None, :])
+            net[2].bias.copy_(torch.tensor([fits.c[i]]))
+            reference = net(torch.tensor(grid)[:, None])[:, 0].numpy()
+        ours = fits.predict(s, grid)
+        np.testing.assert_allclose(ours, reference, atol=1e-12)
+        np.testing.assert_allclose(fits.pieces(s, grid).sum(1) + fits.c[i], ours, atol=1e-12)
+        k = fits.kinks(s)
+        nodes = np.r_[-1.0, k[(k > -1) & (k < 1)], 1.0]
+        np.testing.assert_allclose(np.interp(grid, nodes, fits.predict(s, nodes)), ours, atol=1e-9)
+        # and its training error is what the lesson reports
+        y = R.ONE_TARGETS["sine"](R.ONE_X)
+        assert fits.mse[i] == pytest.approx(np.mean((fits.predict(s, R.ONE_X) - y) ** 2), rel=1e-9)
+
+
+def test_one_layer_closed_form_fits():
+    """Least squares on the hinge basis {1, x, max(0, x - k_j)} at the net's own kinks (numpy) can only
+    do better than the trained net; the lesson's "best output layer" lies between the two and meets
+    the normal equations (its residual is orthogonal to every unit); evenly spaced kinks: scikit-learn's
+    linear regression gives the same error, which falls about 16-fold per doubling of the width."""
+    from sklearn.linear_model import LinearRegression
+
+    x, y = R.ONE_X, R.ONE_TARGETS["sine"](R.ONE_X)
+    fits = R.one_layer_fits("sine", 16)
+    for s in fits.seeds:
+        i = fits.row(s)
+        basis = np.c_[np.ones_like(x), x, np.maximum(0, x[:, None] - fits.kinks(s)[None, :])]
+        coef = np.linalg.lstsq(basis, y, rcond=None)[0]
+        hinge = np.mean((basis @ coef - y) ** 2)
+        units = np.c_[np.maximum(0, np.outer(x, fits.w[i]) + fits.b[i]), np.ones_like(x)]
+        coef, ours = R.best_output_layer(x, y, fits.w[i], fits.b[i])
+        residual = y - units @ coef
+        assert np.abs(units.T @ residual).max() < 1e-9 * max(1.0, np.abs(units).sum())  # the normal equations
+        assert ours == pytest.approx(np.mean(residual ** 2), rel=1e-12)
+        assert hinge <= ours + 1e-12 and ours <= fits.mse[i] + 1e-12
+    even = {n: R.even_fit("sine", n) for n in (8, 16, 32, 64)}
+    for n in even:  # the same fit by scikit-learn on the hand-placed units
+        k = R.even_kinks(n)
+        units = np.maximum(0, x[:, None] - k[None, :])
+        sk = LinearRegression().fit(units, y)
+        assert even[n] == pytest.approx(np.mean((sk.predict(units) - y) ** 2), rel=1e-6)
+        assert len(k) == n and k[0] == -1 and np.all(np.diff(k) > 0)
+    for n in (16, 32):
+        assert 8 < even[n] / even[2 * n] < 32  # ~ (2)^4 = 16: squared error ~ h^4
+
+
+def test_one_layer_batched_training_is_each_run_alone():
+    both = R.one_layer_fits("bump", 4, (0, 1))
+    alone = R.one_layer_fits("bump", 4, (1,))
+    for name in ("w", "b", "v", "c", "mse"):
+        np.testing.assert_allclose(getattr(both, name)[1], getattr(alone, name)[0], rtol=1e-7, atol=1e-10)
+    again = R.one_layer_init(4, (1,))
+    assert float(again[0].abs().max()) <= 1 and float(again[2].abs().max()) <= 4 ** -0.5  # nn.Linear's bounds
+
+
+def test_one_layer_demo(views):
+    outs = views["one_layer"]
+    fits = R.one_layer_fits("sine", 16)
+    metrics = {m.label: m.value for m in outs_of(outs, Metric)}
+    k = fits.kinks(0)
+    assert metrics["Kinks inside"] == f"{((k > -1) & (k < 1)).sum()} of 16"
+    assert metrics["Net's error"] == f"{fits.mse[0]:.2e}"
+    assert metrics["Evenly spaced"] == f"{R.even_fit('sine', 16):.2e}"
+    fit, err = outs_of(outs, Chart)
+    spec = fit.chart.to_dict()
+    assert len(spec["layer"]) == 3  # hinges, target and net, kinks
+    assert "one run" in spec["title"] and "seed 0" in fit.caption
+    assert f"{fits.mse.mean():.2e}" in err.caption and "10 trained nets" in err.caption
+    one = R.LESSON.step("one_layer").run({"width": 1, "target": "bump", "seed": 9})
+    assert outs_of(one, Metric)[0].value.endswith("of 1")
+
+
+# ---------------------------------------------------------------- step 8: wide versus deep
+
+
+def test_width_depth_nets_have_equal_parameter_counts():
+    for depth in range(2, 7):
+        for units in (4, 8, 16):
+            p = R.n_params((units,) * depth, "relu", n_in=2, n_out=1)
+            assert p == 3 * units + (depth - 1) * (units + 1) * units + units + 1
+            assert abs(4 * R.wide_width(depth, units) + 1 - p) <= 2  # the nearest one-layer width
+    deep, wide = engine.run_many(R.wide_deep_experiments(4, 8, 300, 0))
+    assert deep.meta["n_params"] == wide.meta["n_params"] == 249
+    assert wide.config.model.hidden == (62,) and deep.config.model.hidden == (8, 8, 8, 8)
+    split = engine.data.load(deep.config.data)
+    assert len(split.y_train) == 600 and len(split.y_test) == 1400  # the caption's numbers
+
+
+def test_width_depth_demo(views):
+    outs = views["width_depth"]
+    metrics = {m.label: m.value for m in outs_of(outs, Metric)}
+    assert metrics["Deep 4×8"] == metrics["Wide 1×62"] == "249"
+    results = engine.run_many(R.wide_deep_sweep())
+    ahead = sum(results[2 * i].final["test_metric"] > results[2 * i + 1].final["test_metric"] for i in range(10))
+    assert metrics["Deep ahead"] == f"{ahead} of 10"
+    deep = np.mean([r.final["test_metric"] for r in results[0::2]])
+    assert metrics["Deep acc."] == f"{deep:.3f}"
+    strip, curves = outs_of(outs, Chart)
+    rows = [row for data in strip.chart.to_dict()["datasets"].values() for row in data]
+    assert len(rows) == 2 * len(SEEDS) and {row["seed"] for row in rows} == set(SEEDS)  # every seed drawn
+    assert "249 parameters" in curves.caption and "300 steps" in curves.caption
+    assert curves.chart.to_dict()["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"

@@ -28,6 +28,10 @@ errors = demo_errors
     ("rerun", {"seeds": "1", "width": "64"}),
     ("boundaries", {"layers": "1", "sklearn": "0", "seed": "9"}),
     ("boundaries", {"layers": "4", "sklearn": "1"}),
+    ("one_layer", {"width": "1", "target": "bump", "seed": "9"}),
+    ("one_layer", {"width": "64", "target": "sine"}),
+    ("width_depth", {"depth": "6", "units": "4", "steps": "1000"}),
+    ("width_depth", {"depth": "2", "units": "16"}),
     ("outputs", {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1", "eps": "0.45",
                  "task": "regression"}),
     ("outputs", {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0", "eps": "0.0",
@@ -35,6 +39,17 @@ errors = demo_errors
 ])
 def test_extreme_deep_links(step_id, params):
     open_step(PAGE, LESSON, step_id, params)
+
+
+@pytest.mark.parametrize("step_id, params", [
+    ("one_layer", {"width": "5", "seed": "-3", "target": "cosine"}),  # not an option, not a seed, no such function
+    ("width_depth", {"depth": "99", "units": "7", "steps": "abc"}),
+])
+def test_odd_link_values_fall_back_to_defaults(step_id, params):
+    at = open_at({"mode": "present", "step": step_id, **params})
+    assert any(w.value.startswith("Ignored in the link") for w in at.warning)
+    assert not errors(at), errors(at)
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
 
 
 def test_diverging_run_says_so():
