@@ -19,8 +19,9 @@ RESULT_FORMAT_VERSION = 2
 # are left out of an experiment's identity (to_dict, the cache key), so every earlier key stays valid.
 LATER_FIELDS = {("data", "standardise"): True, ("data", "augment"): "none"}
 
-DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg")
+DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg", "sine1d", "bump1d")
 TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)
+CURVES_1D = ("sine1d", "bump1d")  # 1-D regression on an even grid of [-1, 1] (engine/data.py)
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "rrelu", "crelu", "elu", "relu6",
                "gelu", "silu", "softplus", "identity")
 INITS = ("auto", "torch_default", "zeros", "normal", "xavier_uniform", "xavier_normal",
@@ -42,9 +43,11 @@ def _finite(x) -> bool:
 
 @dataclass(frozen=True)
 class DataSpec:
-    name: str = "moons"  # one of DATASETS; 2-D toys are binary (blobs3: 3 classes), digits 10, autompg regression
-    n: int = 300  # points generated for toy sets; digits/autompg: 0 = all rows, else a seeded subsample
-    noise: float = 0.2  # toy sets only: input noise (moons/circles/xor/spiral) or blob spread (gaussians)
+    name: str = "moons"  # one of DATASETS; 2-D toys are binary (blobs3: 3 classes), digits 10; autompg and the
+    #                      1-D curves (sine1d, bump1d) are regression
+    n: int = 300  # points generated for toy sets and curves; digits/autompg: 0 = all rows, else a seeded subsample
+    noise: float = 0.2  # toy sets: input noise (moons/circles/xor/spiral) or blob spread (gaussians); curves: the
+    #                     std of Gaussian noise added to the targets (0 = the exact curve)
     train_frac: float = 0.6  # the three fractions must sum to 1
     val_frac: float = 0.2
     test_frac: float = 0.2
@@ -79,6 +82,8 @@ class DataSpec:
 
     @property
     def task(self) -> str:
+        if self.name in CURVES_1D:
+            return "regression"
         return {"digits": "multiclass", "blobs3": "multiclass", "autompg": "regression"}.get(self.name, "binary")
 
 

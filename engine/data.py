@@ -4,6 +4,12 @@ Toys (2-D): moons, circles, xor, spiral, gaussians (binary) and blobs3 (three cl
 from `DataSpec.seed`.
 digits: scikit-learn's bundled `load_digits` (1797 8x8 images, 10 classes).
 autompg: the Auto MPG table in `assets/data/auto_mpg.csv` (regression; see its README).
+Curves (1-D regression): sine1d, y = sin(2 pi x), and bump1d, y = exp(-x^2 / (2 * 0.25^2)), at `n`
+evenly spaced x on [-1, 1], plus Gaussian target noise of std `noise` (0: the exact curve). Their
+split is not shuffled but interleaved: the held-out rows are spread evenly between the ends (which
+always train), and alternate between validation and test in proportion to their fractions. With
+n = 201 and fractions 0.5 / 0.25 / 0.25, training is the 101 points x = -1, -0.98, ..., 1 and
+validation and test alternate on the 100 midpoints between them.
 
 Augmentation (`DataSpec.augment`, digits only) adds transformed copies of the training rows after
 the split: "shift1" appends each image moved by one pixel up, down, left and right (zero fill), so
@@ -21,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DataSpec
+from .config import CURVES_1D, DataSpec
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 AUTOMPG_FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year",
@@ -123,6 +129,34 @@ def _autompg() -> tuple[np.ndarray, np.ndarray]:
     return np.c_[X, onehot], df["mpg"].to_numpy(np.float64)
 
 
+BUMP_WIDTH = 0.25
+CURVES = {"sine1d": lambda x: np.sin(2 * np.pi * x),  # two periods on [-1, 1]
+          "bump1d": lambda x: np.exp(-x ** 2 / (2 * BUMP_WIDTH ** 2))}
+
+
+def _curve(name: str, n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n evenly spaced x on [-1, 1] (in order) and the curve's values, plus target noise of std `noise`."""
+    x = np.linspace(-1.0, 1.0, n)
+    y = CURVES[name](x)
+    if noise > 0:
+        y = y + rng.normal(0, noise, n)
+    return x[:, None], y
+
+
+def interleaved_order(n: int, n_val: int, n_test: int) -> np.ndarray:
+    """The curves' split as one order [test, val, train] (what `load` cuts): the n_val + n_test held-out
+    rows are spread evenly over the interior, the ends train; among the held-out rows, test rows are
+    spread evenly too (Bresenham), so validation and test alternate when they are equally many."""
+    h = n_val + n_test
+    held = np.unique(np.round(np.linspace(1, n - 2, h)).astype(int)) if h else np.zeros(0, int)
+    if len(held) != h:  # pragma: no cover - DataSpec keeps train_frac > 0; only tiny n with large h
+        raise ValueError(f"cannot interleave {h} held-out rows among {n}")
+    i = np.arange(h)
+    is_test = (i + 1) * n_test // max(h, 1) > i * n_test // max(h, 1)
+    train = np.setdiff1d(np.arange(n), held)
+    return np.r_[held[is_test], held[~is_test], train]
+
+
 SHIFTS1 = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (rows, columns): up, down, left, right
 
 
@@ -151,6 +185,9 @@ def raw_data(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, tuple]:
     elif spec.name == "autompg":
         X, y = _autompg()
         names = AUTOMPG_FEATURES
+    elif spec.name in CURVES_1D:
+        X, y = _curve(spec.name, spec.n, spec.noise, rng)
+        return X, y, ("x",)
     else:
         X, y = _toy(spec.name, spec.n, spec.noise, rng)
         return X, y, ("x1", "x2")
@@ -165,10 +202,13 @@ def load(spec: DataSpec) -> Split:
     """The deterministic split of `spec` (cached: same spec, same arrays)."""
     X, y, names = raw_data(spec)
     n = len(X)
-    rng = np.random.default_rng([spec.seed, 1])  # a stream of its own, independent of generation
-    order = rng.permutation(n)
     n_test = int(round(n * spec.test_frac))
     n_val = int(round(n * spec.val_frac))
+    if spec.name in CURVES_1D:  # an even grid stays even: held-out rows interleaved, not drawn
+        order = interleaved_order(n, n_val, n_test)
+    else:
+        rng = np.random.default_rng([spec.seed, 1])  # a stream of its own, independent of generation
+        order = rng.permutation(n)
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     if spec.kfold:  # pool train+val; the held-out fold is marked by weights, not by moving rows
         pool = np.sort(np.r_[train, val])

@@ -1006,21 +1006,44 @@ BOUNDARIES_STEP = Step(
 
 # ================================================================ step 7: what one hidden layer can do
 
-# The engine has no 1-D regression set (its one regression table, Auto MPG, has nine features), so
-# this step trains its small nets with torch directly: 101 evenly spaced points on [-1, 1], full
-# batch, float64, Adam, every seed's initial weights drawn from its own seeded generator, so the
-# numbers are the same in every process (up to rounding on another machine). It trains ten nets of
-# one width in one batched loop, about a second; nothing here goes through the engine's cache.
-ONE_X = np.linspace(-1.0, 1.0, 101)
-ONE_TARGETS = {"sine": lambda x: np.sin(2 * np.pi * x),  # two periods: it needs several kinks per period
-               "bump": lambda x: np.exp(-x ** 2 / (2 * 0.25 ** 2))}
+# The engine's 1-D curves (engine/data.py: sine1d, bump1d): 201 evenly spaced x on [-1, 1], no
+# noise, split by interleaving, so the nets train on the 101 points x = -1, -0.98, ..., 1 (validation
+# and test alternate on the midpoints). Inputs are left in their own units (standardise=False), so a
+# unit's kink is -b/w on the x axis; `OneLayerFits` still undoes the split's scaling in case a run is
+# standardised. PyTorch's nn.Linear initialisation (init="torch_default"): the hidden layer has
+# fan-in 1, so w and b start uniform on [-1, 1] and the kinks -b/w land anywhere, many outside.
+ONE_TARGETS = {"sine": "sine1d", "bump": "bump1d"}  # the step's function -> the engine's data set
+ONE_DATA = {t: DataSpec(name, n=201, noise=0.0, train_frac=0.5, val_frac=0.25, test_frac=0.25, standardise=False)
+            for t, name in ONE_TARGETS.items()}
+ONE_X = np.linspace(-1.0, 1.0, 101)  # the training points of ONE_DATA
 ONE_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 ONE_STEPS, ONE_LR = 1000, 0.02
+ONE_NARROW, ONE_WIDE, ONE_SHOWN = 2, 64, 16  # the widths the claims compare; the default view's width
+ONE_ABOVE = 5  # the claim: trained nets of ONE_SHOWN units err at least this many times the even kinks' fit
+
+
+def one_target(target: str, x: np.ndarray) -> np.ndarray:
+    """The step's function at x (the engine's own curve)."""
+    return D.CURVES[ONE_TARGETS[target]](np.asarray(x, dtype=np.float64))
+
+
+def one_layer_experiment(target: str = "sine", width: int = 8, seed: int = 0) -> Experiment:
+    """One net of `width` hidden ReLU units on `target`: Adam, lr ONE_LR, ONE_STEPS full-batch steps. The
+    data seed follows the seed, as in every sweep of the lesson; without noise the data are the same."""
+    return Experiment(data=dataclasses.replace(ONE_DATA[target], seed=int(seed)),
+                      model=ModelSpec(hidden=(int(width),), activation="relu", init="torch_default"),
+                      optim=OptimSpec("adam", lr=ONE_LR), train=TrainSpec(steps=ONE_STEPS, record_every=50),
+                      seed=int(seed))
+
+
+def one_layer_sweep(target: str = "sine", width: int = 8, seeds: tuple = SEEDS) -> list[Experiment]:
+    return [one_layer_experiment(target, width, s) for s in seeds]
 
 
 @dataclasses.dataclass(frozen=True)
 class OneLayerFits:
-    """Trained one-hidden-layer ReLU nets of one width, one row per seed: f(x) = Σ_j v_j max(0, w_j x + b_j) + c."""
+    """Trained one-hidden-layer ReLU nets of one width, one row per seed: f(x) = Σ_j v_j max(0, w_j x + b_j) + c,
+    with w and b in the units of x (the engine's input scaling undone)."""
 
     target: str
     seeds: tuple
@@ -1028,7 +1051,8 @@ class OneLayerFits:
     b: np.ndarray  # (seeds, width) hidden biases
     v: np.ndarray  # (seeds, width) output weights
     c: np.ndarray  # (seeds,) output bias
-    mse: np.ndarray  # (seeds,) mean squared error on the 101 training points at the end
+    mse: np.ndarray  # (seeds,) mean squared error on the 101 training points at the end (float64, these weights)
+    engine_mse: np.ndarray  # (seeds,) the engine's own final training loss (float32)
 
     @property
     def width(self) -> int:
@@ -1052,41 +1076,43 @@ class OneLayerFits:
         return np.sort(-b[w != 0] / w[w != 0])
 
 
-def one_layer_init(width: int, seeds) -> list[torch.Tensor]:
-    """PyTorch's nn.Linear default for each seed: weights and biases ~ U(−1/√fan_in, 1/√fan_in); the
-    hidden layer has fan-in 1 (so its kinks −b/w land anywhere, half of them outside [−1, 1])."""
-    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-    draw = lambda g, n, bound: (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * bound  # noqa: E731
-    rows = [[draw(g, width, 1.0), draw(g, width, 1.0), draw(g, width, width ** -0.5), draw(g, 1, width ** -0.5)]
-            for g in gens]
-    return [torch.stack([r[k] for r in rows]) for k in range(4)]
+def unit_params(result) -> tuple[np.ndarray, ...]:
+    """(w, b, v, c) of a trained one-hidden-layer net in the units of x: the engine's first layer sees
+    z = (x − mean) / std, so w z + b = (w / std) x + (b − w · mean / std)."""
+    hidden, out = result.weights()
+    split = D.load(result.config.data)
+    m, sd = float(split.mean[0]), float(split.std[0])
+    w = hidden["W"][0].astype(np.float64)
+    b = hidden["b"].astype(np.float64)
+    return w / sd, b - w * m / sd, out["W"][:, 0].astype(np.float64), float(out["b"][0])
 
 
-@lru_cache(maxsize=64)
-def one_layer_fits(target: str = "sine", width: int = 8, seeds: tuple = SEEDS) -> OneLayerFits:
-    """Train one net of `width` hidden ReLU units per seed on `target` (full batch, Adam, ONE_STEPS).
-
-    The nets share no parameter and the loss is the sum of their own mean squared errors, so the
-    batched loop trains each exactly as it would be trained alone (Adam's update is per parameter)."""
-    x = torch.tensor(ONE_X)
-    y = torch.tensor(ONE_TARGETS[target](ONE_X))
-    w, b, v, c = (p.requires_grad_() for p in one_layer_init(int(width), seeds))
-    opt = torch.optim.Adam([w, b, v, c], lr=ONE_LR)
-
-    def forward():
-        return (torch.relu(x[None, :, None] * w[:, None, :] + b[:, None, :]) * v[:, None, :]).sum(-1) + c
-
-    for _ in range(ONE_STEPS):
-        loss = ((forward() - y) ** 2).mean(1).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        mse = ((forward() - y) ** 2).mean(1)
-    arrays = [t.detach().numpy().copy() for t in (w, b, v, c[:, 0], mse)]
+def fits_of(target: str, results) -> OneLayerFits:
+    """The sweep's results as one `OneLayerFits` (a diverged run keeps NaN weights)."""
+    y = one_target(target, ONE_X)
+    rows = []
+    for r in results:
+        if r.params is None:
+            width = r.config.model.hidden[0]
+            rows.append((np.full(width, np.nan), np.full(width, np.nan), np.full(width, np.nan), np.nan))
+        else:
+            rows.append(unit_params(r))
+    w, b, v = (np.stack([row[k] for row in rows]) for k in range(3))
+    c = np.array([row[3] for row in rows])
+    pred = (np.maximum(0.0, ONE_X[None, :, None] * w[:, None, :] + b[:, None, :]) * v[:, None, :]).sum(-1) + c[:, None]
+    mse = np.mean((pred - y) ** 2, axis=1)
+    engine_mse = np.array([r.final["train_loss"] for r in results], dtype=np.float64)
+    arrays = [w, b, v, c, mse, engine_mse]
     for a in arrays:
         a.setflags(write=False)
-    return OneLayerFits(target, tuple(int(s) for s in seeds), *arrays)
+    return OneLayerFits(target, tuple(r.config.seed for r in results), *arrays)
+
+
+def one_layer_fits(target: str = "sine", width: int = 8, seeds: tuple = SEEDS, progress=None,
+                   cache: bool = True) -> OneLayerFits:
+    """Ten seeds of one width through the engine, as one batched `run_many` (shipped cache first)."""
+    return fits_of(target, engine.run_many(one_layer_sweep(target, width, tuple(seeds)), progress=progress,
+                                           cache=cache))
 
 
 def best_output_layer(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -1106,13 +1132,36 @@ def even_kinks(width: int) -> np.ndarray:
 def even_fit(target: str, width: int) -> float:
     """The error of a width-`width` net whose kinks are placed evenly by hand, output layer by least squares."""
     k = even_kinks(width)
-    return best_output_layer(ONE_X, ONE_TARGETS[target](ONE_X), np.ones_like(k), -k)[1]
+    return best_output_layer(ONE_X, one_target(target, ONE_X), np.ones_like(k), -k)[1]
+
+
+def _wide_fits(r) -> dict:
+    _no_diverged(r)
+    narrow, wide = (x.final["train_loss"] for x in r)
+    return {"narrow": narrow, "wide": wide, "ratio": wide / narrow}
+
+
+def _above_even(r) -> dict:
+    _no_diverged(r)
+    net = r[0].final["train_loss"]
+    return {"net": net, "factor": net / even_fit("sine", ONE_SHOWN)}
+
+
+ONE_WIDE_FITS = Claim(
+    "one_wide_fits", experiments=lambda s: [one_layer_experiment("sine", ONE_NARROW, s),
+                                            one_layer_experiment("sine", ONE_WIDE, s)],
+    statistic=_wide_fits, holds=lambda v: v["ratio"] < 0.5,
+    what="sine: 64 ReLU units' training error below half that of 2 units (1000 Adam steps)")
+ONE_ABOVE_EVEN = Claim(
+    "one_above_even", experiments=lambda s: [one_layer_experiment("sine", ONE_SHOWN, s)],
+    statistic=_above_even, holds=lambda v: v["factor"] > ONE_ABOVE,
+    what="sine, 16 units: the trained net's training error over 5 times that of evenly spaced kinks")
 
 
 def one_layer_demo(values: dict, progress=None) -> list:
     target, width, seed = values["target"], int(values["width"]), int(values["seed"])
-    fits = one_layer_fits(target, width)
-    y = ONE_TARGETS[target](ONE_X)
+    fits = one_layer_fits(target, width, progress=progress)
+    y = one_target(target, ONE_X)
     grid = np.linspace(-1.0, 1.0, 201)
     kinks = fits.kinks(seed)
     inside = kinks[(kinks > -1) & (kinks < 1)]
@@ -1124,7 +1173,7 @@ def one_layer_demo(values: dict, progress=None) -> list:
     # the net and its hinges are straight between kinks: their kinks and the two ends draw them exactly
     nodes = np.r_[-1.0, inside, 1.0]
     curves = pd.concat([
-        pd.DataFrame({"x": grid, "y": ONE_TARGETS[target](grid), "curve": "target"}),
+        pd.DataFrame({"x": grid, "y": one_target(target, grid), "curve": "target"}),
         pd.DataFrame({"x": nodes, "y": fits.predict(seed, nodes), "curve": "net"})], ignore_index=True)
     piece_df = pd.DataFrame({"x": np.repeat(nodes, width), "y": fits.pieces(seed, nodes).ravel(),
                              "unit": np.tile(np.arange(width), len(nodes))})
@@ -1175,12 +1224,14 @@ def one_layer_demo(values: dict, progress=None) -> list:
 ONE_LAYER_STEP = Step(
     "one_layer",
     controls=(
-        LogSlider("width", "Hidden units", ONE_WIDTHS, 16),
+        LogSlider("width", "Hidden units", ONE_WIDTHS, ONE_SHOWN),
         Select("target", "Function", tuple(ONE_TARGETS), "sine"),
         Select("seed", "Seed drawn", SEEDS, 0, help=W("one_layer.seed_help")),
     ),
-    presets=(("2 units", {"width": 2}), ("64 units", {"width": 64}), ("Bump, 4 units", {"target": "bump", "width": 4})),
-    demo=one_layer_demo, heavy=True,
+    presets=(("2 units", {"width": ONE_NARROW}), ("64 units", {"width": ONE_WIDE}),
+             ("Bump, 4 units", {"target": "bump", "width": 4})),
+    runs=lambda v: one_layer_sweep(v["target"], v["width"]),
+    demo=one_layer_demo, heavy=True, claims=(ONE_WIDE_FITS, ONE_ABOVE_EVEN),
 )
 
 

@@ -6,6 +6,7 @@ tests/lessons/test_claims.py retrains over their seeds with the cache off. The t
 train retrain with cache=False and assert with margins; the structural tests read the default
 views from the shipped cache where it is there (and retrain them where it is not).
 """
+import dataclasses
 import math
 import os
 import re
@@ -472,7 +473,8 @@ def test_cheap_extremes_do_not_crash():
 
 def test_one_layer_net_is_piecewise_linear_with_a_kink_per_unit():
     """The trained net, evaluated three ways (the lesson's numpy, torch.nn, straight lines between its
-    kinks by numpy's interpolation), is one and the same piecewise-linear function."""
+    kinks by numpy's interpolation), is one and the same piecewise-linear function, and its error is
+    the engine's own training loss."""
     fits = R.one_layer_fits("sine", 16)
     grid = np.linspace(-1, 1, 2001)
     for s in fits.seeds:
@@ -491,9 +493,40 @@ def test_one_layer_net_is_piecewise_linear_with_a_kink_per_unit():
         k = fits.kinks(s)
         nodes = np.r_[-1.0, k[(k > -1) & (k < 1)], 1.0]
         np.testing.assert_allclose(np.interp(grid, nodes, fits.predict(s, nodes)), ours, atol=1e-9)
-        # and its training error is what the lesson reports
-        y = R.ONE_TARGETS["sine"](R.ONE_X)
+        # its training error is what the lesson reports, and what the engine measured (float32)
+        y = np.sin(2 * np.pi * R.ONE_X)
         assert fits.mse[i] == pytest.approx(np.mean((fits.predict(s, R.ONE_X) - y) ** 2), rel=1e-9)
+        assert fits.mse[i] == pytest.approx(fits.engine_mse[i], rel=1e-4, abs=1e-7)
+
+
+def test_one_layer_runs_through_the_engine_on_its_training_points():
+    """The step's data: the engine's sine1d/bump1d, trained on x = -1, -0.98, ..., 1 in their own units."""
+    for target, f in (("sine", lambda x: np.sin(2 * np.pi * x)), ("bump", lambda x: np.exp(-x ** 2 / 0.125))):
+        split = engine.data.load(R.ONE_DATA[target])
+        np.testing.assert_allclose(split.X_train[:, 0], R.ONE_X, atol=1e-7)
+        np.testing.assert_allclose(split.y_train, f(R.ONE_X), atol=1e-6)
+        np.testing.assert_allclose(R.one_target(target, R.ONE_X), f(R.ONE_X), atol=1e-12)
+    e = R.one_layer_experiment("sine", 16, 3)
+    assert e.model.hidden == (16,) and e.model.activation == "relu" and e.optim.name == "adam"
+    assert e.train.batch_size == 0 and e.train.steps == R.ONE_STEPS and e.optim.lr == R.ONE_LR
+    step = R.LESSON.step("one_layer")
+    assert step.runs({"target": "bump", "width": 4, "seed": 0}) == R.one_layer_sweep("bump", 4)
+
+
+def test_one_layer_hinges_undo_the_input_scaling():
+    """A standardised run's units, mapped back to x, predict what the engine predicts on its own inputs."""
+    spec = dataclasses.replace(R.ONE_DATA["sine"], standardise=True)
+    exp = R.one_layer_experiment("sine", 6, 2).replace(data=spec, train=dict(steps=50))
+    res = engine.run(exp, cache=False)
+    split = engine.data.load(spec)
+    assert split.std[0] == pytest.approx(np.sqrt(np.mean(R.ONE_X ** 2)))  # the scaling is not the identity
+    w, b, v, c = R.unit_params(res)
+    (hidden, out) = res.weights()
+    z = split.X_train.astype(np.float64)
+    engine_pred = np.maximum(0, z @ hidden["W"] + hidden["b"]) @ out["W"][:, 0] + out["b"][0]
+    ours = np.maximum(0, np.outer(R.ONE_X, w) + b) @ v + c
+    np.testing.assert_allclose(ours, engine_pred, atol=1e-5)
+    assert np.mean((ours - split.y_train) ** 2) == pytest.approx(res.final["train_loss"], rel=1e-4)
 
 
 def test_one_layer_closed_form_fits():
@@ -503,7 +536,7 @@ def test_one_layer_closed_form_fits():
     linear regression gives the same error, which falls about 16-fold per doubling of the width."""
     from sklearn.linear_model import LinearRegression
 
-    x, y = R.ONE_X, R.ONE_TARGETS["sine"](R.ONE_X)
+    x, y = R.ONE_X, np.sin(2 * np.pi * R.ONE_X)
     fits = R.one_layer_fits("sine", 16)
     for s in fits.seeds:
         i = fits.row(s)
@@ -528,12 +561,16 @@ def test_one_layer_closed_form_fits():
 
 
 def test_one_layer_batched_training_is_each_run_alone():
-    both = R.one_layer_fits("bump", 4, (0, 1))
-    alone = R.one_layer_fits("bump", 4, (1,))
+    both = R.one_layer_fits("bump", 4, (0, 1), cache=False)
+    alone = R.one_layer_fits("bump", 4, (1,), cache=False)
     for name in ("w", "b", "v", "c", "mse"):
-        np.testing.assert_allclose(getattr(both, name)[1], getattr(alone, name)[0], rtol=1e-7, atol=1e-10)
-    again = R.one_layer_init(4, (1,))
-    assert float(again[0].abs().max()) <= 1 and float(again[2].abs().max()) <= 4 ** -0.5  # nn.Linear's bounds
+        np.testing.assert_allclose(getattr(both, name)[1], getattr(alone, name)[0], rtol=1e-5, atol=1e-6)
+    model = R.one_layer_experiment("bump", 4).model
+    lay = Layout(model, 1, 1)
+    init = engine.model.init_row(lay, model, 1)
+    piece = lambda kind, layer: init[lay.get(kind, layer).offset:][:lay.get(kind, layer).size]  # noqa: E731
+    assert float(piece("W", 0).abs().max()) <= 1 and float(piece("b", 0).abs().max()) <= 1  # nn.Linear's bounds
+    assert float(piece("W", 1).abs().max()) <= 4 ** -0.5 and float(piece("b", 1).abs().max()) <= 4 ** -0.5
 
 
 def test_one_layer_demo(views):
