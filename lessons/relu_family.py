@@ -1198,7 +1198,8 @@ def one_layer_demo(values: dict, progress=None) -> list:
     dots = pd.DataFrame({"width": width, "mse": fits.mse, "seed": list(fits.seeds)})
     ex = alt.X("width:Q", title=W("one_layer.width_axis"), scale=alt.Scale(type="log", domain=[1, 64], nice=False),
                axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
-    ey = alt.Y("mse:Q", title=W("one_layer.mse_axis"), scale=alt.Scale(type="log"))
+    ey = alt.Y("mse:Q", title=W("one_layer.mse_axis"), scale=alt.Scale(type="log"),
+               axis=alt.Axis(values=[1e-8, 1e-6, 1e-4, 1e-2, 1.0], format=".0e", grid=True))
     even_line = alt.Chart(errs).mark_line(point=True, color=EVEN_KINKS).encode(
         x=ex, y=ey, tooltip=["width", alt.Tooltip("mse:Q", format=".2e")])
     seed_dots = alt.Chart(dots).mark_circle(size=40, opacity=0.5, color=ONE_RUN).encode(
