@@ -54,6 +54,14 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def start_server(port: int, cache_prefix: str) -> subprocess.Popen:
+    """`streamlit run app.py` on `port` with an empty local engine cache (only the shipped one helps)."""
+    env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix=cache_prefix))
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                             "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def settle(page, timeout=120_000):
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementContainer"]', timeout=timeout)
     page.wait_for_selector(FINISHED, timeout=timeout)
@@ -80,10 +88,7 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args(argv)
     port = a.port or free_port()
-    env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix="bench-cache-"))
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                               "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(port, "bench-cache-")
     base = f"http://localhost:{port}"
     try:
         for _ in range(120):

@@ -17,14 +17,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.bench_app import ARGS, free_port, rss_mb, settle  # noqa: E402
+from tools.bench_app import ARGS, free_port, rss_mb, settle, start_server  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,10 +90,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     moves = max(1, min(a.moves, len(LESSON.steps) - 1))
     port = free_port()
-    env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix="bench-rooms-"))
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                               "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(port, "bench-rooms-")
     base = f"http://localhost:{port}"
     try:
         time.sleep(4)
