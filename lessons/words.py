@@ -89,7 +89,12 @@ def fill_values(template: str, values: dict, key: str = "") -> str:
         name, fmt = m.group(1), m.group(2)
         if name not in values:
             return m.group(0)
-        return format(values[name], fmt or "")
+        try:
+            return format(values[name], fmt or "")
+        except (ValueError, TypeError):  # a format that does not suit the value (e.g. {n:.2f} on a str)
+            if strict():
+                raise
+            return str(values[name])
 
     out = _NAMED.sub(sub, template)
     if strict():
@@ -147,7 +152,7 @@ def _string_list(text: str, where: str) -> dict[str, str]:
     for line in text.splitlines():
         if not line.strip():
             continue
-        m = re.match(r"^- ([A-Za-z_][\w.]*):\s?(.*)$", line)
+        m = re.match(r"^- ([A-Za-z_]\w*):\s?(.*)$", line)
         if m is None:
             if out and line.startswith("  "):  # a long value continued on an indented line
                 last = list(out)[-1]
@@ -224,8 +229,11 @@ def parse_question(text: str, where: str = ""):
 
 
 @lru_cache(maxsize=None)
-def _load(path: Path) -> tuple:
-    return tuple(parse(path.read_text(encoding="utf-8"), str(path)))
+def _blocks(path: Path) -> Optional[dict]:
+    """A file's blocks by id, read once per process (None when there is no such file)."""
+    if not path.is_file():
+        return None
+    return {b.id: b for b in parse(path.read_text(encoding="utf-8"), str(path))}
 
 
 class Words:
@@ -243,11 +251,12 @@ class Words:
     def blocks(self, lang: Optional[str] = None) -> dict[str, Block]:
         lang = lang or self.lang
         path = self.path(lang)
-        if not path.is_file():
+        found = _blocks(path)
+        if found is None:
             if lang != DEFAULT_LANG:
                 return self.blocks(DEFAULT_LANG)
             raise WordsError(f"missing {path}: a lesson's words live there")
-        return {b.id: b for b in _load(path)}
+        return found
 
     def _lookup(self, key: str) -> str:
         block, _, name = key.rpartition(".")
@@ -283,13 +292,19 @@ class Words:
 
     def step_words(self, step_id: str) -> dict:
         """The fields of `Step` that come from words: title, slide, equation, notes, notice, questions."""
-        b = self.blocks().get(step_id) or self.blocks(DEFAULT_LANG).get(step_id)
-        if b is None or b.kind != "step":
-            raise WordsError(f"{self.path().name}: no '# step {step_id}' block")
+        en = self.blocks(DEFAULT_LANG).get(step_id)
+        if en is None or en.kind != "step":
+            raise WordsError(f"{self.path(DEFAULT_LANG).name}: no '# step {step_id}' block")
+        b = self.blocks().get(step_id) or en
         where = f"{self.path().name}, step {step_id}"
-        return dict(title=b.get("title").strip(), slide=b.get("slide"), equation=_bare_latex(b.get("equation")),
-                    notes=b.get("notes"), notice=b.get("notice"),
-                    questions=tuple(parse_question(q, where) for q in b.all("question")))
+
+        def section(name: str) -> str:  # a translation's missing section falls back to English
+            return b.get(name) or en.get(name)
+
+        asked = b.all("question") or en.all("question")
+        return dict(title=section("title").strip(), slide=section("slide"), equation=_bare_latex(section("equation")),
+                    notes=section("notes"), notice=section("notice"),
+                    questions=tuple(parse_question(q, where) for q in asked))
 
     def lesson(self, *, id: str, number: int, steps: Iterable, references: tuple = ()):
         """The `Lesson`: each step (declared in code by id, controls, runs, demo, presets, claims) gets its

@@ -16,6 +16,7 @@ import zlib
 
 MAX_ITEMS = 200  # a lecture is dozens of slides; more is not a plan
 MAX_CODE = 20_000  # characters of a plan link's code we read at most
+MAX_JSON = 1 << 18  # bytes a plan's JSON may unpack to (a zip bomb stops here)
 
 
 def encode(plan: dict) -> str:
@@ -30,11 +31,30 @@ def decode(code: str) -> dict:
     if not text or len(text) > MAX_CODE:
         raise ValueError("the plan code is empty or too long")
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), bufsize=1 << 16)
-        plan = json.loads(raw.decode())
-    except (binascii.Error, zlib.error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as e:
+        unzip = zlib.decompressobj()
+        raw = unzip.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), MAX_JSON)
+        if unzip.unconsumed_tail:
+            raise ValueError("the plan is too large")
+        return loads(raw)
+    except (binascii.Error, zlib.error, ValueError) as e:
         raise ValueError("the plan code could not be read") from e
-    return plan
+
+
+def loads(raw: bytes):
+    """JSON from untrusted bytes (a link or an uploaded file): ValueError on anything that is not
+    small, well-formed JSON (deep nesting included)."""
+    if len(raw) > MAX_JSON:
+        raise ValueError("the plan is too large")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError("the plan is not readable JSON") from e
+
+
+def _clean(text) -> str:
+    """Printable text only (no control characters, no lone surrogates that would break encoding)."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 def validate(plan, lessons) -> tuple[dict, list[str]]:
@@ -70,7 +90,7 @@ def validate(plan, lessons) -> tuple[dict, list[str]]:
         items.append({"lesson": lesson.id, "step": step.id, "values": values})
     if len(plan["items"]) > MAX_ITEMS:
         problems.append(f"only the first {MAX_ITEMS} items are kept")
-    title = str(plan.get("title") or "")[:120]
+    title = _clean(plan.get("title") or "")[:120]
     return {"title": title, "items": items}, problems
 
 
@@ -81,4 +101,4 @@ def default_plans(lessons) -> dict[str, dict]:
             for lesson in lessons}
 
 
-__all__ = ["encode", "decode", "validate", "default_plans", "MAX_ITEMS"]
+__all__ = ["encode", "decode", "loads", "validate", "default_plans", "MAX_ITEMS"]

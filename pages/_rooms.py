@@ -14,14 +14,15 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: a code read aloud or off a projector
 CODE_LENGTH = 5
 IDLE_HOURS = 4.0  # a room nobody has touched for this long is gone
 FOLLOWER_SECONDS = 15.0  # a follower not seen for this long no longer counts as connected
-MAX_ROOMS = 500  # a cap, so a script opening rooms cannot fill the server's memory
+MAX_ROOMS = 500  # a cap, so a script opening rooms cannot fill the server's memory (the longest idle goes)
+UNUSED_SECONDS = 15 * 60  # a room whose presenter never showed a slide is gone after this
 MAX_VALUES = 64  # control values a room carries (a step has a handful)
 
 
@@ -60,16 +61,17 @@ class RoomStore:
         self._lock = threading.Lock()
 
     def _expire(self) -> None:
-        limit = self.clock() - IDLE_HOURS * 3600
-        for code in [c for c, r in self._rooms.items() if r.touched < limit]:
+        now = self.clock()
+        for code in [c for c, r in self._rooms.items()
+                     if r.touched < now - IDLE_HOURS * 3600 or (r.version == 0 and r.touched < now - UNUSED_SECONDS)]:
             del self._rooms[code]
 
     def open(self) -> Room:
         """A new room with a fresh code and presenter token."""
         with self._lock:
             self._expire()
-            if len(self._rooms) >= MAX_ROOMS:
-                raise RuntimeError("too many rooms are open on this server; try again later")
+            if len(self._rooms) >= MAX_ROOMS:  # make room: the one idle the longest goes
+                del self._rooms[min(self._rooms, key=lambda c: self._rooms[c].touched)]
             while True:
                 code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
                 if code not in self._rooms:
@@ -80,13 +82,15 @@ class RoomStore:
             return room
 
     def get(self, code) -> Optional[Room]:
-        """The room with this code, or None (no such room, or it expired)."""
+        """A consistent copy of the room with this code (other sessions change the room itself), or
+        None (no such room, or it expired)."""
         code = normalise(code)
         if code is None:
             return None
         with self._lock:
             self._expire()
-            return self._rooms.get(code)
+            room = self._rooms.get(code)
+            return None if room is None else replace(room, values=dict(room.values), followers=dict(room.followers))
 
     def publish(self, code: str, token: str, lesson: str, step: int, values: dict) -> bool:
         """The presenter shows `lesson` at `step` with `values`. False when `token` is not the room's

@@ -191,7 +191,7 @@ def sidebar(page: str = "") -> None:
     with st.sidebar:
         st.radio(T("mode"), MODES, key=MODE_KEY, horizontal=True, help=T("mode_help"),
                  format_func=lambda m: T("mode_present") if m == "Present" else T("mode_self_paced"))
-        _room_panel()
+        _room_panel(page)
         info = device_info()
         colour = "green" if info["device"] in ("cuda", "mps") else "gray"
         st.markdown(f":{colour}-badge[:material/memory: {info['device'].upper()}] {info['name']}  \n"
@@ -256,7 +256,8 @@ def _follow() -> None:
         st.session_state[_ROOM_ERR] = code
         _leave()
         return
-    rooms().seen(code, st.session_state.setdefault(_ME, _rooms.new_follower_id()))
+    if st.session_state.get(_FOLLOW):  # broken-away students do not count as following
+        rooms().seen(code, st.session_state.setdefault(_ME, _rooms.new_follower_id()))
     if _moved(room):
         st.session_state[_PENDING] = room.view()
         st.session_state[MODE_KEY] = "Present"  # before the mode switch is drawn
@@ -309,12 +310,13 @@ def _publish(lesson: Lesson) -> None:
 
 
 def _open_room() -> None:
-    try:
-        room = rooms().open()
-    except RuntimeError as e:
-        st.session_state[_ROOM_ERR] = str(e)
-        return
+    room = rooms().open()
     st.session_state.update({_ROOM: room.code, _OWN: room.token, _FOLLOW: False})
+
+
+def _join_typed() -> None:
+    """The join form's callback (it runs before the page, so the mode switch may still change)."""
+    join(st.session_state.get("_room.typed", ""))
 
 
 def _close_room() -> None:
@@ -326,15 +328,15 @@ def _rejoin() -> None:
     st.session_state.update({_FOLLOW: True, _SEEN: -1})
 
 
-def app_link(query: str) -> str:
-    """A link to this server's home page with `query` (e.g. "room=ABCDE"), absolute when the browser's
-    address is known."""
+def app_link(query: str, page: str = "") -> str:
+    """A link to one of this server's pages (`page`, "" for Home) with `query` (e.g. "room=ABCDE"),
+    absolute when the browser's address is known."""
     try:
         url = str(st.context.url or "")
     except Exception:  # noqa: BLE001 - no browser context (tests): a relative link still works
         url = ""
     base = url.split("?")[0].rsplit("/", 1)[0] if url.startswith("http") else ""
-    return f"{base}/?{query}"
+    return f"{base}/{page}?{query}"
 
 
 def join_link(code: str) -> str:
@@ -359,7 +361,7 @@ def _room_count(code: str) -> None:
     st.metric(T("room_students"), rooms().connected(code))
 
 
-def _room_panel() -> None:
+def _room_panel(page: str = "") -> None:
     """The sidebar's room box: open one (presenter), join one (student), follow, break away, rejoin."""
     err = st.session_state.pop(_ROOM_ERR, None)
     if err:
@@ -375,14 +377,15 @@ def _room_panel() -> None:
             st.markdown(T("room_open", code=code))
             st.code(join_link(code), language=None)
             _room_count(code)
-            st.markdown(T("room_presenter_view", link=f"/presenter?room={code}"))
+            st.markdown(T("room_presenter_view", link=app_link(f"room={code}", "presenter")))
             st.button(T("room_close"), key="_room.close", on_click=_close_room, icon=":material/close:")
         elif code:
             if st.session_state.get(_FOLLOW):
                 st.markdown(T("room_following", code=code))
                 st.button(T("room_break_away"), key="_room.break", icon=":material/explore:",
                           on_click=lambda: st.session_state.update({_FOLLOW: False}))
-                _watch_room()
+                if page != "presenter":  # the presenter view does not follow (and must not loop)
+                    _watch_room()
             else:
                 st.markdown(T("room_broken_away", code=code))
                 st.button(T("room_rejoin"), key="_room.rejoin", on_click=_rejoin, icon=":material/sync:")
@@ -391,10 +394,8 @@ def _room_panel() -> None:
             st.button(T("room_start"), key="_room.open", on_click=_open_room, icon=":material/co_present:",
                       help=T("room_start_help"))
             with st.form("_room.join_form", border=False):
-                typed = st.text_input(T("room_join"), key="_room.typed", max_chars=12,
-                                      placeholder="ABC12")
-                if st.form_submit_button(T("room_join_button")) and join(typed):
-                    st.rerun()
+                st.text_input(T("room_join"), key="_room.typed", max_chars=12, placeholder="ABC12")
+                st.form_submit_button(T("room_join_button"), on_click=_join_typed)
 
 
 # ---------------------------------------------------------------- lecture plans: slides across lessons
@@ -421,7 +422,8 @@ def _plan_from_url(raw_plan, raw_at) -> None:
         plan, problems = {"items": []}, [str(e)]
     for p in problems[:5]:
         notice(f"plan: {p}")
-    at = int(raw_at) - 1 if str(raw_at or "").isdigit() else 0
+    text = str(raw_at or "").strip()
+    at = int(text) - 1 if text.isdecimal() and len(text) <= 4 and text.isascii() else 0
     load_plan(plan, at)
 
 
@@ -484,7 +486,7 @@ def step_index(lesson: Lesson, raw) -> int | None:
     for i, s in enumerate(lesson.steps):
         if text == s.id:
             return i
-    if text.isdigit() and 1 <= int(text) <= len(lesson.steps):
+    if text.isascii() and text.isdecimal() and len(text) <= 4 and 1 <= int(text) <= len(lesson.steps):
         return int(text) - 1
     return None
 

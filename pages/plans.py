@@ -21,9 +21,14 @@ st.markdown(T("plans_intro"))
 draft = st.session_state.setdefault(ui._DRAFT, {"title": "", "items": []})
 
 
-def present(plan: dict) -> None:
-    ui.load_plan(plan)
-    st.switch_page(lessons[plan["items"][0]["lesson"]].page)
+def flash(kind: str, text: str) -> None:
+    """A message for the next run (this one ends in st.rerun)."""
+    st.session_state["_plan.flash"] = (kind, text)
+
+
+kind, text = st.session_state.pop("_plan.flash", None) or (None, None)
+if kind:
+    (st.warning if kind == "warning" else st.success)(text)
 
 
 st.header(T("plans_yours"))
@@ -44,13 +49,15 @@ else:
         keep = [(float(o), k) for k, (o, rm) in enumerate(zip(edited[T("plans_order")], edited[T("plans_remove")]))
                 if not rm and pd.notna(o)]
         draft["items"] = [draft["items"][k] for _, k in sorted(keep)]
+        st.session_state.pop("_plan.editor", None)  # the table's edits were for the old order
         st.rerun()
     plan, _ = _plans.validate(draft, [e.lesson for e in lessons.values()])
     st.markdown(T("plans_link"))
     st.code(ui.app_link(f"plan={_plans.encode(plan)}"), language=None)
     a, b, c = st.columns(3)
-    if a.button(T("plans_present"), type="primary", icon=":material/slideshow:") and plan["items"]:
-        present(plan)
+    # a callback: it sets the mode before the page draws the mode switch; the next run opens the slide
+    a.button(T("plans_present"), type="primary", icon=":material/slideshow:", on_click=ui.load_plan, args=(plan,),
+             disabled=not plan["items"])
     b.download_button(T("plans_download"), json.dumps(plan, indent=1, ensure_ascii=False),
                       file_name="lecture-plan.json", mime="application/json", icon=":material/download:")
     if c.button(T("plans_clear"), icon=":material/delete:"):
@@ -61,16 +68,17 @@ upload = st.file_uploader(T("plans_upload"), type=["json"], key="_plan.upload")
 if upload is not None and st.session_state.get("_plan.uploaded") != upload.file_id:
     st.session_state["_plan.uploaded"] = upload.file_id
     try:
-        data = json.loads(upload.getvalue()[:200_000].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        data = None
+        data = _plans.loads(upload.getvalue())
+    except ValueError as e:
+        data = {"problem": str(e)}
     plan, problems = _plans.validate(data, [e.lesson for e in lessons.values()])
-    if problems:
-        st.warning(T("plans_problems", items=ui.plain("; ".join(problems[:5]), 300)))
     if plan["items"]:
         st.session_state[ui._DRAFT] = plan
-        st.success(T("plans_loaded", n=len(plan["items"])))
-        st.rerun()
+    if problems:
+        flash("warning", T("plans_problems", items=ui.plain("; ".join(problems[:5]), 300)))
+    else:
+        flash("success", T("plans_loaded", n=len(plan["items"])))
+    st.rerun()
 
 with st.form("_plan.add_lesson", border=False):
     pick = st.selectbox(T("plans_add_lesson"), list(lessons),
@@ -83,5 +91,5 @@ st.header(T("plans_ready"))
 for lid, plan in _plans.default_plans([e.lesson for e in lessons.values()]).items():
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.markdown(f"[{plan['title']}](?plan={_plans.encode(plan)})")
-    if right.button(T("plans_open"), key=f"_plan.open.{lid}", icon=":material/slideshow:"):
-        present(plan)
+    right.button(T("plans_open"), key=f"_plan.open.{lid}", icon=":material/slideshow:", on_click=ui.load_plan,
+                 args=(plan,))

@@ -88,3 +88,41 @@ def test_a_plan_round_trip_build_link_open_walk():
     assert student.slider(key=f"{VANISHING.id}.composition.k").value == 5
     assert student.button(key=f"{VANISHING.id}.__next_top").disabled  # the plan's last slide
     json.dumps(student.session_state["_plan"])  # plain data
+
+
+def test_hostile_plan_links_and_files_give_a_notice_not_a_traceback():
+    import base64
+    import zlib
+
+    nested = base64.urlsafe_b64encode(zlib.compress(b"[" * 200_000, 9)).decode().rstrip("=")
+    huge = base64.urlsafe_b64encode(zlib.compress(json.dumps({"items": [1] * 2_000_000}).encode(), 9)).decode()
+    for code in (nested, huge[:19_000]):
+        try:
+            _plans.decode(code)
+            raise AssertionError("decoded a hostile plan")
+        except ValueError:
+            pass
+    for raw in (b"[" * 200_000, b"\xff\xfe", b"{}" * 300_000):
+        try:
+            _plans.loads(raw)
+            raise AssertionError("loaded a hostile file")
+        except ValueError:
+            pass
+    odd = {"title": "\ud800<b>\x07", "items": [PLAN["items"][0]]}
+    clean, _ = _plans.validate(odd, LESSONS)
+    assert _plans.decode(_plans.encode(clean))["title"] == "?<b>"
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"plan": nested, "at": "²"})
+    ok(at.run())
+    assert any("plan" in w.value for w in at.warning)
+
+
+def test_the_plans_page_presents_a_ready_made_plan():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/plans.py")
+    ok(at.run())
+    # a callback, then the lesson's first slide (no second run: AppTest would go back to the page it was told)
+    ok(at.button(key=f"_plan.open.{LOSSES.id}").click().run())
+    assert at.session_state["mode"] == "Present"
+    assert [h.value for h in at.header][0] == _title(LOSSES, LOSSES.steps[0].id)

@@ -160,3 +160,38 @@ def test_the_presenter_view_shows_the_notes_and_the_next_step():
     assert any(LESSON.step("composition").title in c.value for c in view.caption)
     assert "_room.code" not in view.session_state or view.session_state["_room.code"] is None  # not a follower
     assert [m.value for m in view.metric][0] == code
+
+
+def test_a_student_joins_by_typing_the_code():
+    presenter, code = _presenter()
+    student = AppTest.from_file(APP, default_timeout=60)
+    ok(student.run())
+    student.sidebar.text_input(key="_room.typed").input(f" {code.lower()} ")
+    submit = [b for b in student.sidebar.button if b.key and b.key.startswith("FormSubmitter:_room.join_form")]
+    ok(submit[0].click().run())  # the mode switch is already drawn: joining happens in the callback
+    ok(student.run())
+    assert student.session_state["_room.code"] == code
+    assert [h.value for h in student.header][0] == title("chain")
+
+
+def test_the_presenter_view_page_does_not_loop_for_a_follower():
+    presenter, code = _presenter()
+    student = _follower(code)
+    student.switch_page("pages/presenter.py")
+    student.query_params.clear()
+    student.query_params.update({"room": code})
+    ok(student.run())  # AppTest would time out on a rerun loop
+    assert [m.value for m in student.metric][0] == code
+
+
+def test_a_flood_of_rooms_evicts_the_longest_idle_not_the_server():
+    clock = Clock()
+    store = _rooms.RoomStore(clock=clock)
+    first = store.open()
+    store.publish(first.code, first.token, "losses", 0, {})
+    for _ in range(_rooms.MAX_ROOMS + 5):
+        clock.t += 1
+        store.open()
+    assert len(store) <= _rooms.MAX_ROOMS and store.get(first.code) is None
+    clock.t += _rooms.UNUSED_SECONDS + 1
+    assert len(store) == 0  # rooms never presented in go after a quarter of an hour
