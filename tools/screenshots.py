@@ -22,9 +22,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-# the step of each lesson that shows it best in one picture (Present mode); others use step 2
-SHOWCASE = {"vanishing_gradients": 4, "relu_family": 2, "losses": 3, "optimizers": 3, "overfitting": 1,
-            "regularization": 1}
+# the step of each lesson that shows it best in one picture (Present mode), by id; others use their second
+SHOWCASE = {"vanishing_gradients": "playground", "relu_family": "dying", "losses": "descent", "optimizers": "race",
+            "overfitting": "capacity", "regularization": "l2"}
 
 
 def free_port() -> int:
@@ -75,7 +75,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     paths = ["", "references"]
     for e in registry.entries():
-        step = SHOWCASE.get(e.lesson.id, 2)
+        step = SHOWCASE.get(e.lesson.id, e.lesson.steps[min(1, len(e.lesson.steps) - 1)].id)
         paths += [f"{e.lesson.id}?mode=present&step={step}"]
     port = free_port()
     proc = start(port)
