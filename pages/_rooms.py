@@ -24,6 +24,7 @@ FOLLOWER_SECONDS = 15.0  # a follower not seen for this long no longer counts as
 MAX_ROOMS = 500  # a cap, so a script opening rooms cannot fill the server's memory (the longest idle goes)
 UNUSED_SECONDS = 15 * 60  # a room whose presenter never showed a slide is gone after this
 MAX_VALUES = 64  # control values a room carries (a step has a handful)
+MAX_LAGS = 1000  # follow times a room keeps (recent ones)
 
 
 def normalise(raw) -> Optional[str]:
@@ -45,6 +46,8 @@ class Room:
     values: dict = field(default_factory=dict)  # control name -> value of that step
     version: int = 0  # grows by one on every change followers should see
     followers: dict = field(default_factory=dict)  # follower id -> when last seen
+    changed_at: float = 0.0  # when `version` last grew
+    lags: list = field(default_factory=list)  # seconds from a change to a follower's run showing it (recent)
 
     def view(self) -> dict:
         """What a follower applies: plain data, copied (the room may change under the caller)."""
@@ -90,7 +93,9 @@ class RoomStore:
         with self._lock:
             self._expire()
             room = self._rooms.get(code)
-            return None if room is None else replace(room, values=dict(room.values), followers=dict(room.followers))
+            if room is None:
+                return None
+            return replace(room, values=dict(room.values), followers=dict(room.followers), lags=list(room.lags))
 
     def publish(self, code: str, token: str, lesson: str, step: int, values: dict) -> bool:
         """The presenter shows `lesson` at `step` with `values`. False when `token` is not the room's
@@ -104,7 +109,25 @@ class RoomStore:
             if (room.lesson, room.step, room.values) != (lesson, int(step), values):
                 room.lesson, room.step, room.values = lesson, int(step), values
                 room.version += 1
+                room.changed_at = room.touched
             return True
+
+    def applied(self, code: str, version: int) -> None:
+        """A follower's run now shows `version`: keep how long that took (the presenter view shows it)."""
+        with self._lock:
+            room = self._rooms.get(code)
+            if room is not None and version == room.version and room.changed_at:
+                room.lags.append(self.clock() - room.changed_at)
+                del room.lags[:-MAX_LAGS]
+
+    def follow_times(self, code: str) -> tuple[float, float, int]:
+        """Median and largest time from a change to a follower showing it, over the recent changes."""
+        with self._lock:
+            room = self._rooms.get(code)
+            lags = sorted(room.lags) if room is not None else []
+        if not lags:
+            return float("nan"), float("nan"), 0
+        return lags[len(lags) // 2], lags[-1], len(lags)
 
     def seen(self, code: str, follower: str) -> None:
         """A follower checked in (it counts as connected for FOLLOWER_SECONDS)."""

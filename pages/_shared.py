@@ -292,6 +292,8 @@ def _apply_room(lesson_id) -> bool:
         value, _ = c.parse(view["values"].get(c.name, c.default))
         _set(_wkey(lesson, step, c.name), value)
     if view.get("version") is not None:
+        if (st.session_state.get(_SEEN) or -1) >= 0:  # following a change (not joining): the presenter's
+            rooms().applied(view["code"], view["version"])  # "followed in" counts it
         st.session_state[_SEEN] = view["version"]
     st.session_state[_PENDING] = None
     return True
@@ -340,8 +342,13 @@ def app_link(query: str, page: str = "") -> str:
 
 
 def join_link(code: str) -> str:
-    """The link students open to join a room."""
-    return app_link(f"room={code}")
+    """The link students open to join a room: the page the presenter is on, so a class joining at
+    once lands on the lesson without a page switch (a timed fragment racing a switch can blank a page)."""
+    try:
+        url = str(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no browser context (tests)
+        url = ""
+    return f"{url.split('?')[0]}?room={code}" if url.startswith("http") else app_link(f"room={code}")
 
 
 @st.fragment(run_every=1.0)

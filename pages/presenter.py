@@ -26,10 +26,13 @@ def presenter_view(code: str) -> None:
         st.warning(T("room_unknown", code=ui.plain(code, 40)), icon=":material/meeting_room:")
         return
     minutes, seconds = divmod(int(ui.rooms().clock() - room.opened), 60)
-    a, b, c = st.columns(3)
+    median, worst, n = ui.rooms().follow_times(room.code)
+    a, b, c, d, e = st.columns(5)
     a.metric(T("presenter_room"), room.code)
     b.metric(T("room_students"), ui.rooms().connected(room.code))
     c.metric(T("presenter_elapsed"), f"{minutes}:{seconds:02d}")
+    d.metric(T("presenter_follow"), "—" if not n else f"{median:.2f} s", help=T("presenter_follow_help", n=n))
+    e.metric(T("presenter_follow_max"), "—" if not n else f"{worst:.2f} s")
     entries = {e.lesson.id: e for e in registry.entries()}
     if room.lesson not in entries:
         st.info(T("presenter_waiting"), icon=":material/hourglass_empty:")

@@ -110,6 +110,8 @@ def test_a_class_follows_breaks_away_and_rejoins():
     ok(presenter.button(key=f"{LESSON.id}.__next_top").click().run())  # the presenter moves on
     ok(student.run())
     assert _step_shown(student) == title("saturation")
+    median, worst, n = ui.rooms().follow_times(code)
+    assert n >= 1 and 0 <= median <= worst  # the presenter view shows how fast the class follows
 
     ok(presenter.select_slider(key=f"{LESSON.id}.saturation.scale").set_value(2.0).run())  # a control
     ok(student.run())
@@ -160,6 +162,7 @@ def test_the_presenter_view_shows_the_notes_and_the_next_step():
     assert any(LESSON.step("composition").title in c.value for c in view.caption)
     assert "_room.code" not in view.session_state or view.session_state["_room.code"] is None  # not a follower
     assert [m.value for m in view.metric][0] == code
+    assert [m.label for m in view.metric][3:] == ["followed in (median)", "slowest"]
 
 
 def test_a_student_joins_by_typing_the_code():
