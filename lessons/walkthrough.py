@@ -222,6 +222,9 @@ class Step:
     slide: str = ""  # the slide's words: one or two sentences (Markdown)
     equation: str = ""  # the one key equation (LaTeX), on the slide
     notes: str = ""  # speaker notes: the narrative and the full derivation (Markdown, $$...$$ allowed)
+    predict: Optional[Question] = None  # asked before the demo; its explanations reveal how the runs compare
+    worked: str = ""  # worked numbers before the demo: a short hand calculation (Markdown, `{name:fmt}` placeholders)
+    worked_values: Optional[Callable[[], dict]] = None  # computes the placeholders of `worked` with the engine
 
     def views(self) -> list[dict]:
         """The control values of the default view and of every preset (what the shipped cache must hold)."""
@@ -274,6 +277,25 @@ class Step:
     def checks(self) -> tuple:
         return tuple(self.questions)
 
+    def worked_text(self) -> str:
+        """`worked` with its `{name:fmt}` placeholders filled from `worked_values()` (computed by the engine)."""
+        if not self.worked:
+            return ""
+        from lessons.words import fill_values
+
+        return fill_values(self.worked, self.worked_values() if self.worked_values else {}, f"{self.id}.worked")
+
+    def prediction_filled(self, evidence: Optional[dict] = None) -> Optional[Question]:
+        """The step's prediction with claim placeholders filled from `evidence` (None without one)."""
+        if self.predict is None:
+            return None
+        from lessons.claims import fill
+
+        ev = self.evidence() if evidence is None and self.claims else (evidence or {})
+        q = self.predict
+        return Question(fill(q.prompt, ev), tuple(fill(str(o), ev) for o in q.options), q.answer,
+                        tuple(fill(x, ev) for x in q.explanations))
+
     def run(self, values: Optional[dict] = None, progress: Progress = no_progress) -> list:
         """Run the demo with defaults overridden by `values` (validated)."""
         if self.demo is None:
@@ -294,6 +316,7 @@ class Lesson:
     steps: tuple
     references: tuple = ()  # short citations used on this lesson
     intro: str = ""
+    recap: str = ""  # what the lesson established, a few bullets; claim placeholders as "{step.claim.of}"
     words: Any = None  # lessons.words.Words the text came from (None for a lesson written in Python)
 
     def text(self, key: str, /, **values) -> str:

@@ -45,8 +45,8 @@ from typing import Iterable, Optional
 
 TEXT_DIR = Path(__file__).resolve().parent / "text"
 DEFAULT_LANG = "en"
-STEP_SECTIONS = ("title", "slide", "equation", "notes", "notice", "question", "strings")
-LESSON_SECTIONS = ("title", "summary", "intro", "strings")
+STEP_SECTIONS = ("title", "slide", "equation", "notes", "worked", "predict", "notice", "question", "strings")
+LESSON_SECTIONS = ("title", "summary", "intro", "recap", "strings")
 
 
 def language() -> str:
@@ -302,8 +302,10 @@ class Words:
             return b.get(name) or en.get(name)
 
         asked = b.all("question") or en.all("question")
+        guess = section("predict")
         return dict(title=section("title").strip(), slide=section("slide"), equation=_bare_latex(section("equation")),
-                    notes=section("notes"), notice=section("notice"),
+                    notes=section("notes"), notice=section("notice"), worked=section("worked"),
+                    predict=parse_question(guess, where + " (predict)") if guess.strip() else None,
                     questions=tuple(parse_question(q, where) for q in asked))
 
     def lesson(self, *, id: str, number: int, steps: Iterable, references: tuple = ()):
@@ -322,7 +324,7 @@ class Words:
         worded = tuple(dataclasses.replace(s, **self.step_words(s.id)) for s in steps)
         head = self.blocks().get("lesson") or blocks["lesson"]
         return Lesson(id=id, number=number, title=head.get("title").strip(), summary=_one_line(head.get("summary")),
-                      intro=head.get("intro"), steps=worded, references=tuple(references), words=self)
+                      intro=head.get("intro"), recap=head.get("recap") or blocks["lesson"].get("recap"), steps=worded, references=tuple(references), words=self)
 
 
 def _bare_latex(text: str) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from engine.device import device_info
 from lessons import (
@@ -665,8 +666,9 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
 
 def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     """One step. Self-paced: the slide's words, the speaker notes (narrative and derivation), the key
-    equation, the demo, what to notice, checks. As a slide (Present mode): the slide's words, the key
-    equation, the demo and what to notice; the speaker notes are one click away."""
+    equation, worked numbers, a prediction, the demo, what to notice (closed until the prediction is
+    answered), checks. As a slide (Present mode): the slide's words, the key equation, the demo, and
+    the rest one click away (the presenter reveals it when the class has looked)."""
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
     notes = step.notes
@@ -678,15 +680,19 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
             st.markdown(notes)
     if step.equation:
         st.latex(step.equation)
+    _worked(step, slide)
+    evidence = _evidence(lesson, step)
+    guessed = _predict(lesson, i, evidence, slide) if has_demo else None
     if has_demo:
         _demo(lesson, i)
     if slide and not has_demo and notes:
         st.markdown(notes)  # a step without a demo (a check) keeps its words on the slide
-    evidence = _evidence(lesson, step)
     if evidence is None:
         st.warning(T("measure_failed"), icon=":material/warning:")
-    elif step.notice and slide and has_demo:  # on a slide the presenter reveals it when the class has looked
-        with st.expander(T("what_to_notice"), icon=":material/visibility:"):
+    elif step.notice and ((slide and has_demo) or guessed is False):
+        # closed until the prediction is answered (or on a slide, until the presenter opens it)
+        with st.expander(T("what_to_notice") if guessed is not False else T("notice_after_predict"),
+                         icon=":material/visibility:"):
             st.markdown(step.notice_text(evidence))
     elif step.notice:
         with st.container(border=True):
@@ -702,6 +708,91 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     if slide and has_demo and notes:
         with st.expander(T("speaker_notes"), icon=":material/speaker_notes:"):
             st.markdown(notes)
+    if i == len(lesson.steps) - 1:
+        _lesson_end(lesson, slide)
+
+
+def _worked(step, slide: bool) -> None:
+    """The step's worked numbers (computed by the engine; a test checks them by hand)."""
+    try:
+        text = step.worked_text()
+    except Exception:  # noqa: BLE001 - a failed calculation hides the box, never the page
+        text = ""
+    if not text:
+        return
+    if slide:
+        with st.expander(T("worked_numbers"), icon=":material/calculate:"):
+            st.markdown(text)
+    else:
+        with st.container(border=True):
+            st.markdown(f"**:material/calculate: {T('worked_numbers')}**\n\n{text}")
+
+
+def _predict(lesson: Lesson, i: int, evidence, slide: bool):
+    """Ask the step's prediction before its demo. Returns None (no prediction), False (not answered
+    yet) or True (answered: how the prediction compares with the runs is shown under it)."""
+    step = lesson.steps[i]
+    if step.predict is None or evidence is None:
+        return None
+    q = step.prediction_filled(evidence)
+    key = _wkey(lesson, step, "__predict")
+    if _kept().get(key) is not None:
+        _keep(key, None)
+    box = st.expander(T("predict_first"), icon=":material/psychology_alt:") if slide else st.container(border=True)
+    with box:
+        choice = st.radio(f"**{T('predict')}** {q.prompt}", range(len(q.options)), index=None, key=key,
+                          format_func=lambda k: str(q.options[k]))
+        _kept()[key] = choice
+        if choice is None:
+            if not slide:
+                st.caption(T("predict_hint"))
+            return False
+        why = q.explanations[choice] if choice < len(q.explanations) else ""
+        if choice == q.answer:
+            st.success(f"**{T('predicted_right')}** {why}", icon=":material/check_circle:")
+        else:
+            right = q.explanations[q.answer] if q.answer < len(q.explanations) else ""
+            st.warning(f"**{T('predicted_wrong', answer=str(q.options[q.answer]))}** {why}\n\n{right}",
+                       icon=":material/lightbulb:")
+    return True
+
+
+def _lesson_end(lesson: Lesson, slide: bool) -> None:
+    """After the last step: the lesson's recap (its claims, measured) and the way on to the next lesson."""
+    if lesson.recap:
+        from lessons.claims import fill
+
+        evidence: dict = {}
+        for s in lesson.steps:
+            evidence.update(_evidence(lesson, s) or {})
+        text = fill(lesson.recap, evidence)
+        if slide:
+            with st.expander(T("recap_title", number=lesson.number), icon=":material/summarize:"):
+                st.markdown(text)
+        else:
+            st.subheader(T("recap_title", number=lesson.number), anchor="recap")
+            with st.container(border=True):
+                st.markdown(text)
+    if slide or st.session_state.get(_PLAN):
+        return
+    from lessons import registry
+
+    entries = registry.entries()
+    ids = [e.lesson.id for e in entries]
+    if lesson.id in ids and ids.index(lesson.id) + 1 < len(entries):
+        nxt = entries[ids.index(lesson.id) + 1]
+        _page_link(nxt.page, T("next_lesson", number=nxt.lesson.number, title=nxt.lesson.title), nxt.lesson.id,
+                   ":material/arrow_forward:")
+    else:
+        _page_link("pages/welcome.py", T("course_done"), "welcome", ":material/home:")
+
+
+def _page_link(script: str, label: str, url_path: str, icon: str) -> None:
+    """A link to another page of the app (a plain link when the page runs without app.py's navigation)."""
+    try:
+        st.page_link(script, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.markdown(f"[{label}]({app_link('', url_path).rstrip('?')})")
 
 
 @st.fragment
