@@ -324,7 +324,8 @@ class Words:
         worded = tuple(dataclasses.replace(s, **self.step_words(s.id)) for s in steps)
         head = self.blocks().get("lesson") or blocks["lesson"]
         return Lesson(id=id, number=number, title=head.get("title").strip(), summary=_one_line(head.get("summary")),
-                      intro=head.get("intro"), recap=head.get("recap") or blocks["lesson"].get("recap"), steps=worded, references=tuple(references), words=self)
+                      intro=head.get("intro"), recap=head.get("recap") or blocks["lesson"].get("recap"),
+                      steps=worded, references=tuple(references), words=self)
 
 
 def _bare_latex(text: str) -> str:

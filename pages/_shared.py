@@ -46,6 +46,7 @@ from lessons.walkthrough import (
     Metric,
     Note,
     Table,
+    flatten,
     no_progress,
 )
 from lessons.words import interface
@@ -67,7 +68,7 @@ PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {font-size: 1.45rem; line-height: 1.55;}
 [data-testid="stMainBlockContainer"] h1 {font-size: 1.35rem; padding: 0; color: #555555;}
 [data-testid="stMainBlockContainer"] h2 {font-size: 2.2rem; padding: 0.2rem 0 0.4rem 0;}
-[data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.3rem !important;}
+[data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.15rem !important;}
 [data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
 [data-testid="stMainBlockContainer"] .katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 0.3rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
@@ -596,7 +597,17 @@ def _step_buttons(lesson: Lesson, pos: int, n: int, go):
 
 SLIDE_CSS = """<style>
 [class*="st-key-present-keys"] {display: none;}
-[data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 3.2rem; padding-bottom: 1rem;}
+[data-testid="stMainBlockContainer"] h2 {padding: 0 0 0.2rem 0;}
+[data-testid="stMainBlockContainer"] [data-testid="stProgress"] {margin-top: -0.6rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}
+[data-testid="stMainBlockContainer"] .katex-display {margin: 0.2em 0;}
+[data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary p {font-size: 1.05rem; line-height: 1.3;}
+[data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary {padding: 0.35rem 0.7rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] p {font-size: 1.1rem;}
+[data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.2rem;}
 </style>"""
 
 # What a presenter's clicker sends besides the arrows: buttons the slide does not show (SLIDE_CSS)
@@ -667,49 +678,93 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
 def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     """One step. Self-paced: the slide's words, the speaker notes (narrative and derivation), the key
     equation, worked numbers, a prediction, the demo, what to notice (closed until the prediction is
-    answered), checks. As a slide (Present mode): the slide's words, the key equation, the demo, and
-    the rest one click away (the presenter reveals it when the class has looked)."""
+    answered), checks. As a slide (Present mode): see `_slide`."""
+    if slide:
+        return _slide(lesson, i)
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
-    notes = step.notes
     st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
     if step.slide:
         st.markdown(step.slide)
-    if not slide:
-        if notes:
-            st.markdown(notes)
+    if step.notes:
+        st.markdown(step.notes)
     if step.equation:
         st.latex(step.equation)
-    _worked(step, slide)
+    _worked(step, False)
     evidence = _evidence(lesson, step)
-    guessed = _predict(lesson, i, evidence, slide) if has_demo else None
+    guessed = _predict(lesson, i, evidence, False) if has_demo else None
     if has_demo:
         _demo(lesson, i)
-    if slide and not has_demo and notes:
-        st.markdown(notes)  # a step without a demo (a check) keeps its words on the slide
     if evidence is None:
         st.warning(T("measure_failed"), icon=":material/warning:")
-    elif step.notice and ((slide and has_demo) or guessed is False):
-        # closed until the prediction is answered (or on a slide, until the presenter opens it)
-        with st.expander(T("what_to_notice") if guessed is not False else T("notice_after_predict"),
-                         icon=":material/visibility:"):
+    elif step.notice and guessed is False:  # closed until the prediction is answered
+        with st.expander(T("notice_after_predict"), icon=":material/visibility:"):
             st.markdown(step.notice_text(evidence))
     elif step.notice:
         with st.container(border=True):
             st.markdown(f"**:material/visibility: {T('what_to_notice')}**\n\n{step.notice_text(evidence)}")
-    checks = step.checks_filled(evidence) if evidence is not None else ()
-    if checks and slide and has_demo:
-        with st.expander(T("check_yourself"), icon=":material/quiz:"):
-            for j, q in enumerate(checks):
-                _question(lesson, i, j, q)
-    else:
-        for j, q in enumerate(checks):
-            _question(lesson, i, j, q)
-    if slide and has_demo and notes:
-        with st.expander(T("speaker_notes"), icon=":material/speaker_notes:"):
-            st.markdown(notes)
+    for j, q in enumerate(step.checks_filled(evidence) if evidence is not None else ()):
+        _question(lesson, i, j, q)
     if i == len(lesson.steps) - 1:
-        _lesson_end(lesson, slide)
+        _lesson_end(lesson, False)
+
+
+def _slide(lesson: Lesson, i: int) -> None:
+    """A step as one 1280x720 slide: the title, the slide's words beside the key equation, and the demo
+    (controls left, outputs right, charts side by side at a slide's height). Everything the presenter
+    reveals later (the prediction, worked numbers, what to notice, checks, speaker notes, the recap)
+    waits in closed expanders under the controls, so the slide keeps its height until they open it."""
+    step = lesson.steps[i]
+    has_demo = step.demo is not None or bool(step.controls)
+    st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
+    if step.slide and step.equation:
+        words, eq = st.columns([1.7 if len(step.slide) > 220 else 1.15, 1], vertical_alignment="center")
+        words.markdown(step.slide)
+        with eq:
+            st.latex(step.equation)
+    elif step.slide or step.equation:
+        st.markdown(step.slide) if step.slide else st.latex(step.equation)
+    evidence = _evidence(lesson, step)
+
+    def reveals() -> None:  # a row of popovers under the demo: each opens over the slide, which keeps its size
+        _worked(step, True)
+        if has_demo:
+            _predict(lesson, i, evidence, True)
+        if evidence is None:
+            st.warning(T("measure_failed"), icon=":material/warning:")
+        elif step.notice and has_demo:
+            with st.popover(T("what_to_notice"), icon=":material/visibility:"):
+                st.markdown(step.notice_text(evidence))
+        checks = step.checks_filled(evidence) if evidence is not None else ()
+        if checks and has_demo:
+            with st.popover(T("check_yourself"), icon=":material/quiz:"):
+                for j, q in enumerate(checks):
+                    _ask(lesson, i, j, q)
+        if step.notes and has_demo:
+            with st.popover(T("speaker_notes"), icon=":material/speaker_notes:"):
+                st.markdown(step.notes)
+        if i == len(lesson.steps) - 1:
+            _lesson_end(lesson, True)
+
+    if has_demo:
+        _demo(lesson, i, reveals)
+        return
+    # a step without a demo (a check): its words, then its questions one tab each
+    if step.notes:
+        st.markdown(step.notes)
+    if evidence is not None and step.notice:
+        with st.expander(T("what_to_notice"), icon=":material/visibility:"):
+            st.markdown(step.notice_text(evidence))
+    checks = step.checks_filled(evidence) if evidence is not None else ()
+    if len(checks) > 1:
+        for j, (tab, q) in enumerate(zip(st.tabs([T("question_n", n=j + 1) for j in range(len(checks))]), checks,
+                                         strict=True)):
+            with tab:
+                _question(lesson, i, j, q)
+    elif checks:
+        _question(lesson, i, 0, checks[0])
+    if i == len(lesson.steps) - 1:
+        _lesson_end(lesson, True)
 
 
 def _worked(step, slide: bool) -> None:
@@ -721,7 +776,7 @@ def _worked(step, slide: bool) -> None:
     if not text:
         return
     if slide:
-        with st.expander(T("worked_numbers"), icon=":material/calculate:"):
+        with st.popover(T("worked_numbers"), icon=":material/calculate:"):
             st.markdown(text)
     else:
         with st.container(border=True):
@@ -738,7 +793,7 @@ def _predict(lesson: Lesson, i: int, evidence, slide: bool):
     key = _wkey(lesson, step, "__predict")
     if _kept().get(key) is not None:
         _keep(key, None)
-    box = st.expander(T("predict_first"), icon=":material/psychology_alt:") if slide else st.container(border=True)
+    box = st.popover(T("predict_first"), icon=":material/psychology_alt:") if slide else st.container(border=True)
     with box:
         choice = st.radio(f"**{T('predict')}** {q.prompt}", range(len(q.options)), index=None, key=key,
                           format_func=lambda k: str(q.options[k]))
@@ -767,7 +822,7 @@ def _lesson_end(lesson: Lesson, slide: bool) -> None:
             evidence.update(_evidence(lesson, s) or {})
         text = fill(lesson.recap, evidence)
         if slide:
-            with st.expander(T("recap_title", number=lesson.number), icon=":material/summarize:"):
+            with st.popover(T("recap_title", number=lesson.number), icon=":material/summarize:"):
                 st.markdown(text)
         else:
             st.subheader(T("recap_title", number=lesson.number), anchor="recap")
@@ -796,20 +851,32 @@ def _page_link(script: str, label: str, url_path: str, icon: str) -> None:
 
 
 @st.fragment
-def _demo(lesson: Lesson, i: int) -> None:
-    """Controls, presets and outputs of one step; moving a control reruns only this."""
+def _demo(lesson: Lesson, i: int, reveals=None) -> None:
+    """Controls, presets and outputs of one step; moving a control reruns only this. On a slide
+    (`reveals` given) the outputs are laid out for one screen and `reveals()` draws under the controls."""
     step = lesson.steps[i]
     keys = {c.name: _wkey(lesson, step, c.name) for c in step.controls}
     before = {name: _kept().get(k, step.control(name).default) for name, k in keys.items()}
-    if step.controls:
+    if reveals is not None:  # a slide: presets in a row over the outputs, many controls in two columns
+        many = len(step.controls) > 4
+        left, right = st.columns([1.5 if many else 1, 2.6], gap="medium")
+        with right:
+            if step.presets:
+                with st.container(horizontal=True, gap="small"):
+                    _preset_buttons(lesson, i, step)
+        with left:
+            cols = st.columns(2, gap="small") if many else [st.container()]
+            values = {}
+            for k, c in enumerate(step.controls):
+                with cols[k % len(cols)]:
+                    values[c.name] = _control(c, keys[c.name])
+    elif step.controls:
         left, right = st.columns([1, 2.6], gap="large")
         with left:
-            for j, (label, values) in enumerate(step.presets):
-                st.button(label, key=f"{_wkey(lesson, step, '__preset')}{j}", on_click=_preset,
-                          args=(lesson, i, values), icon=":material/tune:", width="stretch")
+            _preset_buttons(lesson, i, step, width="stretch")
             values = {c.name: _control(c, keys[c.name]) for c in step.controls}
     else:
-        right, values = st.container(), {}
+        left, right, values = None, st.container(), {}
     if values != before or st.session_state.pop(f"{lesson.id}.__moved", None) == i:
         # the learner is working on this step: the link follows it (and the class, in a room)
         st.session_state[_step_key(lesson)] = i
@@ -818,10 +885,27 @@ def _demo(lesson: Lesson, i: int) -> None:
     with right:
         try:
             outputs = _run_demo(lesson, step, values)
-            render_outputs(outputs)
+            if reveals is None:
+                render_outputs(outputs)
+            else:
+                details = _slide_outputs(outputs)
         except Exception as e:  # noqa: BLE001 - a failing demo must not take the page down
             msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
+            details = []
+    if reveals is not None:
+        with right, st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
+            if details:
+                warned = any(isinstance(o, Note) and o.kind == "warning" for o in details)
+                with st.popover(T("demo_details"), icon=":material/warning:" if warned else ":material/notes:"):
+                    render_outputs(details)
+            reveals()
+
+
+def _preset_buttons(lesson: Lesson, i: int, step, width="content") -> None:
+    for j, (label, values) in enumerate(step.presets):
+        st.button(label, key=f"{_wkey(lesson, step, '__preset')}{j}", on_click=_preset,
+                  args=(lesson, i, values), icon=":material/tune:", width=width)
 
 
 def _preset(lesson: Lesson, i: int, values: dict) -> None:
@@ -862,6 +946,11 @@ def _num(x) -> str:
 
 @st.fragment
 def _question(lesson: Lesson, i: int, j: int, q) -> None:
+    _ask(lesson, i, j, q)
+
+
+def _ask(lesson: Lesson, i: int, j: int, q) -> None:
+    """One check question (inside a fragment: answering reruns only that)."""
     key = f"{_wkey(lesson, lesson.steps[i], '__check')}{j}"
     if _kept().get(key) is not None:
         _keep(key, None)
@@ -951,6 +1040,101 @@ def render_outputs(outputs: list) -> None:
             row = []
         if out is not None:
             _render(out)
+
+
+SLIDE_CHART_HEIGHT = 300  # px, a chart's whole height (title and axes included) on a slide with one row of charts
+
+
+def _slide_outputs(outputs: list) -> list:
+    """Draw a demo's outputs for a slide and return the rest for a details expander: metrics in one
+    row, charts side by side at a slide's height, warnings kept; captions, notes, tables beside
+    charts, code and formulas go to the details."""
+    flat = flatten(outputs)
+    charts = [o if isinstance(o, Chart) else Chart(o) for o in flat if isinstance(o, (Chart, alt.TopLevelMixin))]
+    metrics = [o for o in flat if isinstance(o, Metric)]
+    tables = [o for o in flat if isinstance(o, (Table, pd.DataFrame))]
+    alerts = [o for o in flat if isinstance(o, Note) and o.kind == "error"]
+    main = set(map(id, charts + metrics + alerts)) | ({id(t) for t in tables} if not charts else set())
+    details = [o for o in flat if id(o) not in main and not isinstance(o, (Chart, alt.TopLevelMixin))]
+    details += [Markdown(c.caption) for c in charts if c.caption]
+    render_outputs(metrics[:4])
+    details += metrics[4:]
+    per_row = 3 if len(charts) == 3 else min(2, len(charts))
+    rows = [charts[k:k + per_row] for k in range(0, len(charts), per_row)]
+    # more than one row of charts: one tab per row, so the slide keeps one row's height
+    places = st.tabs([_row_label(row, k) for k, row in enumerate(rows)]) if len(rows) > 1 else [st.container()]
+    for place, row in zip(places, rows, strict=True):
+        with place:
+            cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
+            for col, c in zip(cols, row, strict=True):
+                chart = _fit_height(c.chart, SLIDE_CHART_HEIGHT)
+                col.altair_chart(_legend_below(chart) if len(row) > 1 else chart, width="stretch", theme=None)
+    if not charts:
+        for t in tables:
+            _render(t if isinstance(t, Table) else Table(t))
+    for a in alerts:
+        _render(a)
+    return details
+
+
+def _row_label(row: list, k: int) -> str:
+    """A tab's name: the titles of its charts (or "Charts k")."""
+    names = []
+    for c in row:
+        title = getattr(c.chart, "title", alt.Undefined)
+        text = getattr(title, "text", title)
+        if isinstance(text, (list, tuple)):
+            text = " ".join(map(str, text))
+        if isinstance(text, str) and text:
+            names.append(text if len(text) <= 28 else text[:27] + "…")
+    return " · ".join(names) if names else T("charts_n", n=k + 1)
+
+
+def _fit_height(chart, height: int):
+    """`chart` with every panel at most `height` px tall (a copy; the cached chart is shared)."""
+    def fit(c):
+        if isinstance(c, (alt.HConcatChart, alt.VConcatChart, alt.ConcatChart)):
+            parts = getattr(c, "hconcat", None) or getattr(c, "vconcat", None) or getattr(c, "concat", None)
+            share = len(c.vconcat) if isinstance(c, alt.VConcatChart) else 1
+            return _with_parts(c, [fit_one(p, height // share) for p in parts])
+        if isinstance(c, alt.FacetChart):
+            out = c.copy(deep=False)
+            out.spec = fit_one(c.spec, height)
+            return out
+        return fit_one(c, height)
+
+    def fit_one(c, h):
+        cur = getattr(c, "height", alt.Undefined)
+        if isinstance(cur, (int, float)) and cur <= h:
+            return c
+        try:
+            return c.properties(height=h)
+        except Exception:  # noqa: BLE001 - a chart that takes no height stays as it is
+            return c
+
+    try:
+        return fit(chart)
+    except Exception:  # noqa: BLE001
+        return chart
+
+
+def _legend_below(chart):
+    """`chart` with its legend under the plot (charts side by side on a slide have no room beside them)."""
+    try:
+        legend = chart.config.legend if chart.config is not alt.Undefined else alt.Undefined
+        if legend is not alt.Undefined and (legend.to_dict().get("disable") or legend.to_dict().get("orient")):
+            return chart
+        return chart.configure_legend(orient="bottom", direction="horizontal", columns=0, labelLimit=200)
+    except Exception:  # noqa: BLE001 - a chart that takes no legend config stays as it is
+        return chart
+
+
+def _with_parts(c, parts):
+    out = c.copy(deep=False)
+    for name in ("hconcat", "vconcat", "concat"):
+        if getattr(out, name, alt.Undefined) is not alt.Undefined:
+            setattr(out, name, parts)
+    return out
 
 
 def _render(out) -> None:
