@@ -1,14 +1,15 @@
 """Lesson 1: vanishing gradients, live.
 
-Why deep networks of sigmoid or tanh units stop learning: backpropagation multiplies one
-activation derivative per layer, the sigmoid's is at most 1/4, saturated units pass almost nothing
-back, and stacking squashing functions flattens everything. ReLU keeps a derivative of 1 where it is
-active. Every chart comes from a computation or a training run of the engine. What the notes say
-about training is a `Claim` measured over ten seeds (data and initialisation), quoted through
-placeholders; tests/lessons/test_claims.py retrains each one, tests/lessons/test_vanishing.py checks
-the closed forms. Each step is declared once, after its demo (controls, runs, presets, claims); its
-words (slide, equation, speaker notes, notice, questions, the demo's captions) are in
-lessons/text/en/vanishing.md, keyed by step id.
+Why activations at all (a network of linear layers collapses to one linear map; the linear step,
+declared last in this file, is shown first), then why deep networks of sigmoid or tanh units stop
+learning: backpropagation multiplies one activation derivative per layer, the sigmoid's is at most 1/4,
+saturated units pass almost nothing back, and stacking squashing functions flattens everything. ReLU
+keeps a derivative of 1 where it is active. Every chart comes from a computation or a training run of
+the engine. What the notes say about training is a `Claim` measured over ten seeds (data and
+initialisation), quoted through placeholders; tests/lessons/test_claims.py retrains each one,
+tests/lessons/test_vanishing.py checks the closed forms. Each step is declared once, after its demo
+(controls, runs, presets, claims); its words (slide, equation, speaker notes, notice, questions, the
+demo's captions) are in lessons/text/en/vanishing.md, keyed by step id.
 
 References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
 """
@@ -86,7 +87,7 @@ def _compact(chart, legend: bool = True):
     return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
 
 
-# ============================================================ step 1: the chain of derivatives
+# ============================================================ step 2: the chain of derivatives
 
 
 def chain_products(weight: float, x: float, depth: int = 20, acts=SQUASH) -> pd.DataFrame:
@@ -170,7 +171,7 @@ CHAIN = Step(
 )
 
 
-# ============================================================ step 2: saturation
+# ============================================================ step 3: saturation
 
 
 def saturation(act: str, scale: float, n_in: int = 20, n: int = 2000, units: int = 64, seed: int = 0) -> dict:
@@ -261,7 +262,7 @@ SATURATION = Step(
 )
 
 
-# ============================================================ step 3: composition
+# ============================================================ step 4: composition
 
 
 def compositions(k_max: int, lo: float = -5.0, hi: float = 5.0, n: int = 201) -> pd.DataFrame:
@@ -338,7 +339,7 @@ def _display_split(split: D.Split) -> D.Split:
     return dataclasses.replace(split, raw_test=split.raw_test[:SHOWN_TEST], y_test=split.y_test[:SHOWN_TEST])
 
 
-# ============================================================ step 4: the playground
+# ============================================================ step 5: the playground
 
 
 def play_experiment(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
@@ -546,7 +547,7 @@ PLAYGROUND = Step(
 )
 
 
-# ============================================================ step 5: gradients per layer
+# ============================================================ step 6: gradients per layer
 
 
 GRAD_STEPS = 300
@@ -712,7 +713,7 @@ GRADIENTS = Step(
 )
 
 
-# ============================================================ step 6: initialisation
+# ============================================================ step 7: initialisation (and the same in PyTorch)
 
 INIT_DATA, INIT_DEPTH, INIT_WIDTH, INIT_STEPS, INIT_LR = "circles", 10, 16, 200, 0.1
 SCHEMES = {  # scheme -> (engine init, init_std): the lectures' "small random", a too-large draw, and the cures
@@ -1156,7 +1157,7 @@ INIT = Step(
 )
 
 
-# ============================================================ step 7: linear activations collapse
+# ============================================================ step 1 (shown first): linear layers collapse
 
 LIN_STEPS = 600
 
