@@ -244,3 +244,9 @@ DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of p
     "deep": "#CC79A7",  # reddish purple
     "wide": "#E69F00",  # orange
 }
+
+# --- vanishing (teaching)
+TORCH_INIT_COLORS: dict[str, str] = {  # Lesson 1's PyTorch check: a deep ReLU MLP under two initialisations
+    "nn.Linear default": INIT_COLORS["N(0, 0.01²)"],  # reddish purple: like small random weights, its signal fades
+    "kaiming_normal_": INIT_COLORS["He"],  # blue: He's colour, which it is
+}

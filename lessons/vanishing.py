@@ -1,20 +1,22 @@
 """Lesson 1: vanishing gradients, live.
 
-Why deep networks of sigmoid or tanh units stop learning: backpropagation multiplies one
-activation derivative per layer, the sigmoid's is at most 1/4, saturated units pass almost nothing
-back, and stacking squashing functions flattens everything. ReLU keeps a derivative of 1 where it is
-active. Every chart comes from a computation or a training run of the engine. What the notes say
-about training is a `Claim` measured over ten seeds (data and initialisation), quoted through
-placeholders; tests/lessons/test_claims.py retrains each one, tests/lessons/test_vanishing.py checks
-the closed forms. Each step is declared once, after its demo (controls, runs, presets, claims); its
-words (slide, equation, speaker notes, notice, questions, the demo's captions) are in
-lessons/text/en/vanishing.md, keyed by step id.
+Why activations at all (a network of linear layers collapses to one linear map; the linear step,
+declared last in this file, is shown first), then why deep networks of sigmoid or tanh units stop
+learning: backpropagation multiplies one activation derivative per layer, the sigmoid's is at most 1/4,
+saturated units pass almost nothing back, and stacking squashing functions flattens everything. ReLU
+keeps a derivative of 1 where it is active. Every chart comes from a computation or a training run of
+the engine. What the notes say about training is a `Claim` measured over ten seeds (data and
+initialisation), quoted through placeholders; tests/lessons/test_claims.py retrains each one,
+tests/lessons/test_vanishing.py checks the closed forms. Each step is declared once, after its demo
+(controls, runs, presets, claims); its words (slide, equation, speaker notes, notice, questions, the
+demo's captions) are in lessons/text/en/vanishing.md, keyed by step id.
 
 References: Glorot & Bengio 2010; He et al. 2015; Goodfellow, Bengio & Courville 2016, ch. 6 and 8.
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from functools import lru_cache
 
@@ -38,10 +40,12 @@ from lessons.theme import (
     SATURATED_UNITS,
     SEED_RING,
     SLOPE_CURVE,
+    TORCH_INIT_COLORS,
     color_scale,
 )
 from lessons.walkthrough import (
     Chart,
+    Code,
     Columns,
     LogSlider,
     Markdown,
@@ -83,7 +87,7 @@ def _compact(chart, legend: bool = True):
     return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
 
 
-# ============================================================ step 1: the chain of derivatives
+# ============================================================ step 2: the chain of derivatives
 
 
 def chain_products(weight: float, x: float, depth: int = 20, acts=SQUASH) -> pd.DataFrame:
@@ -141,6 +145,20 @@ def _chain_demo(v, progress):
     return outs
 
 
+def chain_worked() -> dict:
+    """The chain step's hand calculation, by the engine: the sigmoid's peak slope cubed (three layers at
+    best), then a real three-layer path with w = 1 from x = 0.5."""
+    peak = float(A.derivative("sigmoid", torch.zeros(1, dtype=torch.float64))[0])
+    path = chain_products(1.0, 0.5, 3, acts=("sigmoid",)).set_index("depth")
+    z = [0.5]
+    for _ in range(2):  # with w = 1 and no bias, each layer's z is the previous unit's output
+        z.append(float(A.apply("sigmoid", torch.tensor(z[-1], dtype=torch.float64))))
+    return {"peak": peak, "cube": peak ** 3, "z1": z[0], "z2": z[1], "z3": z[2],
+            "d1": float(path.loc[1, "derivative"]), "d2": float(path.loc[2, "derivative"]),
+            "d3": float(path.loc[3, "derivative"]), "p3": float(path.loc[3, "product"]),
+            "bound20": peak ** 20}
+
+
 CHAIN = Step(
     "chain",
     controls=(
@@ -149,10 +167,11 @@ CHAIN = Step(
         Slider("depth", "deepest layer shown", 2, 20, 20),
     ),
     demo=_chain_demo,
+    worked_values=chain_worked,
 )
 
 
-# ============================================================ step 2: saturation
+# ============================================================ step 3: saturation
 
 
 def saturation(act: str, scale: float, n_in: int = 20, n: int = 2000, units: int = 64, seed: int = 0) -> dict:
@@ -171,6 +190,11 @@ def saturation(act: str, scale: float, n_in: int = 20, n: int = 2000, units: int
             "z_std": float(z.std())}
 
 
+def saturated_band(edge: float, lim: float = 8.0) -> pd.DataFrame:
+    """The two flat tails, z in [-lim, -edge] and [edge, lim], as rectangles (the centre stays clear)."""
+    return pd.DataFrame({"z0": [-lim, edge], "z1": [-edge, lim]})
+
+
 def _saturation_demo(v, progress):
     act, scale = v["activation"], v["scale"]
     s = saturation(act, scale)
@@ -180,9 +204,9 @@ def _saturation_demo(v, progress):
         pd.DataFrame({"z": xs.numpy(), "value": A.derivative(act, xs).numpy(), "curve": f"{act}'(z)"})])
     thr = 0.1 * s["peak"]
     d = A.derivative(act, xs).numpy()
-    edge = float(xs.numpy()[np.argmax(d >= thr)])  # first z where the slope reaches 10% of its peak
-    band = pd.DataFrame({"z0": [-8.0, edge], "z1": [-edge, 8.0]})
-    shade = alt.Chart(band).mark_rect(color=SATURATED_TAILS, opacity=0.10).encode(
+    edge = abs(float(xs.numpy()[np.argmax(d >= thr)]))  # |z| beyond which the slope is under 10% of its peak
+    band = saturated_band(edge)
+    shade = alt.Chart(band).mark_rect(color=SATURATED_TAILS, opacity=0.18).encode(
         x=alt.X("z0:Q", scale=alt.Scale(domain=[-8, 8])), x2="z1:Q")
     names = [f"{act}(z)", f"{act}'(z)"]
     fcurve = alt.Chart(curves).mark_line().encode(
@@ -218,15 +242,27 @@ def _saturation_demo(v, progress):
     ]
 
 
+def saturation_worked(n_in: int = 20) -> dict:
+    """The saturation step's hand calculation, by the engine: std(z) = s·√n_in for s = 0.2 and 1, and the
+    sigmoid's slope one standard deviation out, against its peak."""
+    out = {"n_in": n_in, "peak": float(A.derivative("sigmoid", torch.zeros(1, dtype=torch.float64))[0])}
+    for key, s_ in (("small", 0.2), ("large", 1.0)):
+        z = s_ * math.sqrt(n_in)
+        d = float(A.derivative("sigmoid", torch.tensor([z], dtype=torch.float64))[0])
+        out.update({f"{key}_z": z, f"{key}_d": d, f"{key}_share": d / out["peak"]})
+    return out
+
+
 SATURATION = Step(
     "saturation",
     controls=(Select("activation", "activation", ("sigmoid", "tanh"), "sigmoid"),
               LogSlider("scale", "weight scale s", (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0), 0.2)),
     demo=_saturation_demo,
+    worked_values=saturation_worked,
 )
 
 
-# ============================================================ step 3: composition
+# ============================================================ step 4: composition
 
 
 def compositions(k_max: int, lo: float = -5.0, hi: float = 5.0, n: int = 201) -> pd.DataFrame:
@@ -258,8 +294,9 @@ def _composition_demo(v, progress):
     shown["k"] = shown["k"].astype(str)
     ch = alt.Chart(shown).mark_line().encode(
         x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="f(f(...f(x)))"),
-        color=alt.Color("k:O", scale=alt.Scale(scheme="viridis"), title="times applied"),
-        strokeDash=alt.StrokeDash("k:O", legend=None),
+        color=alt.Color("k:O", scale=alt.Scale(scheme="viridis"), title="k (times applied)",
+                        legend=alt.Legend(orient="bottom", direction="horizontal", symbolStrokeWidth=3)),
+        strokeDash=alt.StrokeDash("k:O", title="k (times applied)"),  # same field and title: one legend
         tooltip=["activation", "k", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".4f")],
     ).properties(width=145, height=210).facet(column=alt.Column("activation:N", title=None, sort=list(SQUASH))
                                               ).resolve_scale(y="independent").configure_legend(orient="bottom")
@@ -302,7 +339,7 @@ def _display_split(split: D.Split) -> D.Split:
     return dataclasses.replace(split, raw_test=split.raw_test[:SHOWN_TEST], y_test=split.y_test[:SHOWN_TEST])
 
 
-# ============================================================ step 4: the playground
+# ============================================================ step 5: the playground
 
 
 def play_experiment(data="spiral", noise=0.1, depth=1, width=8, activation="sigmoid", optimizer="sgd", lr=0.5,
@@ -336,13 +373,18 @@ PRESETS = (
      dict(data="spiral", depth=4, width=8, activation="relu", optimizer="sgd", lr=0.5, steps=1000, noise=0.1)),
 )
 ADAM_RESCUE = {**PRESETS[2][1], "optimizer": "adam", "lr": 0.01}  # preset 3 with Adam, suggested in the notice
+RELU_ONE = {**PRESETS[1][1], "activation": "relu"}  # preset 2 (one hidden layer) with ReLU units
+ADAM_ONE = {**PRESETS[1][1], "optimizer": "adam", "lr": 0.03}  # preset 2 (one hidden layer) with Adam
+RESCUES = (("2 + ReLU", RELU_ONE), ("2 + Adam, lr 0.03", ADAM_ONE), ("3 + Adam, lr 0.01", ADAM_RESCUE))
+LONG_STEPS = 2000  # preset 2 trained twice as long: still stuck
 PLAY_KEYS = ("data", "noise", "depth", "width", "activation", "optimizer", "lr", "steps", "seed")
 SOLVED = 0.95  # test accuracy at which we call the spiral solved
 
 
 def _preset(i: int, seed: int) -> Experiment:
-    """Preset i (0-based; 5 = preset 3 with Adam) as a lean sweep run for one seed."""
-    p = ADAM_RESCUE if i == 5 else PRESETS[i][1]
+    """Preset i (0-based; 5, 6, 7 = the rescues: preset 2 with ReLU, preset 2 with Adam, preset 3 with
+    Adam) as a lean sweep run for one seed."""
+    p = (PRESETS + RESCUES)[i][1]
     return play_experiment(**p, seed=seed, sweep=True)
 
 
@@ -360,6 +402,12 @@ P_HARD = Claim(
     statistic=lambda r: {"train": float(r[0].final["train_metric"]), "test": _test(r[0])},
     holds=lambda v: v["train"] <= 0.75 and v["test"] <= 0.75,
     what="preset 2 (the same net on the spiral) stays at or below 75% on training and test points")
+P_LONG = Claim(
+    "p_long", experiments=lambda s: [_preset(1, s),
+                                     play_experiment(**{**PRESETS[1][1], "steps": LONG_STEPS}, seed=s, sweep=True)],
+    statistic=lambda r: {"short": _test(r[0]), "long": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
+    holds=lambda v: v["gain"] < 0.02,
+    what="preset 2 trained for 2000 steps instead of 1000 gains less than 2 points of test accuracy")
 P_DEPTH = Claim(
     "p_depth", experiments=lambda s: [_preset(1, s), _preset(2, s)],
     statistic=lambda r: {"shallow": _test(r[0]), "deep": _test(r[1]), "gain": _test(r[1]) - _test(r[0])},
@@ -371,6 +419,14 @@ def _versus(base: str, other: str):
                       "solved": float(_test(r[1]) >= SOLVED)}
 
 
+P_RELU1 = Claim(
+    "p_relu1", experiments=lambda s: [_preset(1, s), _preset(5, s)], statistic=_versus("sigmoid", "relu"),
+    holds=lambda v: v["gain"] > 0.15,
+    what="one hidden layer of 8 ReLU units beats preset 2 (8 sigmoid units) on the spiral by more than 15 points")
+P_ADAM1 = Claim(
+    "p_adam1", experiments=lambda s: [_preset(1, s), _preset(6, s)], statistic=_versus("sgd", "adam"),
+    holds=lambda v: v["gain"] > 0.20,
+    what="Adam (lr 0.03) beats SGD (lr 0.5) on preset 2 (one sigmoid layer) by more than 20 points")
 P_RELU3 = Claim(
     "p_relu3", experiments=lambda s: [_preset(2, s), _preset(3, s)], statistic=_versus("sigmoid", "relu"),
     holds=lambda v: v["gain"] > 0.10,
@@ -380,19 +436,21 @@ P_RELU4 = Claim(
     holds=lambda v: v["gain"] > -0.01,
     what="ReLU × 4 is at least as accurate as sigmoid × 3 (to within a point)")
 P_ADAM = Claim(
-    "p_adam", experiments=lambda s: [_preset(2, s), _preset(5, s)], statistic=_versus("sgd", "adam"),
+    "p_adam", experiments=lambda s: [_preset(2, s), _preset(7, s)], statistic=_versus("sgd", "adam"),
     holds=lambda v: v["gain"] > 0.10,
     what="Adam (lr 0.01) beats SGD (lr 0.5) on preset 3 by more than 10 points")
-PLAY_CLAIMS = (P_EASY, P_HARD, P_DEPTH, P_RELU3, P_RELU4, P_ADAM)
-# chart labels (σ = sigmoid), short enough to stand upright
-PRESET_NAMES = ("1 · σ circles", "2 · σ spiral", "3 · σ × 3", "4 · ReLU × 3", "5 · ReLU × 4", "3 + Adam")
+PLAY_CLAIMS = (P_EASY, P_HARD, P_LONG, P_RELU1, P_ADAM1, P_DEPTH, P_RELU3, P_RELU4, P_ADAM)
+# chart labels (σ = sigmoid), short enough to stand upright, in preset order (0-7); the strip's order below
+PRESET_NAMES = ("1 · σ circles", "2 · σ spiral", "3 · σ × 3", "4 · ReLU × 3", "5 · ReLU × 4", "2 + ReLU",
+                "2 + Adam", "3 + Adam")
+STRIP_ORDER = tuple(PRESET_NAMES[i] for i in (0, 1, 5, 6, 2, 7, 3, 4))  # each rescue beside what it rescues
 
 
 def preset_evidence(progress=None) -> pd.DataFrame:
     """Test accuracy of every preset (and preset 3 with Adam) per seed, read from the claims' sweeps."""
     ev = measure(PLAY_CLAIMS, progress)
     cols = ((P_EASY, "test", 0), (P_HARD, "test", 1), (P_DEPTH, "deep", 2), (P_RELU3, "relu", 3),
-            (P_RELU4, "relu", 4), (P_ADAM, "adam", 5))
+            (P_RELU4, "relu", 4), (P_RELU1, "relu", 5), (P_ADAM1, "adam", 6), (P_ADAM, "adam", 7))
     rows = []
     for claim, stat, i in cols:
         t = ev[claim.id].table
@@ -406,11 +464,11 @@ def _play_exp(v) -> Experiment:
 
 
 def _preset_chart(df: pd.DataFrame, seed: int) -> alt.LayerChart:
-    ch = _y_title(charts.seed_chart(df, "preset", "test accuracy", x_title="", sort=list(PRESET_NAMES), x_type="N",
+    ch = _y_title(charts.seed_chart(df, "preset", "test accuracy", x_title="", sort=list(STRIP_ORDER), x_type="N",
                                     height=280, title=W("playground.presets_title")), "test accuracy")
     ring = alt.Chart(df[df["seed"] == seed]).mark_point(size=140, filled=False, color=SEED_RING, strokeWidth=1.5
                                                         ).encode(
-        x=alt.X("preset:N", sort=list(PRESET_NAMES)), y=alt.Y("test accuracy:Q"),
+        x=alt.X("preset:N", sort=list(STRIP_ORDER)), y=alt.Y("test accuracy:Q"),
         tooltip=["preset", "seed", alt.Tooltip("test accuracy:Q", format=".1%")])
     kw = {} if ch.data is alt.Undefined else {"data": ch.data}  # Altair lifts the layers' shared data
     return alt.layer(*ch.layer, ring, **kw).properties(height=280, title=ch.title).configure_axisX(labelAngle=0)
@@ -438,6 +496,8 @@ def _playground_demo(v, progress):
     f = res.final
     outs += [
         Metric(W("playground.train", seed=seed), "—" if div is not None else f"{f['train_metric']:.0%}"),
+        Metric(W("playground.val", seed=seed), "—" if div is not None else f"{f['val_metric']:.0%}",
+               help=W("playground.val_help")),
         Metric(W("playground.test", seed=seed), "—" if div is not None else f"{f['test_metric']:.1%}",
                help=W("playground.test_help")),
         Metric(W("playground.parameters"), f"{res.meta['n_params']}"),
@@ -448,6 +508,21 @@ def _playground_demo(v, progress):
         Chart(_preset_chart(preset_evidence(progress), seed), caption=W("playground.presets_caption", seed=seed)),
     ]
     return outs
+
+
+def adam_worked(g: float = 1e-3, sgd_lr: float = 0.5, adam_lr: float = 0.03) -> dict:
+    """The playground's hand calculation, by torch itself: one weight with gradient `g`, one step of
+    torch.optim.SGD (moves it by lr·g) and one of torch.optim.Adam (moves it by lr·sign(g): its first
+    step divides the gradient by its own size)."""
+    moves = {}
+    for name, opt_cls, lr in (("sgd", torch.optim.SGD, sgd_lr), ("adam", torch.optim.Adam, adam_lr)):
+        w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = opt_cls([w], lr=lr)
+        w.grad = torch.full((1,), g, dtype=torch.float64)
+        opt.step()
+        moves[name] = -float(w.detach()[0])
+    return {"g": g, "sgd_lr": sgd_lr, "adam_lr": adam_lr, "sgd_move": moves["sgd"], "adam_move": moves["adam"],
+            "ratio": moves["adam"] / moves["sgd"]}
 
 
 PLAYGROUND = Step(
@@ -465,13 +540,14 @@ PLAYGROUND = Step(
         Slider("snapshot", "snapshot (tenths of training)", 0, N_SNAPS, N_SNAPS),
     ),
     runs=lambda v: [_play_exp(v)],  # the strip of presets over seeds is the claims' sweeps
-    presets=PRESETS + (("3 + Adam, lr 0.01", ADAM_RESCUE),),  # the notice suggests this switch: one click, shipped
+    presets=PRESETS + RESCUES,  # the notice suggests these switches: one click each, shipped
     demo=_playground_demo, heavy=True,
     claims=PLAY_CLAIMS,
+    worked_values=adam_worked,
 )
 
 
-# ============================================================ step 5: gradients per layer
+# ============================================================ step 6: gradients per layer
 
 
 GRAD_STEPS = 300
@@ -584,13 +660,13 @@ def _gradients_demo(v, progress):
     cs = dict(color="activation", colors=ACTIVATION_COLORS)
     h = 270  # total height: Streamlit fits title, axes and legend inside it
     profile = charts.seed_curves(pd.DataFrame(prof), "layer", "grad norm", **cs, log_y=True, height=h,
-                                 x_title=f"layer (1 = input, {nl} = output)", y_title="||dL/dW||, steps 0-40",
+                                 x_title=f"layer (1 = input, {nl} = output)", y_title="||∂E/∂W||, steps 0-40",
                                  title=W("gradients.profile_title"))
     strip = _y_title(charts.seed_chart(pd.DataFrame(ratio), "activation", "log10 first / output", **cs,
                                        sort=list(SQUASH), x_type="N", x_title="", height=h), "log10 (first / output)")
     rule = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_RULE).encode(y="y:Q")
     coll = charts.seed_curves(pd.DataFrame(decay), "step", "relative size", **cs, log_y=True, height=h,
-                              x_title="training step", y_title="||dL/dW|| / step 0",
+                              x_title="training step", y_title="||∂E/∂W|| / step 0",
                               title=W("gradients.time_title"))
     accs = _y_title(charts.seed_chart(pd.DataFrame(acc), "activation", "test accuracy", **cs, sort=list(SQUASH),
                                       x_type="N", x_title="", height=h,
@@ -617,7 +693,7 @@ def _gradients_demo(v, progress):
         x=alt.X("step:O", title="training step",
                 axis=alt.Axis(values=list(range(0, GRAD_STEPS + 1, 50)), labelAngle=0)),
         y=alt.Y("layer:O", title="layer", sort="descending"),
-        color=alt.Color("log10 grad norm:Q", scale=alt.Scale(scheme="viridis"), title="log10 ||dL/dW||"),
+        color=alt.Color("log10 grad norm:Q", scale=alt.Scale(scheme="viridis"), title="log10 ||∂E/∂W||"),
         tooltip=["activation", "layer", "step", alt.Tooltip("grad_norm:Q", format=".2e")],
     ).properties(width=520, height=90).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
                                              ).resolve_scale(color="independent")
@@ -637,7 +713,7 @@ GRADIENTS = Step(
 )
 
 
-# ============================================================ step 6: initialisation
+# ============================================================ step 7: initialisation (and the same in PyTorch)
 
 INIT_DATA, INIT_DEPTH, INIT_WIDTH, INIT_STEPS, INIT_LR = "circles", 10, 16, 200, 0.1
 SCHEMES = {  # scheme -> (engine init, init_std): the lectures' "small random", a too-large draw, and the cures
@@ -648,7 +724,7 @@ DRAWN = ("small", "large", "xavier", "he")  # the schemes of the deep nets, for 
 INIT_ACTS = ("tanh", "relu")
 ZERO_HIDDEN, ZERO_STEPS, ZERO_LR = (16, 16), 500, 0.01  # zero init: a small sigmoid regressor on Auto MPG
 ZERO_RUNS = (("sigmoid", "zeros"), ("sigmoid", "xavier"), ("tanh", "zeros"), ("relu", "zeros"))
-INIT_VIEWS = ("at step 0", "after training", "zero init")
+INIT_VIEWS = ("at step 0", "after training", "zero init", "in PyTorch")
 DRAW_SEEDS = tuple(range(100))  # the std check pools 100 draws of each matrix (sampling error under 1%)
 
 
@@ -889,7 +965,7 @@ def _init_start(act, deep, h):
                      for i, g in enumerate(start_gradients(r)) if np.isfinite(g) and g > 0]
     left = _layer_chart(pd.DataFrame(sig), "activation std", "std of activations", W("init.signal_title", act=act),
                         f"hidden layer (1 to {INIT_DEPTH})", h)
-    right = _layer_chart(pd.DataFrame(grad), "grad norm", "||dL/dW|| at step 0", W("init.grad_title"),
+    right = _layer_chart(pd.DataFrame(grad), "grad norm", "||∂E/∂W|| at step 0", W("init.grad_title"),
                          f"layer ({INIT_DEPTH + 1} = output)", h)
     return [Columns([[Chart(left, caption=W("init.signal_caption"))],
                      [Chart(right, caption=W("init.grad_caption"))]])] + _init_formula_metrics()
@@ -948,14 +1024,123 @@ def _init_zero(zero, seed, h):
             Metric(W("init.r2", seed=seed), f"{_test(zs):.2f} / {_test(xs):.2f}")]
 
 
+# ---------------------------------------------------------------- the same in PyTorch: nn.Linear's default
+
+TORCH_DEPTH, TORCH_WIDTH, TORCH_BATCH = 20, 256, 256
+TORCH_INITS = ("nn.Linear default", "kaiming_normal_")
+
+
+def torch_mlp(depth: int, width: int, kaiming: bool) -> torch.nn.Sequential:
+    layers = []
+    for _ in range(depth):
+        linear = torch.nn.Linear(width, width)  # default: Var(w) = 1/(3 n_in)
+        if kaiming:  # He: Var(w) = 2/n_in, zero biases
+            torch.nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(linear.bias)
+        layers += [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
+
+
+def probe(model, x, t):
+    stds, h = [], x
+    for module in model:
+        h = module(h)
+        if isinstance(module, torch.nn.ReLU):
+            stds.append(h.std().item())  # the signal after each hidden layer
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(h.squeeze(1), t)
+    loss.backward()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    grads = [m.weight.grad.norm().item() for m in linears[:-1]]  # hidden layers
+    return stds, grads
+
+
+@lru_cache(maxsize=4)
+def torch_init_check(depth: int = TORCH_DEPTH, width: int = TORCH_WIDTH, seeds: tuple = SEEDS) -> pd.DataFrame:
+    """`torch_mlp` and `probe` as a PyTorch user would run them, for each seed (the seed draws the weights,
+    a batch of standard-normal inputs and random 0/1 targets): one row per seed, init and hidden layer."""
+    rows = []
+    for seed in seeds:
+        for name in TORCH_INITS:
+            torch.manual_seed(seed)
+            model = torch_mlp(depth, width, kaiming=name == "kaiming_normal_")
+            x = torch.randn(TORCH_BATCH, width)
+            t = (torch.rand(TORCH_BATCH) < 0.5).float()
+            stds, grads = probe(model, x, t)
+            rows += [{"seed": seed, "init": name, "layer": i + 1, "activation std": s_, "grad norm": g}
+                     for i, (s_, g) in enumerate(zip(stds, grads))]
+    return pd.DataFrame(rows)
+
+
+def torch_init_stats(df: pd.DataFrame) -> pd.DataFrame:
+    """Per seed and init: log10 of the last hidden layer's activation std over the first's, and of the
+    first layer's weight gradient over the last hidden layer's."""
+    out = []
+    for (seed, name), g in df.groupby(["seed", "init"], sort=False):
+        g = g.sort_values("layer")
+        out.append({"seed": seed, "init": name,
+                    "signal": float(np.log10(g["activation std"].iloc[-1] / g["activation std"].iloc[0])),
+                    "gradient": float(np.log10(g["grad norm"].iloc[0] / g["grad norm"].iloc[-1]))})
+    return pd.DataFrame(out)
+
+
+def torch_verdict(stats: pd.DataFrame) -> dict:
+    """What the PyTorch view says, over seeds: mean log10 ratios per init and how many seeds pass each test
+    (the default: signal under 1/10 and first-layer gradient under 1e-4 of the last; kaiming_normal_: both
+    within a factor 10)."""
+    d = stats[stats.init == "nn.Linear default"]
+    k = stats[stats.init == "kaiming_normal_"]
+    return {"n": len(d), "d_signal": float(d["signal"].mean()), "d_grad": float(d["gradient"].mean()),
+            "k_signal": float(k["signal"].mean()), "k_grad": float(k["gradient"].mean()),
+            "d_held": int(((d["signal"] < -1) & (d["gradient"] < -4)).sum()),
+            "k_held": int(((k["signal"].abs() < 1) & (k["gradient"].abs() < 1)).sum())}
+
+
+def _init_torch(h):
+    df = torch_init_check()
+    ver = torch_verdict(torch_init_stats(df))
+    cs = dict(color="init", colors=TORCH_INIT_COLORS, log_y=True, height=h - 20,
+              x_title=f"hidden layer (1 to {TORCH_DEPTH})")
+    sig = charts.seed_curves(df, "layer", "activation std", y_title="std of activations",
+                             title=W("init.torch_signal_title"), **cs)
+    grad = charts.seed_curves(df, "layer", "grad norm", y_title="||∂E/∂W|| at step 0",
+                              title=W("init.torch_grad_title"), **cs)
+    table = pd.DataFrame({
+        W("init.torch_col_init"): list(TORCH_INITS),
+        W("init.torch_col_signal"): [f"10^{ver['d_signal']:.1f}", f"10^{ver['k_signal']:.1f}"],
+        W("init.torch_col_grad"): [f"10^{ver['d_grad']:.1f}", f"10^{ver['k_grad']:.1f}"]}
+    ).set_index(W("init.torch_col_init"))
+    src = inspect.getsource(torch_mlp) + "\n\n" + inspect.getsource(probe)
+    return [Code(src),
+            Columns([[Chart(_compact(sig), caption=W("init.torch_signal_caption", seeds=ver["n"]))],
+                     [Chart(_compact(grad), caption=W("init.torch_grad_caption"))]]),
+            Table(table, caption=W("init.torch_table", seeds=ver["n"], batch=TORCH_BATCH, width=TORCH_WIDTH)),
+            Markdown(W("init.torch_verdict", **ver))]
+
+
 def _init_demo(v, progress):
-    deep, zero = _init_sweep(progress)
     h = 280
+    if v["view"] == "in PyTorch":
+        return _init_torch(h)
+    deep, zero = _init_sweep(progress)
     if v["view"] == "zero init":
         return _init_zero(zero, int(v["seed"]), h)
     if v["view"] == "after training":
         return _init_trained(v["activation"], deep, h)
     return _init_start(v["activation"], deep, h)
+
+
+def init_worked() -> dict:
+    """The init step's hand calculation: the per-layer factor of small random weights, He's std from
+    torch's own gain, and nn.Linear's default bound (torch's gain for a = √5) and what a ReLU layer keeps."""
+    fan = INIT_WIDTH
+    small = SCHEMES["small"][1] * math.sqrt(fan)
+    he = torch.nn.init.calculate_gain("relu") / math.sqrt(fan)
+    bound = torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5)) * math.sqrt(3 / TORCH_WIDTH)
+    keep = TORCH_WIDTH * bound ** 2 / 3 / 2  # n_in · Var(w) / 2: the second moment a ReLU layer passes on
+    return {"fan": fan, "std": SCHEMES["small"][1], "small": small, "small9": small ** (INIT_DEPTH - 1),
+            "he": he, "he_keep": fan * he ** 2 / 2, "width": TORCH_WIDTH, "bound": bound, "keep": keep,
+            "torch_factor": math.sqrt(keep), "torch_depth": TORCH_DEPTH,
+            "torch_far": math.sqrt(keep) ** (TORCH_DEPTH - 1)}
 
 
 INIT = Step(
@@ -965,13 +1150,14 @@ INIT = Step(
               Slider("seed", "seed shown (zero init)", 0, 9, 0)),
     runs=lambda v: [e for s in SEEDS for e in _deep_runs(s) + _zero_runs(s)],  # every view draws the one sweep
     presets=(("ReLU", {"activation": "relu"}), ("After training", {"view": "after training"}),
-             ("Zero init", {"view": "zero init"})),
+             ("Zero init", {"view": "zero init"}), ("In PyTorch", {"view": "in PyTorch"})),
     demo=_init_demo, heavy=True,
     claims=INIT_CLAIMS,
+    worked_values=init_worked,
 )
 
 
-# ============================================================ step 7: linear activations collapse
+# ============================================================ step 1 (shown first): linear layers collapse
 
 LIN_STEPS = 600
 
@@ -1101,6 +1287,22 @@ def _collapse_demo(v, progress):
     ]
 
 
+def linear_worked() -> dict:
+    """The linear step's hand calculation, by torch: a 2-2-1 identity net (two nn.Linear layers, no
+    activation, no bias) against the single matrix W2 W1."""
+    l1 = torch.nn.Linear(2, 2, bias=False).double()
+    l2 = torch.nn.Linear(2, 1, bias=False).double()
+    with torch.no_grad():
+        l1.weight.copy_(torch.tensor([[2.0, 1.0], [-1.0, 3.0]]))
+        l2.weight.copy_(torch.tensor([[1.0, -2.0]]))
+        x = torch.tensor([1.0, 1.0], dtype=torch.float64)
+        hidden = l1(x)
+        net = l2(hidden)
+        collapsed = l2.weight @ l1.weight
+    return {"h1": float(hidden[0]), "h2": float(hidden[1]), "net": float(net[0]),
+            "w1": float(collapsed[0, 0]), "w2": float(collapsed[0, 1]), "direct": float((collapsed @ x)[0])}
+
+
 LINEAR = Step(
     "linear",
     controls=(Select("data", "data set", ("circles", "xor", "moons", "spiral"), "circles"),
@@ -1109,6 +1311,7 @@ LINEAR = Step(
     runs=lambda v: _lin_runs(v, v["seed"], snapshots=True) + [e for s in SEEDS for e in _lin_runs(v, s)],
     demo=_collapse_demo, heavy=True,
     claims=LINEAR_CLAIMS,
+    worked_values=linear_worked,
 )
 
 
@@ -1129,6 +1332,6 @@ CHECK = Step("check", claims=(Q_RATIO, Q_RELU, Q_EASY, Q_LINEAR))
 
 LESSON = W.lesson(
     id="vanishing_gradients", number=1,
-    steps=(CHAIN, SATURATION, COMPOSITION, PLAYGROUND, GRADIENTS, INIT, LINEAR, CHECK),
+    steps=(LINEAR, CHAIN, SATURATION, COMPOSITION, PLAYGROUND, GRADIENTS, INIT, CHECK),  # why activations, first
     references=("Glorot & Bengio 2010", "He et al. 2015", "Goodfellow, Bengio & Courville 2016"),
 )

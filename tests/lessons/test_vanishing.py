@@ -273,3 +273,179 @@ def test_init_demo_shows_every_seed_and_view():
     assert cols and all(len(v) == 1 for v in cols.values())  # every unit's column is the same
     assert step.experiments() == [e for s in V.SEEDS for e in V._deep_runs(s) + V._zero_runs(s)]
     assert set(step.experiments()) == {e for c in V.INIT_CLAIMS for e in c.runs()}
+
+
+# ---------------------------------------------------------------- teaching: worked numbers, predictions, recap
+
+
+def _sig(z):
+    import math
+
+    return 1 / (1 + math.exp(-z))
+
+
+def test_worked_numbers_are_the_hand_calculation():
+    """Each step's worked numbers come from the engine or torch; here they are checked by hand (math)."""
+    import math
+
+    from lessons.words import names_in
+
+    c = V.chain_worked()
+    assert c["peak"] == 0.25 and c["cube"] == 0.25 ** 3 == 0.015625 and c["bound20"] == 0.25 ** 20
+    z1, z2 = 0.5, _sig(0.5)
+    z3 = _sig(z2)
+    d = [_sig(z) * (1 - _sig(z)) for z in (z1, z2, z3)]
+    assert (c["z2"], c["z3"]) == pytest.approx((z2, z3), rel=1e-12)
+    assert (c["d1"], c["d2"], c["d3"]) == pytest.approx(tuple(d), rel=1e-12)
+    assert c["p3"] == pytest.approx(d[0] * d[1] * d[2], rel=1e-12) and c["p3"] < c["cube"]
+    s = V.saturation_worked()
+    for key, scale in (("small", 0.2), ("large", 1.0)):
+        z = scale * math.sqrt(20)
+        assert s[f"{key}_z"] == pytest.approx(z) and s[f"{key}_d"] == pytest.approx(_sig(z) * (1 - _sig(z)))
+    assert s["small_share"] > 0.8 and s["large_share"] < 0.1  # "82% of the peak", "saturated (under 10%)"
+    a = V.adam_worked()
+    assert a["sgd_move"] == pytest.approx(0.5 * 1e-3)
+    assert a["adam_move"] == pytest.approx(0.03 * 1e-3 / (1e-3 + 1e-8), rel=1e-12)  # lr * g / (|g| + eps)
+    assert a["ratio"] == pytest.approx(60, rel=1e-4)
+    i = V.init_worked()
+    assert i["small"] == pytest.approx(0.04) and i["small9"] == pytest.approx(0.04 ** 9)
+    assert i["he"] == pytest.approx(math.sqrt(2 / 16)) and i["he_keep"] == pytest.approx(1.0)
+    assert i["bound"] == pytest.approx(1 / math.sqrt(256)) and i["keep"] == pytest.approx(1 / 6)
+    assert i["torch_far"] == pytest.approx(math.sqrt(1 / 6) ** 19)
+    lw = V.linear_worked()
+    assert (lw["h1"], lw["h2"], lw["net"]) == (3.0, 2.0, -1.0)  # (2*1 + 1*1, -1*1 + 3*1), 3 - 2*2
+    assert (lw["w1"], lw["w2"], lw["direct"]) == (4.0, -5.0, -1.0)  # (1*2 - 2*(-1), 1*1 - 2*3), 4 - 5
+    worked = [s for s in V.LESSON.steps if s.worked]
+    assert {s.id for s in worked} == {"linear", "chain", "saturation", "playground", "init"}
+    for step in worked:
+        text = step.worked_text()
+        assert text and not names_in(text), step.id  # every placeholder filled
+
+
+def test_prediction_numbers_hold():
+    """The closed-form numbers the predictions and questions of the deterministic steps quote."""
+    four = V.chain_products(4.0, 0.5, 20).set_index(["activation", "depth"])["abs_product"]
+    assert 1.5e-5 < four["sigmoid", 5] < 2.5e-5 and four["sigmoid", 20] < 1e-20 and four["sigmoid", 20] > 0
+    relu = V.chain_products(1.5, 0.5, 30).set_index(["activation", "depth"])["abs_product"]
+    assert relu["relu", 30] == pytest.approx(1.5 ** 30) and 1.5e5 < 1.5 ** 30 < 2.5e5  # "about 2e5"
+    shares = [V.saturation("sigmoid", 1.0, seed=s)["saturated"] for s in range(5)]
+    assert all(0.385 <= x < 0.415 for x in shares)  # "39-41% for five draws"
+    import torch
+
+    from engine import activations as A
+    zs = torch.linspace(0, 8, 8001, dtype=torch.float64)
+    edge = float(zs[A.derivative("sigmoid", zs) < 0.025][0])
+    assert 3.55 < edge < 3.65  # "the tails start where |z| is about 3.6"
+    df = V.compositions(3)
+    sig = df[df.activation == "sigmoid"]
+    lo_hi = [(sig[sig.k == k]["y"].min(), sig[sig.k == k]["y"].max()) for k in (1, 2, 3)]
+    assert lo_hi[0] == pytest.approx((0.0067, 0.9933), abs=5e-4)
+    assert lo_hi[1] == pytest.approx((0.5017, 0.7297), abs=5e-4)
+    assert lo_hi[2] == pytest.approx((0.6229, 0.6747), abs=5e-4)
+    assert lo_hi[1][1] - lo_hi[1][0] == pytest.approx(0.23, abs=0.005)
+
+
+def test_every_demo_step_predicts_and_asks():
+    for step in V.LESSON.steps:
+        if step.demo is None:
+            continue
+        assert step.predict is not None and step.checks(), step.id
+        for q in (step.predict, *step.checks()):
+            assert not any(x.startswith("Right") for x in q.explanations), step.id
+    assert V.LESSON.steps[0].id == "linear"  # why activations at all, before the chain rule
+    assert "Three questions" in V.LESSON.step("check").slide and len(V.LESSON.step("check").checks()) == 3
+
+
+def test_recap_quotes_the_lessons_claims_and_names_its_steps():
+    import re
+
+    from lessons.claims import fill
+
+    ids = {c.id for s in V.LESSON.steps for c in s.claims}
+    quoted = set(re.findall(r"\{(\w+)[.\[]", V.LESSON.recap))
+    assert quoted and quoted <= ids
+    lines = [x for x in V.LESSON.recap.splitlines() if x.startswith("- ")]
+    assert 3 <= len(lines) <= 6
+    titles = {s.title for s in V.LESSON.steps}
+    for line in lines:
+        named = re.findall(r"\*([^*]+)\*", line.split("(step")[-1])
+        assert named and all(any(t.startswith(n) for t in titles) for n in named), line
+    ev = {}
+    for s in V.LESSON.steps:
+        ev.update(s.evidence())
+    assert "{" not in fill(V.LESSON.recap, ev).replace("^{", "")
+
+
+def test_saturation_shades_only_the_tails():
+    outs = flatten(V.LESSON.step("saturation").run({"activation": "sigmoid", "scale": 1.0}))
+    spec = outs[0].chart.to_dict()
+    band = [r for rows in spec["datasets"].values() for r in rows if "z0" in r and "y0" not in r]
+    assert len(band) == 2
+    (a0, a1), (b0, b1) = sorted((r["z0"], r["z1"]) for r in band)
+    assert a0 == -8 and b1 == 8 and a1 < 0 < b0 and a1 == pytest.approx(-b0)  # the centre is clear
+    assert 3.5 < b0 < 3.7
+
+
+def test_composition_has_a_legend():
+    spec = V.LESSON.step("composition").run({"k": 3})[0].chart.to_dict()
+    enc = spec["spec"]["encoding"]
+    assert enc["color"]["title"] == enc["strokeDash"]["title"]  # one merged legend, colour and dash
+    assert enc["color"].get("legend") is not None and enc["strokeDash"].get("legend", {}) is not None
+
+
+def test_rescue_presets_are_shipped_and_drawn():
+    step = V.LESSON.step("playground")
+    labels = [label for label, _ in step.presets]
+    assert {"2 + ReLU", "2 + Adam, lr 0.03"} <= set(labels)
+    for label, values in step.presets:
+        assert values["depth"] >= 1
+    assert dict(step.presets)["2 + ReLU"]["depth"] == 1 == dict(step.presets)["2 + Adam, lr 0.03"]["depth"]
+    assert {e for c in (V.P_RELU1, V.P_ADAM1, V.P_LONG) for e in c.runs()} <= set(
+        e for c in step.claims for e in c.runs())
+    outs = flatten(step.run({}))
+    assert {"train (seed 0)", "val (seed 0)", "test (seed 0)"} <= {o.label for o in outs if isinstance(o, Metric)}
+
+
+# ---------------------------------------------------------------- PyTorch: nn.Linear's default versus kaiming_normal_
+
+
+def test_nn_linear_default_is_the_closed_form():
+    """nn.Linear's default draw has Var(w) = 1/(3 n_in) (kaiming_uniform_ with a = sqrt 5), bound 1/sqrt(n_in);
+    kaiming_normal_ has Var(w) = 2/n_in: what the worked numbers and the notes say."""
+    import math
+
+    import torch
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(256, 256)
+    w = layer.weight.detach().double()
+    assert float(w.abs().max()) <= 1 / 16 + 1e-7
+    assert float(w.var()) == pytest.approx(1 / (3 * 256), rel=0.02)
+    torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    assert float(layer.weight.detach().double().var()) == pytest.approx(2 / 256, rel=0.02)
+    i = V.init_worked()
+    assert i["keep"] == pytest.approx(256 * (1 / (3 * 256)) / 2)
+    assert i["torch_factor"] == pytest.approx(math.sqrt(1 / 6))
+
+
+def test_pytorch_view_runs_the_code_it_shows_and_holds_over_seeds():
+    import inspect
+
+    from lessons.walkthrough import Code, Markdown, Table
+
+    df = V.torch_init_check()
+    assert set(df["seed"]) == set(V.SEEDS) and set(df["layer"]) == set(range(1, V.TORCH_DEPTH + 1))
+    st = V.torch_init_stats(df)
+    d, k = st[st.init == "nn.Linear default"], st[st.init == "kaiming_normal_"]
+    assert (d["signal"] < -1).all() and (d["gradient"] < -4).all()  # every seed, with room (means -1.2, -5.8)
+    assert (k["signal"].abs() < 0.5).all() and (k["gradient"].abs() < 1).all()
+    ver = V.torch_verdict(st)
+    assert ver["d_held"] == ver["k_held"] == ver["n"] == len(V.SEEDS)
+    outs = flatten(V.LESSON.step("init").run({"view": "in PyTorch"}))
+    code = [o for o in outs if isinstance(o, Code)]
+    assert code and code[0].source == inspect.getsource(V.torch_mlp) + "\n\n" + inspect.getsource(V.probe)
+    assert "kaiming_normal_" in code[0].source and any(isinstance(o, Table) for o in outs)
+    verdict = [o for o in outs if isinstance(o, Markdown)][0].text
+    assert f"{len(V.SEEDS)} of {len(V.SEEDS)} seeds" in verdict
+    src = inspect.getsource(V.torch_init_check)
+    assert "torch_mlp(" in src and "probe(" in src  # the measurement calls the code shown

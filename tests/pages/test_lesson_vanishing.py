@@ -12,8 +12,7 @@ def open_at(query):
 
 
 errors = demo_errors
-PRESETS = LESSON.step("playground").presets  # the five of the lecture and preset 3 with Adam
-
+PRESETS = LESSON.step("playground").presets  # the five of the lecture and the three rescues (ReLU, Adam)
 
 
 @pytest.mark.parametrize("step, params", [
@@ -36,6 +35,7 @@ PRESETS = LESSON.step("playground").presets  # the five of the lecture and prese
     ("init", {}),
     ("init", {"view": "after training", "activation": "relu"}),
     ("init", {"view": "zero init", "seed": "9"}),
+    ("init", {"view": "in PyTorch", "activation": "relu"}),
     ("linear", {"data": "spiral", "depth": "1"}),
     ("linear", {"data": "xor", "depth": "8", "seed": "5"}),
 ])
@@ -74,3 +74,9 @@ def test_init_odd_values_fall_back_with_a_notice():
     notice = " ".join(warnings(at))
     assert "view" in notice and "activation" in notice and "seed" in notice
     assert not errors(at)
+
+
+def test_pytorch_view_shows_the_code_that_runs():
+    at = open_at({"step": "init", "view": "in PyTorch"})
+    assert not errors(at)
+    assert any("kaiming_normal_" in c.value for c in at.code)
