@@ -244,3 +244,7 @@ DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of p
     "deep": "#CC79A7",  # reddish purple
     "wide": "#E69F00",  # orange
 }
+
+# --- relu_family (teaching)
+HOT_RUN = ACTIVATION_COLORS["relu"]  # ReLU's blue: the ReLU net at Adam lr 0.3, which loses units
+GENTLE_RUN = "#009E73"  # bluish green: the same net at lr 0.01, which keeps them
