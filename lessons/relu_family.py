@@ -1,10 +1,13 @@
 """Lesson 2: the ReLU family and output activations.
 
-What ReLU fixes (no saturation for x > 0), what it breaks (units that output 0 on every input and,
-under plain gradient descent, never learn again), the variants that repair it (Leaky ReLU, PReLU,
-RReLU, CReLU, ELU and the smooth GELU / SiLU / softplus), a re-run of the comparison of Xu et al.
-2015 on scikit-learn's digits, piecewise-linear versus smooth decision boundaries, and how to pick
-the output activation and loss.
+The problem first: what ReLU fixes (no saturation for z > 0) and what it breaks (units that output
+0 on every input and, under plain gradient descent, never learn again); how to count dead units in
+real PyTorch code (a forward hook, `dead_fraction`, whose source the step shows and which measured
+the numbers beside it); then the variants that repair it (Leaky ReLU, PReLU, RReLU, CReLU, ELU and
+the smooth GELU / SiLU / softplus), a re-run of the comparison of Xu et al. 2015 on scikit-learn's
+digits (its verdict reads paired differences), piecewise-linear versus smooth decision boundaries,
+one hidden layer, wide versus deep, and how to pick the output activation and loss. Worked numbers
+(`*_worked`) are computed with the engine and checked by hand in tests/lessons/test_relu_family.py.
 
 References: Xu et al. 2015 (leaky and randomized ReLU, the CIFAR table), He et al. 2015 (PReLU),
 Shang et al. 2016 (CReLU), Clevert et al. 2015 (ELU), Hendrycks & Gimpel 2016 (GELU).
@@ -29,6 +32,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 import engine
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec
@@ -88,7 +92,7 @@ def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, 
                                     legend=False, **kw)
 
 
-# ================================================================ step 1: the family
+# ================================================================ the family (step 3)
 
 
 def leaky_slope(a: float, convention: str) -> float:
@@ -250,7 +254,7 @@ FAMILY_STEP = Step(
 )
 
 
-# ================================================================ step 2: dying ReLU
+# ================================================================ dying ReLU (step 1)
 
 # Moons with 180 training points (the ones "dead" is tested on) and 1,760 test points, so that one
 # test point is 0.06 percentage points of accuracy.
@@ -499,19 +503,21 @@ DYING_STEP = Step(
 )
 
 
-# ================================================================ count the dead units (real PyTorch code)
+# ================================================================ count the dead units, real PyTorch code (step 2)
 
 MONITOR_CASES = (("lr 0.3", {}), ("lr 0.01", dict(GENTLE)))  # the dying step's default view and its gentle preset
 
 
-def dead_fraction(model: torch.nn.Module, x: torch.Tensor) -> list[float]:
-    """Fraction of units that output 0 for every row of x, per ReLU layer."""
-    alive = []  # per ReLU layer: which units fired at least once
+def dead_fraction(model, x):
+    """Per ReLU layer: fraction of units 0 on every row."""
+    alive = []  # units that fired at least once, per layer
 
     def hook(module, inputs, out):
         alive.append((out > 0).any(dim=0))
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    relus = [m for m in model.modules()
+             if isinstance(m, nn.ReLU)]
+    hooks = [m.register_forward_hook(hook) for m in relus]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -519,18 +525,18 @@ def dead_fraction(model: torch.nn.Module, x: torch.Tensor) -> list[float]:
     return [1.0 - a.float().mean().item() for a in alive]
 
 
-def as_torch(res) -> torch.nn.Sequential:
+def as_torch(res) -> nn.Sequential:
     """A trained engine run of the ReLU family as a plain `torch.nn.Sequential` with its final weights."""
     layers, ws = [], res.weights()
     for i, w in enumerate(ws):
-        lin = torch.nn.Linear(*w["W"].shape)
+        lin = nn.Linear(*w["W"].shape)
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(np.array(w["W"].T)))
             lin.bias.copy_(torch.from_numpy(np.array(w["b"])))
         layers.append(lin)
         if i < len(ws) - 1:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
 
 
 def monitored(res) -> list[float]:
@@ -591,10 +597,11 @@ def monitor_demo(values: dict, progress=None) -> list:
             out.append(Metric(W("monitor.acc", run=label), f"{d['test accuracy'].mean():.3f}",
                               help=W("monitor.acc_help", n=len(d))))
     charts = [_seed_chart(dots, "run", y, y, color="run", colors=colours, x_title="", sort=order, x_type="N",
-                          height=170, title=W(f"monitor.{key}_title", n=len(SEEDS)))
+                          height=190, width=150, title=W(f"monitor.{key}_title", n=len(SEEDS)))
               for key, y in (("dead", "dead units"), ("acc", "test accuracy"))]
     out.append(Columns([[Code(inspect.getsource(dead_fraction))],
-                        [Chart(alt.hconcat(*charts), caption=W("monitor.caption", n=len(SEEDS)))]]))
+                        [Chart(alt.hconcat(*charts).resolve_scale(color="independent"),
+                               caption=W("monitor.caption", n=len(SEEDS)))]]))
     out.append(Table(pd.DataFrame(rows).set_index("seed"), caption=W("monitor.table")))
     return out
 
@@ -606,7 +613,7 @@ MONITOR_STEP = Step(
 )
 
 
-# ================================================================ step 3: learned and random slopes
+# ================================================================ learned and random slopes (step 4)
 
 PRELU = Experiment(
     data=DataSpec("digits", n=0, seed=0),
@@ -690,7 +697,8 @@ def slopes_demo(values: dict, progress=None) -> list:
         frames.append(sl)
     sl = pd.concat(frames, ignore_index=True)
     prelu_chart = lesson_charts.seed_curves(sl, "step", "prelu_slope", color="layer", x_title="training step",
-                                            y_title="mean slope a", height=190)
+                                            y_title="mean slope a", height=190,
+                                            title=W("slopes.prelu_title"))
     ends = np.array([slope_ends(r) for r in ok]) if ok else np.full((1, 3), np.nan)
     neg = [float(np.mean(prelu_slopes(r) <= 0)) for r in ok] or [np.nan]
     x, y_tr, y_ev = rrelu_draws(lower, upper)
@@ -700,7 +708,7 @@ def slopes_demo(values: dict, progress=None) -> list:
     modes = ["training (random slope)", "evaluation (mean slope)"]
     pts = pd.DataFrame({"x": x.numpy(), modes[0]: y_tr.numpy(), modes[1]: y_ev.numpy()})
     pts_long = pts.melt("x", var_name="mode", value_name="y")
-    rr = alt.Chart(pts_long).encode(x=alt.X("x:Q"), y=alt.Y("y:Q", title="RReLU(x)"),
+    rr = alt.Chart(pts_long).encode(x=alt.X("x:Q", title="z"), y=alt.Y("y:Q", title="RReLU(z)"),
                                     color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="bottom"),
                                                     scale=alt.Scale(domain=modes, range=[
                                                         ACTIVATION_COLORS["rrelu"], ONE_RUN])))
@@ -744,7 +752,7 @@ SLOPES_STEP = Step(
 )
 
 
-# ================================================================ step 4: CReLU
+# ================================================================ CReLU (step 5)
 
 # 40 % of the 1,797 digits are test points (719), so one point is 0.14 percentage points.
 CRELU = Experiment(
@@ -856,7 +864,7 @@ CRELU_STEP = Step(
 )
 
 
-# ================================================================ step 5: the re-run
+# ================================================================ the re-run (step 6)
 
 XU_TABLE = pd.DataFrame([
     ("ReLU", 0.00318, 0.1245, 0.1356, 0.429),
@@ -984,10 +992,10 @@ def rerun_demo(values: dict, progress=None) -> list:
     for c in ("train error", "test error", "test error sd"):
         ours[c] = ours[c].map(lambda v: f"{v:.2%}")
     vs = {r["activation"]: r for _, r in paired.iterrows()}
-    ours["vs ReLU, paired (points)"] = [
+    ours["− ReLU, paired"] = [
         "" if a not in vs else W("rerun.paired_cell", diff=vs[a]["mean diff"], se=vs[a]["se"])
         if vs[a]["pairs"] > 1 else "" for a in ours["activation"]]
-    ours["lower / equal / higher than ReLU"] = [
+    ours["lower/same/higher"] = [
         "" if a not in vs else f"{vs[a]['lower']} / {vs[a]['equal']} / {vs[a]['higher']}" for a in ours["activation"]]
     out = _diverged_seeds(results, lambda r: NAMES[r.config.model.activation])
     out += [
@@ -1010,7 +1018,7 @@ RERUN_STEP = Step(
 )
 
 
-# ================================================================ step 6: boundaries
+# ================================================================ boundaries (step 7)
 
 # 75 training points, as in the lecture, and 1,925 test points: one test point is 0.05 percentage points.
 BOUNDARY = Experiment(
@@ -1147,7 +1155,7 @@ BOUNDARIES_STEP = Step(
 )
 
 
-# ================================================================ step 7: what one hidden layer can do
+# ================================================================ what one hidden layer can do (step 8)
 
 # The engine's 1-D curves (engine/data.py: sine1d, bump1d): 201 evenly spaced x on [-1, 1], no
 # noise, split by interleaving, so the nets train on the 101 points x = -1, -0.98, ..., 1 (validation
@@ -1379,7 +1387,7 @@ ONE_LAYER_STEP = Step(
 )
 
 
-# ================================================================ step 8: wide versus deep
+# ================================================================ wide versus deep (step 9)
 
 # The spiral (two arms, 1.5 turns each) with 600 training and 1,400 test points: one test point is
 # 0.07 percentage points. Full batch, Adam, the same learning rate and number of steps for both nets.
@@ -1490,7 +1498,7 @@ WIDTH_DEPTH_STEP = Step(
 )
 
 
-# ================================================================ step 9: output activations
+# ================================================================ output activations (step 10)
 
 TASKS = ("regression", "binary", "multiclass", "multilabel")
 ENGINE_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "softmax_ce", "multilabel": "bce"}
@@ -1574,7 +1582,7 @@ OUTPUTS_STEP = Step(
 )
 
 
-# ================================================================ step 10: check yourself
+# ================================================================ check yourself (step 11)
 
 CHECK_STEP = Step("check", claims=(QUIZ_LEAK, QUIZ_LR, QUIZ_MONITOR, QUIZ_PRELU))
 

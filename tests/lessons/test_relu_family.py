@@ -383,7 +383,7 @@ def test_rerun_is_one_batched_sweep_and_the_verdict_reads_it(views):
     beyond = (paired["mean diff"].abs() > 2 * paired["se"]).sum()
     assert ("does not separate" in verdict) == (beyond == 0) and "Paired with ReLU" in verdict
     ours = outs_of(outs, Table)[1].df
-    assert ours.loc["ReLU", "vs ReLU, paired (points)"] == ""
+    assert ours.loc["ReLU", "− ReLU, paired"] == ""
     assert ours.index.tolist() == [v[0] for v in R.VARIANTS]
     spec = outs_of(outs, Chart)[0].chart.to_dict()
     assert len(spec["layer"]) == 3
@@ -442,8 +442,8 @@ def test_cheap_extremes_do_not_crash():
     for act in R.FAMILY:
         assert step.run({"activation": act, "compare": act, "a": 0.01, "convention": "x/a", "alpha": 3.0})
     out = R.LESSON.step("outputs")
-    for vals in ({"z1": -6.0, "z2": 6.0, "z3": 6.0, "shift": -10.0, "temperature": 0.1, "eps": 0.45},
-                 {"z1": 6.0, "z2": -6.0, "z3": -6.0, "shift": 10.0, "temperature": 10.0, "eps": 0.0,
+    for vals in ({"z1": -6.0, "z2": 6.0, "z3": 6.0, "shift": -10.0, "temperature": 0.1},
+                 {"z1": 6.0, "z2": -6.0, "z3": -6.0, "shift": 10.0, "temperature": 10.0,
                   "task": "regression"}):
         assert out.run(vals)
     for layers in (1, 4):
