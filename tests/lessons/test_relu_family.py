@@ -715,3 +715,31 @@ def test_monitor_hook_reads_the_engines_dead_counts_and_the_step_shows_its_sourc
     assert set(m) == {"Dead, lr 0.3", "Test acc., lr 0.3", "Dead, lr 0.01", "Test acc., lr 0.01"}
     table = outs_of(outs, Table)[0].df
     assert len(table) == len(SEEDS)
+
+
+def test_only_the_first_layer_switches_along_straight_lines():
+    """The boundaries step and the quiz: a first-layer unit switches where w.x + b = 0, a straight line of
+    the input plane; a second-layer unit switches where a piecewise-linear function of x is 0, a bent line."""
+    g = torch.Generator().manual_seed(8)  # a draw whose units switch once on each line below
+    W1, b1 = torch.randn(10, 2, generator=g, dtype=torch.float64), torch.randn(10, generator=g, dtype=torch.float64)
+    w2 = torch.randn(10, generator=g, dtype=torch.float64)
+    xs = torch.linspace(-3, 3, 60001, dtype=torch.float64)
+
+    def crossings(pre):  # where a unit's pre-activation changes sign along each horizontal line y = c
+        pts = []
+        for c in np.linspace(-1.0, 1.0, 9):
+            X = torch.stack([xs, torch.full_like(xs, c)], 1)
+            z = pre(X)
+            (i,) = torch.nonzero(torch.sign(z[1:]) != torch.sign(z[:-1]))[:, 0].tolist()
+            pts.append((float(xs[i]), c))
+        return np.array(pts)
+
+    def off_line(pts):  # largest distance of the points from their least-squares line x = m y + q
+        A = np.c_[pts[:, 1], np.ones(len(pts))]
+        coef = np.linalg.lstsq(A, pts[:, 0], rcond=None)[0]
+        return float(np.abs(A @ coef - pts[:, 0]).max())
+
+    first = crossings(lambda X: X @ W1[0] + b1[0])
+    second = crossings(lambda X: torch.relu(X @ W1.T + b1) @ w2)
+    assert off_line(first) < 1e-3  # straight, up to the grid's spacing
+    assert off_line(second) > 0.05  # bent where first-layer units switch
