@@ -1,10 +1,13 @@
 """Lesson 2: the ReLU family and output activations.
 
-What ReLU fixes (no saturation for x > 0), what it breaks (units that output 0 on every input and,
-under plain gradient descent, never learn again), the variants that repair it (Leaky ReLU, PReLU,
-RReLU, CReLU, ELU and the smooth GELU / SiLU / softplus), a re-run of the comparison of Xu et al.
-2015 on scikit-learn's digits, piecewise-linear versus smooth decision boundaries, and how to pick
-the output activation and loss.
+The problem first: what ReLU fixes (no saturation for z > 0) and what it breaks (units that output
+0 on every input and, under plain gradient descent, never learn again); how to count dead units in
+real PyTorch code (a forward hook, `dead_fraction`, whose source the step shows and which measured
+the numbers beside it); then the variants that repair it (Leaky ReLU, PReLU, RReLU, CReLU, ELU and
+the smooth GELU / SiLU / softplus), a re-run of the comparison of Xu et al. 2015 on scikit-learn's
+digits (its verdict reads paired differences), piecewise-linear versus smooth decision boundaries,
+one hidden layer, wide versus deep, and how to pick the output activation and loss. Worked numbers
+(`*_worked`) are computed with the engine and checked by hand in tests/lessons/test_relu_family.py.
 
 References: Xu et al. 2015 (leaky and randomized ReLU, the CIFAR table), He et al. 2015 (PReLU),
 Shang et al. 2016 (CReLU), Clevert et al. 2015 (ELU), Hendrycks & Gimpel 2016 (GELU).
@@ -19,6 +22,8 @@ engine.precompute. The words (titles, slides, notes, captions) live in lessons/t
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 import time
 import warnings
 from functools import lru_cache
@@ -27,7 +32,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 import engine
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec
@@ -35,12 +40,14 @@ from engine import activations as A
 from engine import data as D
 from lessons import charts as lesson_charts
 from lessons.claims import SEEDS, Claim
-from lessons.common import diverged_runs, finite_rows, smoothed_targets
+from lessons.common import diverged_runs, finite_rows
 from lessons.theme import (
     ACTIVATION_COLORS,
     DEPTH_COLORS,
     EVEN_KINKS,
+    GENTLE_RUN,
     HINGE_PIECE,
+    HOT_RUN,
     KINK_MARK,
     ONE_RUN,
     SOFTMAX_BARS,
@@ -50,6 +57,7 @@ from lessons.theme import (
 )
 from lessons.walkthrough import (
     Chart,
+    Code,
     Columns,
     Latex,
     LogSlider,
@@ -84,7 +92,7 @@ def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, 
                                     legend=False, **kw)
 
 
-# ================================================================ step 1: the family
+# ================================================================ the family (step 3)
 
 
 def leaky_slope(a: float, convention: str) -> float:
@@ -105,52 +113,17 @@ def act_kwargs(name: str, slope: float = 0.01, alpha: float = 1.0) -> dict:
     return {}
 
 
+def formula(name: str) -> str:
+    """The engine's formula for `name`, written in z (a unit's pre-activation) as the course writes it."""
+    return re.sub(r"(?<![A-Za-z\\])x(?![A-Za-z])", "z", A.FORMULAS[name])
+
+
 def curve(name: str, x: torch.Tensor, slope: float = 0.01, alpha: float = 1.0):
     """(f(x), f'(x)) by the engine's own code; CReLU's f is its first half, max(0, x)."""
     y = A.apply(name, x, **act_kwargs(name, slope, alpha))
     if name == "crelu":
         y = y[..., : x.shape[-1]]
     return y, A.derivative(name, x, **act_kwargs(name, slope, alpha))
-
-
-KERNELS = {  # PyTorch's own kernels: what a library user pays (the engine writes some out by hand)
-    "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.01), "prelu": lambda x: F.prelu(x, torch.tensor([0.25])),
-    "rrelu": lambda x: F.rrelu(x, training=True), "crelu": lambda x: torch.cat([torch.relu(x), torch.relu(-x)], -1),
-    "elu": F.elu, "relu6": F.relu6, "gelu": F.gelu, "silu": F.silu, "softplus": F.softplus,
-}
-
-
-@lru_cache(maxsize=1)
-def _timings(n: int = 1 << 19, rounds: int = 15, budget_s: float = 0.4) -> tuple[dict, float]:
-    """(cost relative to ReLU, busy factor). The kernels take turns within each round, so a burst of
-    load from elsewhere hits all of them alike, and each keeps its fastest round; rounds stop after
-    `budget_s` seconds (at least 3). The busy factor is the largest ratio of a kernel's median round
-    to its fastest: near 1 on a quiet machine, large when other processes kept taking the CPU."""
-    x = torch.randn(n, generator=torch.Generator().manual_seed(0))
-    for name in FAMILY:  # warm-up: thread pool, allocator, first-call dispatch
-        KERNELS[name](x)
-    seen = {name: [] for name in FAMILY}
-    start = time.perf_counter()
-    for r in range(rounds):
-        for name in FAMILY:
-            t0 = time.perf_counter()
-            KERNELS[name](x)
-            seen[name].append(time.perf_counter() - t0)
-        if r >= 2 and time.perf_counter() - start > budget_s:
-            break
-    best = {k: min(v) for k, v in seen.items()}
-    spread = max(float(np.median(v)) / best[k] for k, v in seen.items())
-    return {k: v / best["relu"] for k, v in best.items()}, spread
-
-
-def compute_cost() -> dict:
-    """Time of each activation (PyTorch's kernel, float32, 2^19 elements, forward only) relative to
-    ReLU, measured once per process on this machine."""
-    return _timings()[0]
-
-
-compute_cost.cache_clear = _timings.cache_clear  # measure again (tests)
 
 
 def _fmt(v: float) -> str:
@@ -170,7 +143,6 @@ def properties(slope: float = 0.01, alpha: float = 1.0) -> pd.DataFrame:
     x = x.to(torch.float64)
     z = torch.randn(50_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     pts = torch.tensor([-30.0, -4.0, -1.0, 0.0, 30.0], dtype=torch.float64)
-    cost = compute_cost()
     rows = []
     for name in FAMILY:
         y, _ = curve(name, x, slope, alpha)
@@ -187,13 +159,34 @@ def properties(slope: float = 0.01, alpha: float = 1.0) -> pd.DataFrame:
             "bounded": {(True, True): "both", (True, False): "below", (False, True): "above",
                         (False, False): "no"}[(lo > -1e3, hi < 1e3)],
             "zero-centred": f"{'yes' if abs(mean) < 0.05 else 'no'} ({shown:.2f})",
-            "saturates": {(True, True): "both sides", (True, False): "x → −∞",
-                          (False, True): "x → +∞", (False, False): "never"}[(flat_left, flat_right)],
+            "saturates": {(True, True): "both sides", (True, False): "z → −∞",
+                          (False, True): "z → +∞", (False, False): "never"}[(flat_left, flat_right)],
             "f'(0)": round(d[3], 3),
-            "f'(x<0)": neg,
-            "cost ×ReLU": round(cost[name], 2),
+            "f'(z<0)": neg,
         })
     return pd.DataFrame(rows).set_index("activation")
+
+
+MAIN_FOUR = ("relu", "leaky_relu", "elu", "gelu")  # the table's rows unless "all twelve" is on
+
+
+def table_rows(name: str, other: str, show_all: bool = False) -> list[str]:
+    """The activations the step's table lists: all twelve, or the main four plus the two drawn."""
+    keep = set(FAMILY) if show_all else {*MAIN_FOUR, name, other}
+    return [NAMES[a] for a in FAMILY if a in keep]
+
+
+def family_worked() -> dict:
+    """The worked numbers of step *The family*, by the engine's own activations and their derivatives."""
+    z = torch.tensor([-2.0], dtype=torch.float64)
+    one = torch.tensor([-1.0], dtype=torch.float64)
+    leaky = {k: curve("leaky_relu", z, slope=s) for k, s in (("lib", 0.01), ("xa", leaky_slope(5.5, "x/a")))}
+    elu_f, elu_d = curve("elu", one, alpha=1.0)
+    relu_f, relu_d = curve("relu", z)
+    return {"relu_f": float(relu_f), "relu_d": float(relu_d),
+            "lib_f": float(leaky["lib"][0]), "lib_d": float(leaky["lib"][1]),
+            "xa_f": float(leaky["xa"][0]), "xa_d": float(leaky["xa"][1]),
+            "elu_f": float(elu_f), "elu_d": float(elu_d)}
 
 
 A_OPTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.5, 10.0, 20.0, 50.0, 100.0)
@@ -208,24 +201,24 @@ def family_demo(values: dict, progress=None) -> list:
     for act in dict.fromkeys([name, other]):
         y, d = curve(act, x, slope, alpha)
         frames.append(pd.DataFrame({"x": x.numpy(), "f": y.numpy(), "df": d.numpy(),
-                                    "activation": act, "part": "max(0, x)" if act == "crelu" else "f"}))
+                                    "activation": act, "part": "max(0, z)" if act == "crelu" else "f"}))
         if act == "crelu":  # CReLU's second half: the mirrored ReLU
             frames.append(pd.DataFrame({"x": x.numpy(), "f": torch.relu(-x).numpy(), "df": np.nan,
-                                        "activation": act, "part": "max(0, −x)"}))
+                                        "activation": act, "part": "max(0, −z)"}))
     df = pd.concat(frames, ignore_index=True)
     colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=color_scale(ACTIVATION_COLORS, list(dict.fromkeys([name, other]))))
-    dash = alt.StrokeDash("part:N", title="part", scale=alt.Scale(domain=["f", "max(0, x)", "max(0, −x)"],
+    dash = alt.StrokeDash("part:N", title="part", scale=alt.Scale(domain=["f", "max(0, z)", "max(0, −z)"],
                                                                   range=[[1, 0], [1, 0], [6, 4]]), legend=None)
     base = alt.Chart(df).properties(width=250, height=250)
     f = base.mark_line().encode(
-        x=alt.X("x:Q", title="x"), y=alt.Y("f:Q", title="f(x)", scale=alt.Scale(domain=[-3, 5], clamp=True)),
+        x=alt.X("x:Q", title="z"), y=alt.Y("f:Q", title="f(z)", scale=alt.Scale(domain=[-3, 5], clamp=True)),
         color=colour, strokeDash=dash, detail="part:N").properties(title=W("family.function_title"))
     d = base.transform_filter("isValid(datum.df)").mark_line().encode(
-        x=alt.X("x:Q", title="x"), y=alt.Y("df:Q", title="f'(x)", scale=alt.Scale(domain=[-0.5, 1.5], clamp=True)),
+        x=alt.X("x:Q", title="z"), y=alt.Y("df:Q", title="f'(z)", scale=alt.Scale(domain=[-0.5, 1.5], clamp=True)),
         color=colour).properties(title=W("family.derivative_title"))
-    props = properties(slope, alpha).copy()
-    out = [Latex(A.FORMULAS[name])]
+    props = properties(slope, alpha).loc[table_rows(name, other, values["all"])]
+    out = [Latex(formula(name))]
     if name == "leaky_relu" or other == "leaky_relu":
         a = values["a"]
         if values["convention"] == "a*x":
@@ -236,10 +229,7 @@ def family_demo(values: dict, progress=None) -> list:
             out.append(Note(W("family.amplified", slope=slope), "warning"))
     out.append(Chart(alt.hconcat(f, d).resolve_scale(color="shared"),
                      caption=W("family.caption", name=NAMES[name], other=NAMES[other], slope=slope, alpha=alpha)))
-    busy = _timings()[1]
-    if busy > 2:
-        out.append(Note(W("family.busy", busy=busy), "warning"))
-    out.append(Table(props, caption=W("family.table")))
+    out.append(Table(props, caption=W("family.table" if values["all"] else "family.table_four")))
     return out
 
 
@@ -251,6 +241,7 @@ FAMILY_STEP = Step(
         Select("convention", "Leaky ReLU written as", ("x/a", "a*x"), "x/a", help=W("family.convention_help")),
         LogSlider("a", "Leaky parameter a", A_OPTIONS, 5.5),
         Slider("alpha", "ELU α", 0.1, 3.0, 1.0, step=0.1),
+        Toggle("all", "All twelve in the table", False, help=W("family.all_help")),
     ),
     presets=(
         ("a = 5.5 (x/a)", {"activation": "leaky_relu", "convention": "x/a", "a": 5.5}),
@@ -259,11 +250,11 @@ FAMILY_STEP = Step(
         ("ELU vs ReLU", {"activation": "elu", "compare": "relu", "alpha": 1.0}),
         ("GELU vs SiLU", {"activation": "gelu", "compare": "silu"}),
     ),
-    demo=family_demo,
+    demo=family_demo, worked_values=family_worked,
 )
 
 
-# ================================================================ step 2: dying ReLU
+# ================================================================ dying ReLU (step 1)
 
 # Moons with 180 training points (the ones "dead" is tested on) and 1,760 test points, so that one
 # test point is 0.06 percentage points of accuracy.
@@ -400,6 +391,19 @@ QUIZ_LR = Claim(
     holds=lambda v: v["gentle"] < v["default"], what="ReLU: fewer dead units at lr 0.01 than at lr 0.3")
 
 
+def dying_worked() -> dict:
+    """The worked numbers of step *Dying ReLU*: a unit whose pre-activation is u + b with u ~ N(0, 1) over
+    the inputs is on the flat side for a fraction Phi(-b) of them (torch's normal CDF), and off on all N
+    independent inputs with probability Phi(-b)^N; the engine's ReLU derivative there is 0."""
+    cdf = torch.distributions.Normal(0.0, 1.0).cdf
+    n = DYING.data.n * DYING.data.train_frac
+    off = {name: float(cdf(torch.tensor(-b, dtype=torch.float64))) for name, b in (("b0", 0.0), ("b1", -1.0),
+                                                                                      ("b2", -2.0), ("b3", -3.0))}
+    return {**{f"off_{k}": v for k, v in off.items()}, "n": round(n),
+            **{f"all_{k}": v ** round(n) for k, v in off.items() if k != "b0"},
+            "d_neg": float(A.derivative("relu", torch.tensor([-0.5], dtype=torch.float64)))}
+
+
 def _diverged_seeds(results, label) -> list:
     """One error note per model that diverged in some seeds (not one per run)."""
     out, by, total = [], {}, {}
@@ -495,11 +499,121 @@ DYING_STEP = Step(
         ("SGD, lr 3", {"lr": 3.0, "bias": 0.0, "optimizer": "sgd"}),
     ),
     runs=lambda v: dying_sweep(v["lr"], v["bias"], v["optimizer"]),
-    demo=dying_demo, heavy=True, claims=DYING_CLAIMS,
+    demo=dying_demo, heavy=True, claims=DYING_CLAIMS, worked_values=dying_worked,
 )
 
 
-# ================================================================ step 3: learned and random slopes
+# ================================================================ count the dead units, real PyTorch code (step 2)
+
+MONITOR_CASES = (("lr 0.3", {}), ("lr 0.01", dict(GENTLE)))  # the dying step's default view and its gentle preset
+
+
+def dead_fraction(model, x):
+    """Per ReLU layer: fraction of units 0 on every row."""
+    alive = []  # units that fired at least once, per layer
+
+    def hook(module, inputs, out):
+        alive.append((out > 0).any(dim=0))
+
+    relus = [m for m in model.modules()
+             if isinstance(m, nn.ReLU)]
+    hooks = [m.register_forward_hook(hook) for m in relus]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return [1.0 - a.float().mean().item() for a in alive]
+
+
+def as_torch(res) -> nn.Sequential:
+    """A trained engine run of the ReLU family as a plain `torch.nn.Sequential` with its final weights."""
+    layers, ws = [], res.weights()
+    for i, w in enumerate(ws):
+        lin = nn.Linear(*w["W"].shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.array(w["W"].T)))
+            lin.bias.copy_(torch.from_numpy(np.array(w["b"])))
+        layers.append(lin)
+        if i < len(ws) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def monitored(res) -> list[float]:
+    """`dead_fraction` of a trained run on its own training inputs (what the code shown measures)."""
+    x = torch.from_numpy(np.array(D.load(res.config.data).X_train, dtype=np.float32))
+    return dead_fraction(as_torch(res), x)
+
+
+def monitor_experiments(seed: int) -> list[Experiment]:
+    """ReLU at lr 0.3 and at lr 0.01 (Adam, the dying step's net), one seed."""
+    return [e for _, kw in MONITOR_CASES for e in dying_experiments(**kw, seed=seed, acts=("relu",))]
+
+
+def _monitor(r) -> dict:
+    _no_diverged(r)
+    hot, gentle = r
+    return {"hot": float(np.mean(monitored(hot))), "gentle": float(np.mean(monitored(gentle))),
+            "hot_acc": hot.final["test_metric"], "gentle_acc": gentle.final["test_metric"],
+            "acc_gap": abs(hot.final["test_metric"] - gentle.final["test_metric"])}
+
+
+MONITOR_GAP = Claim(
+    "monitor_gap", experiments=monitor_experiments, statistic=_monitor,
+    holds=lambda v: v["hot"] >= 0.3 and v["gentle"] <= 0.2,
+    what="the hook counts at least 30 % dead ReLU units at lr 0.3 and at most 20 % at lr 0.01")
+MONITOR_HIDDEN = Claim(
+    "monitor_hidden", experiments=monitor_experiments, statistic=_monitor,
+    holds=lambda v: v["acc_gap"] < 0.03,
+    what="lr 0.3 vs lr 0.01: test accuracies within 3 points although the dead fractions differ")
+QUIZ_MONITOR = Claim(  # the quiz at the end quotes the same runs under its own id
+    "quiz_monitor", experiments=monitor_experiments, statistic=_monitor,
+    holds=lambda v: v["hot"] >= 0.3 and v["acc_gap"] < 0.03,
+    what="lr 0.3: at least 30 % dead ReLU units, test accuracy within 3 points of lr 0.01's")
+
+
+def monitor_demo(values: dict, progress=None) -> list:
+    results = engine.run_many([e for s in SEEDS for e in monitor_experiments(s)], progress=progress)
+    out = _diverged_seeds(results, lambda r: f"lr {r.config.optim.lr:g}")
+    rows, dots = [], []
+    for i, s in enumerate(SEEDS):
+        row = {"seed": s}
+        for (label, _), r in zip(MONITOR_CASES, results[2 * i:2 * i + 2]):
+            dead = None if r.diverged else monitored(r)
+            row[f"{label}: dead per layer"] = "diverged" if dead is None else " / ".join(pct(d) for d in dead)
+            row[f"{label}: test acc."] = "diverged" if dead is None else f"{r.final['test_metric']:.3f}"
+            if dead is not None:
+                dots.append({"run": label, "seed": s, "dead units": float(np.mean(dead)),
+                             "test accuracy": r.final["test_metric"]})
+        rows.append(row)
+    dots = pd.DataFrame(dots, columns=["run", "seed", "dead units", "test accuracy"])
+    order = [c[0] for c in MONITOR_CASES]
+    colours = {order[0]: HOT_RUN, order[1]: GENTLE_RUN}
+    for label in order:
+        d = dots[dots["run"] == label]
+        if len(d):
+            out.append(Metric(W("monitor.dead", run=label), f"{d['dead units'].mean():.0%}",
+                              help=W("monitor.dead_help", n=len(d))))
+            out.append(Metric(W("monitor.acc", run=label), f"{d['test accuracy'].mean():.3f}",
+                              help=W("monitor.acc_help", n=len(d))))
+    charts = [_seed_chart(dots, "run", y, y, color="run", colors=colours, x_title="", sort=order, x_type="N",
+                          height=190, width=150, title=W(f"monitor.{key}_title", n=len(SEEDS)))
+              for key, y in (("dead", "dead units"), ("acc", "test accuracy"))]
+    out.append(Columns([[Code(inspect.getsource(dead_fraction))],
+                        [Chart(alt.hconcat(*charts).resolve_scale(color="independent"),
+                               caption=W("monitor.caption", n=len(SEEDS)))]]))
+    out.append(Table(pd.DataFrame(rows).set_index("seed"), caption=W("monitor.table")))
+    return out
+
+
+MONITOR_STEP = Step(
+    "monitor",
+    runs=lambda v: [e for s in SEEDS for e in monitor_experiments(s)],
+    demo=monitor_demo, heavy=True, claims=(MONITOR_GAP, MONITOR_HIDDEN),
+)
+
+
+# ================================================================ learned and random slopes (step 4)
 
 PRELU = Experiment(
     data=DataSpec("digits", n=0, seed=0),
@@ -551,6 +665,9 @@ PRELU_ZERO = Claim(
     "prelu_zero", experiments=lambda s: [prelu_experiment(0.0, s)], statistic=_prelu_zero,
     holds=lambda v: v["neg"] >= 0.1,
     what="PReLU from 0: at least 10 % of the units end with a slope at or below 0")
+QUIZ_PRELU = Claim(  # the quiz at the end quotes the same runs under its own id
+    "quiz_prelu", experiments=PRELU_ZERO.experiments, statistic=_prelu_zero, holds=PRELU_ZERO.holds,
+    what="PReLU from 0: at least 10 % of the units end with a slope at or below 0 (the quiz)")
 
 
 def rrelu_draws(lower: float, upper: float, n: int = 400, seed: int = 0):
@@ -580,7 +697,8 @@ def slopes_demo(values: dict, progress=None) -> list:
         frames.append(sl)
     sl = pd.concat(frames, ignore_index=True)
     prelu_chart = lesson_charts.seed_curves(sl, "step", "prelu_slope", color="layer", x_title="training step",
-                                            y_title="mean slope a", height=190)
+                                            y_title="mean slope a", height=190,
+                                            title=W("slopes.prelu_title"))
     ends = np.array([slope_ends(r) for r in ok]) if ok else np.full((1, 3), np.nan)
     neg = [float(np.mean(prelu_slopes(r) <= 0)) for r in ok] or [np.nan]
     x, y_tr, y_ev = rrelu_draws(lower, upper)
@@ -590,7 +708,7 @@ def slopes_demo(values: dict, progress=None) -> list:
     modes = ["training (random slope)", "evaluation (mean slope)"]
     pts = pd.DataFrame({"x": x.numpy(), modes[0]: y_tr.numpy(), modes[1]: y_ev.numpy()})
     pts_long = pts.melt("x", var_name="mode", value_name="y")
-    rr = alt.Chart(pts_long).encode(x=alt.X("x:Q"), y=alt.Y("y:Q", title="RReLU(x)"),
+    rr = alt.Chart(pts_long).encode(x=alt.X("x:Q", title="z"), y=alt.Y("y:Q", title="RReLU(z)"),
                                     color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="bottom"),
                                                     scale=alt.Scale(domain=modes, range=[
                                                         ACTIVATION_COLORS["rrelu"], ONE_RUN])))
@@ -627,14 +745,14 @@ SLOPES_STEP = Step(
         LogSlider("lower", "RReLU lower bound l", LOWER_OPTIONS, 0.125),
         LogSlider("upper", "RReLU upper bound u", UPPER_OPTIONS, 1 / 3),
     ),
-    presets=(("PReLU starting as ReLU (slope 0)", {"prelu_init": 0.0}),
-             ("PReLU starting linear (slope 1)", {"prelu_init": 1.0})),
+    presets=(("PReLU from 0", {"prelu_init": 0.0}),
+             ("PReLU from 1", {"prelu_init": 1.0})),
     runs=lambda v: [prelu_experiment(v["prelu_init"], s) for s in SEEDS],
     demo=slopes_demo, heavy=True, claims=(PRELU_STAY, PRELU_START, PRELU_ZERO),
 )
 
 
-# ================================================================ step 4: CReLU
+# ================================================================ CReLU (step 5)
 
 # 40 % of the 1,797 digits are test points (719), so one point is 0.14 percentage points.
 CRELU = Experiment(
@@ -687,6 +805,16 @@ CRELU_BETWEEN = Claim(
     what="16 units, 2 layers: CReLU's test accuracy between ReLU 16's and ReLU 32's, within 1.5 points")
 
 
+def crelu_worked() -> dict:
+    """The worked numbers of step *CReLU*: parameter counts of the three digits nets (64 inputs, 10
+    classes, 2 hidden layers of 16 or 32), as the engine lays out their parameters."""
+    from engine.model import Layout
+
+    size = {act + str(h): Layout(ModelSpec(hidden=(h, h), activation=act), 64, 10).size
+            for act, h in (("relu", 16), ("crelu", 16), ("relu", 32))}
+    return {"p_same": size["relu16"], "p_crelu": size["crelu16"], "p_double": size["relu32"]}
+
+
 def crelu_demo(values: dict, progress=None) -> list:
     width, depth = int(values["width"]), int(values["depth"])
     models = crelu_models(width, depth)
@@ -732,11 +860,11 @@ CRELU_STEP = Step(
         Slider("depth", "Hidden layers", 1, 3, 2, step=1),
     ),
     runs=lambda v: crelu_sweep(int(v["width"]), int(v["depth"])),
-    demo=crelu_demo, heavy=True, claims=(CRELU_BETWEEN,),
+    demo=crelu_demo, heavy=True, claims=(CRELU_BETWEEN,), worked_values=crelu_worked,
 )
 
 
-# ================================================================ step 5: the re-run
+# ================================================================ the re-run (step 6)
 
 XU_TABLE = pd.DataFrame([
     ("ReLU", 0.00318, 0.1245, 0.1356, 0.429),
@@ -811,24 +939,40 @@ def rerun_summary(results, seeds: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rerun_verdict(summary: pd.DataFrame, seeds: int) -> str:
+def rerun_paired(results, seeds: int) -> pd.DataFrame:
+    """Each variant against ReLU, seed by seed: the runs of one seed share its split and initialisation
+    seed, so the difference of their test errors removes what the seed does to both. Differences in
+    percentage points: mean, standard deviation, standard error (sd / sqrt(seeds)), and the seeds in
+    which the variant's error was lower, equal and higher than ReLU's."""
+    err = {label: [None if r.diverged else 100 * (1 - r.final["test_metric"])
+                   for r in results[j * seeds:(j + 1) * seeds]] for j, (label, _, _) in enumerate(VARIANTS)}
+    base, rows = err[VARIANTS[0][0]], []
+    for label, _, _ in VARIANTS[1:]:
+        d = np.array([v - b for v, b in zip(err[label], base) if v is not None and b is not None])
+        n = len(d)
+        sd = float(d.std(ddof=1)) if n > 1 else float("nan")
+        rows.append({"activation": label, "pairs": n, "mean diff": float(d.mean()) if n else float("nan"),
+                     "sd": sd, "se": sd / np.sqrt(n) if n > 1 else float("nan"),
+                     "lower": int((d < 0).sum()), "equal": int((d == 0).sum()), "higher": int((d > 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def rerun_verdict(summary: pd.DataFrame, paired: pd.DataFrame, seeds: int) -> str:
     s = summary.dropna(subset=["test error"])
     best, worst = s.loc[s["test error"].idxmin()], s.loc[s["test error"].idxmax()]
-    gap = worst["test error"] - best["test error"]
-    sd = float(s["test error sd"].max())
     text = W("rerun.verdict", seeds=seeds, best=best["activation"], best_err=best["test error"],
-             worst=worst["activation"], worst_err=worst["test error"], gap=100 * gap) + " "
-    if seeds < 2:
+             worst=worst["activation"], worst_err=worst["test error"],
+             gap=100 * (worst["test error"] - best["test error"])) + " "
+    p = paired.dropna(subset=["se"])
+    if seeds < 2 or p.empty:
         return text + W("rerun.verdict_one_seed")
-    if gap <= 2 * sd:
-        text += W("rerun.verdict_noise", sd=sd)
-    else:
-        text += W("rerun.verdict_real", sd=sd)
+    far = p.loc[(p["mean diff"].abs() / p["se"].where(p["se"] > 0)).fillna(0).idxmax()]
+    beyond = int((p["mean diff"].abs() > 2 * p["se"]).sum())
+    key = "rerun.verdict_noise" if beyond == 0 else "rerun.verdict_real"
+    text += W(key, name=far["activation"], diff=far["mean diff"], se=far["se"], lower=int(far["lower"]),
+              higher=int(far["higher"]), pairs=int(far["pairs"]), beyond=beyond, k=len(p))
     tr = float(s["train error"].max())
-    if tr == 0:
-        text += " " + W("rerun.verdict_fit_all")
-    else:
-        text += " " + W("rerun.verdict_fit_most", err=tr)
+    text += " " + (W("rerun.verdict_fit_all") if tr == 0 else W("rerun.verdict_fit_most", err=tr))
     return text + " " + W("rerun.verdict_no_room")
 
 
@@ -843,16 +987,23 @@ def rerun_demo(values: dict, progress=None) -> list:
     colours = {label: ACTIVATION_COLORS[act] for label, act, _ in VARIANTS}
     chart = _seed_chart(dots, "activation", "test error", "test error", angle=-25, label_limit=160,
                         color="activation", colors=colours, x_title="", sort=order, x_type="N", height=200)
+    paired = rerun_paired(results, seeds)
     ours = summary[["activation", "train error", "test error", "test error sd"]].copy()
     for c in ("train error", "test error", "test error sd"):
         ours[c] = ours[c].map(lambda v: f"{v:.2%}")
+    vs = {r["activation"]: r for _, r in paired.iterrows()}
+    ours["− ReLU, paired"] = [
+        "" if a not in vs else W("rerun.paired_cell", diff=vs[a]["mean diff"], se=vs[a]["se"])
+        if vs[a]["pairs"] > 1 else "" for a in ours["activation"]]
+    ours["lower/same/higher"] = [
+        "" if a not in vs else f"{vs[a]['lower']} / {vs[a]['equal']} / {vs[a]['higher']}" for a in ours["activation"]]
     out = _diverged_seeds(results, lambda r: NAMES[r.config.model.activation])
     out += [
         Table(XU_TABLE.set_index("activation").map(lambda v: f"{v:.2%}"), caption=W("rerun.xu_table")),
         Chart(chart, caption=W("rerun.caption", width=width, seeds=seeds)),
         Table(ours.set_index("activation"), caption=W("rerun.table", seeds=seeds)),
     ]
-    out.append(Note(rerun_verdict(summary, seeds), "info"))
+    out.append(Note(rerun_verdict(summary, paired, seeds), "info"))
     return out
 
 
@@ -867,7 +1018,7 @@ RERUN_STEP = Step(
 )
 
 
-# ================================================================ step 6: boundaries
+# ================================================================ boundaries (step 7)
 
 # 75 training points, as in the lecture, and 1,925 test points: one test point is 0.05 percentage points.
 BOUNDARY = Experiment(
@@ -1004,7 +1155,7 @@ BOUNDARIES_STEP = Step(
 )
 
 
-# ================================================================ step 7: what one hidden layer can do
+# ================================================================ what one hidden layer can do (step 8)
 
 # The engine's 1-D curves (engine/data.py: sine1d, bump1d): 201 evenly spaced x on [-1, 1], no
 # noise, split by interleaving, so the nets train on the 101 points x = -1, -0.98, ..., 1 (validation
@@ -1236,7 +1387,7 @@ ONE_LAYER_STEP = Step(
 )
 
 
-# ================================================================ step 8: wide versus deep
+# ================================================================ wide versus deep (step 9)
 
 # The spiral (two arms, 1.5 turns each) with 600 training and 1,400 test points: one test point is
 # 0.07 percentage points. Full batch, Adam, the same learning rate and number of steps for both nets.
@@ -1340,14 +1491,14 @@ WIDTH_DEPTH_STEP = Step(
         Select("units", "Units per deep layer", (4, 8, 16), 8),
         Select("steps", "Training steps", (300, 1000), 300),
     ),
-    presets=(("Train longer: 1000 steps", {"steps": 1000}), ("Narrow: 4 units", {"units": 4}),
+    presets=(("1000 steps", {"steps": 1000}), ("Narrow: 4 units", {"units": 4}),
              ("2 layers of 16", {"depth": 2, "units": 16})),
     runs=lambda v: wide_deep_sweep(v["depth"], v["units"], v["steps"]),
     demo=width_depth_demo, heavy=True, claims=(DEEP_FITS, DEEP_SCORES, LONG_TIES),
 )
 
 
-# ================================================================ step 9: output activations
+# ================================================================ output activations (step 10)
 
 TASKS = ("regression", "binary", "multiclass", "multilabel")
 ENGINE_LOSS = {"regression": "mse", "binary": "bce", "multiclass": "softmax_ce", "multilabel": "bce"}
@@ -1368,9 +1519,19 @@ def choose(task: str) -> dict:
             "hidden layers": W("outputs.hidden")}
 
 
+def outputs_worked() -> dict:
+    """The worked numbers of step *Output activations*: softmax and sigmoids of the logits (2, 1, −1)."""
+    z = torch.tensor([2.0, 1.0, -1.0], dtype=torch.float64)
+    p, sig = softmax(z), torch.sigmoid(z)
+    e = torch.exp(z)
+    return {**{f"e{i}": float(v) for i, v in enumerate(e, 1)}, "e_sum": float(e.sum()),
+            **{f"p{i}": float(v) for i, v in enumerate(p, 1)},
+            **{f"s{i}": float(v) for i, v in enumerate(sig, 1)}, "s_sum": float(sig.sum())}
+
+
 def outputs_demo(values: dict, progress=None) -> list:
     z = torch.tensor([values["z1"], values["z2"], values["z3"]], dtype=torch.float64)
-    c, T, eps = values["shift"], values["temperature"], values["eps"]
+    c, T = values["shift"], values["temperature"]
     p = softmax(z, T)
     p_shift = softmax(z + c, T)
     sig = torch.sigmoid(z)
@@ -1390,12 +1551,6 @@ def outputs_demo(values: dict, progress=None) -> list:
     gap = float((p - p_shift).abs().max())
     sig_gap = float((torch.sigmoid(z + c) - sig).abs().max())
     pick = choose(values["task"])
-    k = 3
-    course, torch_ = smoothed_targets(k, eps), smoothed_targets(k, eps, convention="eps/k")
-    smooth = pd.DataFrame({"target": [W("outputs.onehot"), W("outputs.course_row", eps=eps),
-                                      W("outputs.torch_row", eps=eps)],
-                           **{c_: [1.0 if i == 0 else 0.0, round(float(course[i]), 4), round(float(torch_[i]), 4)]
-                              for i, c_ in enumerate(classes)}})
     out = [
         Metric(W("outputs.sum_softmax"), f"{float(p.sum()):.6f}"),
         Metric(W("outputs.sum_sigmoid"), f"{float(sig.sum()):.3f}", help=W("outputs.sum_sigmoid_help")),
@@ -1406,8 +1561,6 @@ def outputs_demo(values: dict, progress=None) -> list:
                               sig=", ".join(f"{v:.3f}" for v in sig.tolist()), sig_sum=float(sig.sum()))),
         Markdown(W("outputs.which", task=values["task"])),
         Table(pd.DataFrame({"choice": list(pick.keys())[1:], "": list(pick.values())[1:]}).set_index("choice")),
-        Table(smooth.set_index("target"), caption=W("outputs.smoothing", k=k, true=1 - eps, other=eps / (k - 1),
-                                                      each=eps / k, true_k=1 - eps + eps / k)),
     ]
     return out
 
@@ -1420,25 +1573,24 @@ OUTPUTS_STEP = Step(
         Slider("z3", "Logit z₃", -6.0, 6.0, -1.0, step=0.5),
         Slider("shift", "Add c to every logit", -10.0, 10.0, 0.0, step=1.0),
         LogSlider("temperature", "Softmax temperature T", (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0), 1.0),
-        Slider("eps", "Label smoothing ε", 0.0, 0.45, 0.1, step=0.05),
         Select("task", "Task", TASKS, "multiclass"),
     ),
     presets=(("Shift +10", {"shift": 10.0}),
              ("Hot: T = 5", {"temperature": 5.0}),
              ("Cold: T = 0.25", {"temperature": 0.25})),
-    demo=outputs_demo,
+    demo=outputs_demo, worked_values=outputs_worked,
 )
 
 
-# ================================================================ step 10: check yourself
+# ================================================================ check yourself (step 11)
 
-CHECK_STEP = Step("check", claims=(QUIZ_LEAK, QUIZ_LR))
+CHECK_STEP = Step("check", claims=(QUIZ_LEAK, QUIZ_LR, QUIZ_MONITOR, QUIZ_PRELU))
 
 
 LESSON = W.lesson(
     id="relu_family",
     number=2,
-    steps=(FAMILY_STEP, DYING_STEP, SLOPES_STEP, CRELU_STEP, RERUN_STEP, BOUNDARIES_STEP, ONE_LAYER_STEP,
+    steps=(DYING_STEP, MONITOR_STEP, FAMILY_STEP, SLOPES_STEP, CRELU_STEP, RERUN_STEP, BOUNDARIES_STEP, ONE_LAYER_STEP,
            WIDTH_DEPTH_STEP, OUTPUTS_STEP, CHECK_STEP),
     references=("Xu et al. 2015", "He et al. 2015", "Shang et al. 2016", "Clevert et al. 2015",
                 "Hendrycks & Gimpel 2016"),

@@ -250,3 +250,6 @@ TORCH_INIT_COLORS: dict[str, str] = {  # Lesson 1's PyTorch check: a deep ReLU M
     "nn.Linear default": INIT_COLORS["N(0, 0.01²)"],  # reddish purple: like small random weights, its signal fades
     "kaiming_normal_": INIT_COLORS["He"],  # blue: He's colour, which it is
 }
+# --- relu_family (teaching)
+HOT_RUN = ACTIVATION_COLORS["relu"]  # ReLU's blue: the ReLU net at Adam lr 0.3, which loses units
+GENTLE_RUN = "#009E73"  # bluish green: the same net at lr 0.01, which keeps them

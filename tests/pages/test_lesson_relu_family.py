@@ -17,7 +17,8 @@ errors = demo_errors
 
 
 @pytest.mark.parametrize("step_id, params", [
-    ("family", {"activation": "crelu", "compare": "rrelu", "convention": "x/a", "a": "0.01", "alpha": "3.0"}),
+    ("family", {"activation": "crelu", "compare": "rrelu", "convention": "x/a", "a": "0.01", "alpha": "3.0",
+                "all": "1"}),
     ("family", {"activation": "softplus", "compare": "sigmoid", "convention": "a*x", "a": "100.0", "alpha": "0.1"}),
     ("dying", {"lr": "0.001", "bias": "-1.5", "seed": "9"}),
     ("dying", {"lr": "3.0", "bias": "0.5", "optimizer": "sgd"}),
@@ -32,9 +33,9 @@ errors = demo_errors
     ("one_layer", {"width": "64", "target": "sine"}),
     ("width_depth", {"depth": "6", "units": "4", "steps": "1000"}),
     ("width_depth", {"depth": "2", "units": "16"}),
-    ("outputs", {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1", "eps": "0.45",
+    ("outputs", {"z1": "-6.0", "z2": "6.0", "z3": "6.0", "shift": "-10.0", "temperature": "0.1",
                  "task": "regression"}),
-    ("outputs", {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0", "eps": "0.0",
+    ("outputs", {"z1": "6.0", "z2": "-6.0", "z3": "-6.0", "shift": "10.0", "temperature": "10.0",
                  "task": "multilabel"}),
 ])
 def test_extreme_deep_links(step_id, params):
