@@ -244,3 +244,10 @@ DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of p
     "deep": "#CC79A7",  # reddish purple
     "wide": "#E69F00",  # orange
 }
+
+# --- losses (teaching)
+CE_COLOR = "#0072B2"  # blue: cross-entropy (the logistic loss) beside MSE's vermillion
+CODE_COLORS: dict[str, str] = {  # Lesson 3's PyTorch code: the loss fed logits, and the same loss fed probabilities
+    "from logits": "#0072B2",  # blue: what the loss expects
+    "probabilities first": "#D55E00",  # vermillion: the silent bug
+}
