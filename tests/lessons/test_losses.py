@@ -466,3 +466,92 @@ def test_control_extremes_do_not_raise():
                 outs = s.run({c.name: v})
                 for ch in charts(outs):
                     spec(ch)
+
+
+# ---------------------------------------------------------------- worked numbers, the sigmoid's two losses, the code
+
+
+def _sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def test_softmax_worked_numbers_by_hand():
+    v = L.softmax_worked()
+    e = [math.exp(2), math.exp(1), math.exp(-1)]
+    p = [x / sum(e) for x in e]
+    assert [round(v[k], 3) for k in ("p0", "p1", "p2")] == [0.705, 0.259, 0.035]
+    assert [v["p0"], v["p1"], v["p2"]] == pytest.approx(p, abs=1e-9)
+    assert v["ce"] == pytest.approx(-math.log(p[0]), abs=1e-6)
+    assert [v["g0"], v["g1"], v["g2"]] == pytest.approx([p[0] - 1, p[1], p[2]], abs=1e-6)
+    assert "{" not in L.LESSON.step("categorical").worked_text()
+
+
+def test_saturation_worked_numbers_by_hand():
+    v = L.saturation_worked()
+    y = _sigmoid(-8.0)
+    assert v["y"] == pytest.approx(y) and v["slope"] == pytest.approx(y * (1 - y))
+    assert v["ce"] == pytest.approx(y - 1, abs=1e-12)
+    assert v["mse"] == pytest.approx(2 * (y - 1) * y * (1 - y), rel=1e-9)
+    assert v["ratio"] == pytest.approx(1 / (2 * y * (1 - y)), rel=1e-9)
+    assert "{" not in L.LESSON.step("saturation").worked_text()
+
+
+def test_sigmoid_gradients_match_the_closed_forms():
+    z = np.linspace(-12, 6, 37)
+    g = L.sigmoid_grads(z)
+    y = 1 / (1 + np.exp(-z))
+    assert np.allclose(g["bce"], y - 1, atol=1e-12)
+    assert np.allclose(g["mse"], 2 * (y - 1) * y * (1 - y), atol=1e-15, rtol=1e-9)
+
+
+def test_logits_worked_numbers_and_the_floor_of_softmax_first():
+    v = L.logits_worked()
+    e = np.exp([2.0, 1.0, -1.0])
+    p = e / e.sum()
+    assert v["right"] == pytest.approx(-math.log(p[0]), abs=1e-6)
+    q = np.exp(p) / np.exp(p).sum()  # the second softmax
+    assert v["wrong"] == pytest.approx(-math.log(q[0]), abs=1e-6)
+    assert v["wrong"] > 2 * v["right"] and abs(v["g_wrong"]) < abs(v["g_right"])
+    assert v["floor"] == pytest.approx(math.log(1 + 2 / math.e), abs=1e-6)  # ln(1 + (K - 1)/e), K = 3
+    assert v["top"] == pytest.approx(math.e / (math.e + 2), abs=1e-6)
+    assert "{" not in L.LESSON.step("logits").worked_text()
+
+
+def test_bce_after_sigmoid_is_clamped_and_loses_the_gradient():
+    import torch
+
+    for z in (20.0, 40.0, 60.0):
+        wrong, gw = L.loss_and_grad(L.bce_sigmoid_first, [z], torch.tensor([0.0]))
+        right, gr = L.loss_and_grad(L.bce_from_logits, [z], torch.tensor([0.0]))
+        assert wrong == pytest.approx(100.0) and gw[0] == 0.0  # log(1 - 1.0) clamped at -100, sigmoid saturated
+        assert right == pytest.approx(z + math.log1p(math.exp(-z)), rel=1e-6) and gr[0] == pytest.approx(1.0)
+    for z in (0.0, 2.0, 5.0):  # where float32 still resolves 1 - sigmoid(z), the two agree
+        wrong, gw = L.loss_and_grad(L.bce_sigmoid_first, [z], torch.tensor([0.0]))
+        right, gr = L.loss_and_grad(L.bce_from_logits, [z], torch.tensor([0.0]))
+        assert wrong == pytest.approx(right, rel=1e-4) and gw[0] == pytest.approx(gr[0], rel=1e-4)
+
+
+def test_code_shown_is_the_code_that_runs():
+    src = L.code_source()
+    for f in (L.ce_from_logits, L.ce_softmax_first, L.bce_from_logits, L.bce_sigmoid_first):
+        assert f"def {f.__name__}(" in src
+    assert "nn.CrossEntropyLoss()(torch.softmax(logits, dim=1), target)" in src
+    outs = L.LESSON.step("logits").run()
+    codes = [o for o in flat(outs) if type(o).__name__ == "Code"]
+    assert codes and codes[0].source == src
+
+
+def test_softmax_first_trains_to_a_higher_true_cross_entropy():
+    tr = L.softmax_first_training()
+    end = tr[tr.step == L.CODE_STEPS].pivot(index="seed", columns="how", values="ce")
+    worse = int((end[L.HOW[1]] > end[L.HOW[0]]).sum())
+    assert len(end) == 10 and worse >= 8
+    assert (end[L.HOW[1]] - end[L.HOW[0]]).mean() > 0.01
+
+
+def test_saturation_demo_outputs():
+    outs = L.LESSON.step("saturation").run()
+    assert len(charts(outs)) == 2
+    m = metrics(outs)
+    ce, mse = [float(v) for v in m.values()]
+    assert ce > 0.8 and mse < 0.6
