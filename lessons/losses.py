@@ -15,6 +15,9 @@ draw every data set. Step 4 reads the unit's coefficients at an intermediate ste
 decision-surface snapshot (logit P(y=1) is exactly linear in the standardised inputs, so a
 least-squares plane through the grid recovers w and b); the final ones come from the run's parameters.
 Steps 6 and 7 compare samples, not training runs: they draw ten samples in numpy and count there.
+The step "saturation" trains a sigmoid unit from a confidently-wrong start (output bias -8) with cross-entropy and
+with MSE (claim mse_sat); the step "logits" runs the PyTorch losses it shows (`inspect.getsource`) on logits and on
+probabilities, and trains softmax regression with each over ten data sets in PyTorch.
 """
 from __future__ import annotations
 
@@ -471,7 +474,8 @@ def _demo_gd(values: dict, progress) -> list:
         msg = W("descent.converging", lr=lr, two_over_l=2 / L, f0=factors[0], f1=factors[1], steps=steps, d=dist)
         status = Note(msg, kind="success")
     return [
-        Metric(W("descent.lr"), f"{lr:.4g}"), Metric("2 / hₘₐₓ", f"{2 / L:.4f}", help=W("descent.two_over_l_help", h=L)),
+        Metric(W("descent.lr"), f"{lr:.4g}"),
+        Metric("2 / hₘₐₓ", f"{2 / L:.4f}", help=W("descent.two_over_l_help", h=L)),
         Metric(W("descent.eigenvalues"), f"{eig[0]:.3f}, {eig[1]:.3f}"),
         status,
         Table(table, caption=W("descent.table_caption")),
@@ -1118,11 +1122,11 @@ def _demo_logits(values: dict, progress) -> list:
     tab = []
     for how, fn in zip(HOW, PAIRS["ce"]):
         loss, g = loss_and_grad(fn, [list(CE_LOGITS)], t0)
-        tab.append((fn.__name__, "z = (2, 1, −1), t = class 0", f"{loss:.4f}", ", ".join(f"{v:+.3f}" for v in g[0])))
+        tab.append((f"{fn.__name__}((2, 1, −1), 0)", f"{loss:.4f}", ", ".join(f"{v:+.3f}" for v in g[0])))
     for how, fn in zip(HOW, PAIRS["bce"]):
         loss, g = loss_and_grad(fn, [zb], torch.tensor([0.0]))
-        tab.append((fn.__name__, f"z = {zb:g}, t = 0", f"{loss:.4f}", f"{g[0]:+.3f}"))
-    table = pd.DataFrame(tab, columns=["function", "input", "loss", "∂loss/∂z"]).set_index("function")
+        tab.append((f"{fn.__name__}({zb:g}, 0)", f"{loss:.4f}", f"{g[0]:+.3f}"))
+    table = pd.DataFrame(tab, columns=["call", "loss", "∂loss/∂z"]).set_index("call")
     tr = softmax_first_training()
     end = tr[tr.step == CODE_STEPS].pivot(index="seed", columns="how", values="ce")
     worse = int((end[HOW[1]] > end[HOW[0]]).sum())
@@ -1141,10 +1145,11 @@ def _demo_logits(values: dict, progress) -> list:
         alt.Chart(pd.DataFrame({"z": [zb]})).mark_rule(color=GUIDE_GREY, strokeDash=[4, 3]).encode(x="z:Q"),
     ).properties(height=260, title=W("logits.bce_title"))
     return [
-        Columns([[Code(code_source())], [Table(table, caption=W("logits.table_caption"))]]),
+        Code(code_source()),
         Columns([[Chart(train_chart, caption=W("logits.train_caption", worse=worse, n=len(end), steps=CODE_STEPS,
                                                right=end[HOW[0]].mean(), wrong=end[HOW[1]].mean()))],
                  [Chart(bce_chart, caption=W("logits.bce_caption"))]]),
+        Table(table, caption=W("logits.table_caption")),
     ]
 
 
@@ -1446,5 +1451,6 @@ NOISE = Step(
 CHECK = Step("check")
 
 
-LESSON = W.lesson(id="losses", number=3, steps=(LINE, LOGS, DESCENT, BERNOULLI, SATURATION, CATEGORICAL, LOGITS, KL, NOISE, CHECK),
+LESSON = W.lesson(id="losses", number=3,
+                  steps=(LINE, LOGS, DESCENT, BERNOULLI, SATURATION, CATEGORICAL, LOGITS, KL, NOISE, CHECK),
                   references=("Goodfellow et al. 2016",))

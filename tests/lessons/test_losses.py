@@ -83,12 +83,12 @@ def test_step1_demo_outputs_and_tiny_sigma():
     assert "rect" in marks(spec(cs[1])) and "line" in marks(spec(cs[0]))
     ref = L.least_squares(*L.line_data())
     assert f"θ₁ = {ref[0]:.3f}, θ₂ = {ref[1]:.3f}" in cs[1].caption
-    assert set(metrics(outs)) >= {"Log-likelihood", "Sum of squared errors", "Likelihood ∏ p(yᵢ|xᵢ)"}
+    assert set(metrics(outs)) >= {"Log-likelihood", "Sum of squared errors", "Likelihood ∏ p(tᵢ|xᵢ)"}
     # sigma near 0: the float64 product underflows, the log stays finite, nothing raises
     v = L.line_view(0.3, 2.0, 0.02)
     assert v["product"] == 0.0 and math.isfinite(v["loglik"])
     outs = L.LESSON.step("line").run({"sigma": 0.02, "theta1": 2.5, "theta2": -2.0})
-    mant, exp = metrics(outs)["Likelihood ∏ p(yᵢ|xᵢ)"].split("e")  # built from the log: no underflow
+    mant, exp = metrics(outs)["Likelihood ∏ p(tᵢ|xᵢ)"].split("e")  # built from the log: no underflow
     log10 = L.line_view(2.5, -2.0, 0.02)["loglik"] / math.log(10)
     assert int(exp) == math.floor(log10) < -1000 and float(mant) == pytest.approx(10 ** (log10 % 1), abs=0.01)
     for c in charts(outs):
@@ -137,8 +137,8 @@ def test_underflow_on_the_slider_grid():
 def test_step2_demo_claims():
     outs = L.LESSON.step("logs").run({"p": 0.5, "n": 10})
     m = metrics(outs)
-    assert m["float32: product is 0 from n ="] == "150" and m["float32: closed form"] == "150"
-    assert m["float64: product is 0 from n ="] == "1075" and m["float64: closed form"] == "1075"
+    assert m["float32: 0 at N ="] == "150" and m["float32: formula"] == "150"
+    assert m["float64: 0 at N ="] == "1075" and m["float64: formula"] == "1075"
     assert len(charts(outs)) == 3
     coin = L.coin_curves(10)
     assert coin.theta[coin.likelihood.idxmax()] == coin.theta[coin.loglik.idxmax()]
@@ -146,7 +146,7 @@ def test_step2_demo_claims():
     big = L.coin_curves(5000)
     assert (big.likelihood == 0).all() and abs(big.theta[big.loglik.idxmax()] - 0.3) < 0.005
     outs = L.LESSON.step("logs").run({"p": 0.95})
-    assert metrics(outs)["float32: product is 0 from n ="] == "never"
+    assert metrics(outs)["float32: 0 at N ="] == "never"
 
 
 # ---------------------------------------------------------------- step 3
