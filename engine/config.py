@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 RESULT_FORMAT_VERSION = 2
 # Fields added after results were shipped, with the default that means "as before": at that default they
 # are left out of an experiment's identity (to_dict, the cache key), so every earlier key stays valid.
-LATER_FIELDS = {("data", "standardise"): True, ("data", "augment"): "none"}
+LATER_FIELDS = {("data", "standardise"): True, ("data", "augment"): "none", ("model", "out_bias_init"): 0.0}
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians", "blobs3", "digits", "autompg", "sine1d", "bump1d")
 TOY_DATASETS = DATASETS[:6]  # 2-D; all binary except blobs3 (three classes)
@@ -98,6 +98,7 @@ class ModelSpec:
     init: str = "auto"  # one of INITS; auto = He for the ReLU family, Xavier otherwise
     init_std: float = 0.01  # std of init="normal" (the lectures' "small random")
     bias_init: float = 0.0  # constant for hidden biases; negative values help kill ReLU units
+    out_bias_init: float = 0.0  # constant for the output biases: a large one starts the model confidently wrong
     batch_norm: bool = False  # batch norm before each hidden activation
     dropout: float = 0.0  # inverted dropout probability on hidden activations (training only)
 
@@ -118,6 +119,8 @@ class ModelSpec:
               self.init_std)
         _need(_finite(self.bias_init) and abs(self.bias_init) <= 100, "model.bias_init", "a number in [-100, 100]",
               self.bias_init)
+        _need(_finite(self.out_bias_init) and abs(self.out_bias_init) <= 100, "model.out_bias_init",
+              "a number in [-100, 100]", self.out_bias_init)
         _need(isinstance(self.batch_norm, bool), "model.batch_norm", "True or False", self.batch_norm)
         _need(_finite(self.dropout) and 0 <= self.dropout < 1, "model.dropout", "a number in [0, 1)", self.dropout)
 

@@ -97,7 +97,7 @@ def init_stack(layout: Layout, specs: Sequence[ModelSpec], seeds: Sequence[int])
 
     Each run draws from its own seed through engine/rng.py's counter-based generator, so a run's
     row is the same alone or in any group, and on every machine. Runs of one group share the
-    layout but may differ in init scheme, init_std, bias_init and prelu_init."""
+    layout but may differ in init scheme, init_std, bias_init, out_bias_init and prelu_init."""
     R = len(specs)
     k = rng.keys(seeds, salt=1)
     kinds = [resolved_init(s) for s in specs]
@@ -122,6 +122,8 @@ def init_stack(layout: Layout, specs: Sequence[ModelSpec], seeds: Sequence[int])
                 rows[:, sl] = (rng.uniform(k, 2 * j, (p.size,)) * 2 - 1) / math.sqrt(fan_in) * tdef
             if p.layer < len(layout.spec.hidden):
                 rows[:, sl] += col([s.bias_init for s in specs])
+            else:
+                rows[:, sl] += col([s.out_bias_init for s in specs])
         elif p.kind == "gamma":
             rows[:, sl] = 1.0
         elif p.kind == "slope":

@@ -15,22 +15,31 @@ draw every data set. Step 4 reads the unit's coefficients at an intermediate ste
 decision-surface snapshot (logit P(y=1) is exactly linear in the standardised inputs, so a
 least-squares plane through the grid recovers w and b); the final ones come from the run's parameters.
 Steps 6 and 7 compare samples, not training runs: they draw ten samples in numpy and count there.
+The step "saturation" trains a sigmoid unit from a confidently-wrong start (output bias -8) with cross-entropy and
+with MSE (claim mse_sat); the step "logits" runs the PyTorch losses it shows (`inspect.getsource`) on logits and on
+probabilities, and trains softmax regression with each over ten data sets in PyTorch.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from functools import lru_cache
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine.data import load
 from lessons.charts import seed_chart, seed_curves
 from lessons.claims import Claim
 from lessons.theme import (
+    CE_COLOR,
     CLASS_COLORS,
+    CODE_COLORS,
     CONTEXT_GREY,
     DATA_INK,
     EXACT_COLOR,
@@ -50,6 +59,7 @@ from lessons.theme import (
 )
 from lessons.walkthrough import (
     Chart,
+    Code,
     Columns,
     Latex,
     LogSlider,
@@ -176,10 +186,10 @@ def _demo_line(values: dict, progress) -> list:
             detail="i:N", order="by:Q"),
         base.mark_rule(strokeDash=[3, 3], color=DATA_INK).encode(x="x:Q", y="y:Q", y2="mu:Q"),
         alt.Chart(line).mark_line(color=LIKELIHOOD_LINE_COLOR, clip=True).encode(
-            x="x:Q", y=alt.Y("y:Q", title="y", scale=yscale)),
+            x="x:Q", y=alt.Y("y:Q", title="t (target)", scale=yscale)),
         base.mark_circle(size=110, stroke="black", strokeWidth=0.8, opacity=1).encode(
             x="x:Q", y="y:Q",
-            color=alt.Color("logp:Q", title="log p(yᵢ | xᵢ)", scale=alt.Scale(scheme="viridis")),
+            color=alt.Color("logp:Q", title="log p(tᵢ | xᵢ)", scale=alt.Scale(scheme="viridis")),
             tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                      alt.Tooltip("logp:Q", format=".2f", title="log density")]),
     ).properties(height=320, title=W("line.data_title"))
@@ -190,7 +200,7 @@ def _demo_line(values: dict, progress) -> list:
     marks = pd.DataFrame({"theta1": [t1, ls[0]], "theta2": [t2, ls[1]],
                           "what": ["your line", "least squares (numpy)"]})
     mp = alt.layer(
-        alt.Chart(grid).mark_rect().encode(
+        alt.Chart(grid).mark_rect(clip=True).encode(
             x=alt.X("t1a:Q", title="θ₁ (slope)", scale=alt.Scale(domain=list(T1_RANGE), nice=False)), x2="t1b:Q",
             y=alt.Y("t2a:Q", title="θ₂ (intercept)", scale=alt.Scale(domain=list(T2_RANGE), nice=False)), y2="t2b:Q",
             color=alt.Color("loglik:Q", title="log-likelihood", scale=alt.Scale(scheme="viridis")),
@@ -204,7 +214,7 @@ def _demo_line(values: dict, progress) -> list:
                                                                  range=["white", MSE_COLOR]))),
     ).properties(height=340, title=W("line.map_title", sigma=sigma))
     prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else W("line.underflow")
-    ll_parts = (rf"\log\mathcal{{L}} = -\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - "
+    ll_parts = (rf"\log p(\mathcal{{D}}\mid\theta) = -\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - "
                 rf"\frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}} = {v['loglik']:.3f}")
     return [
         Metric(W("line.likelihood"), _fmt_pow10(v["log10_likelihood"]),
@@ -291,9 +301,11 @@ def _demo_underflow(values: dict, progress) -> list:
                "float64 running product": FLOAT64_COLOR}
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
     layers = [alt.Chart(df).mark_line().encode(
-        x=alt.X("n:Q", title="n (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
+        x=alt.X("n:Q", title="N (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
         color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="right")),
-        strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])))]
+        strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])),
+        # float32 as a wide band under float64: the two agree until float32 hits 0, and neither hides the other
+        strokeWidth=alt.condition(alt.datum.how == "float32 running product", alt.value(6), alt.value(2)))]
     if len(ev):
         layers.append(alt.Chart(ev).mark_rule(color=GUIDE_GREY, strokeDash=[2, 2]).encode(
             x="n:Q", tooltip=["what:N", "n:Q"]))
@@ -420,7 +432,7 @@ def _demo_gd(values: dict, progress) -> list:
     xs = alt.Scale(domain=list(T1_RANGE), nice=False)
     ys = alt.Scale(domain=list(T2_RANGE), nice=False)
     contour = alt.layer(
-        alt.Chart(surf).mark_rect().encode(
+        alt.Chart(surf).mark_rect(clip=True).encode(
             x=alt.X("a:Q", title="θ₁ (slope)", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="θ₂ (intercept)", scale=ys),
             y2="d:Q", color=alt.Color("level:Q", title="log₁₀(MSE − min)",
                                       scale=alt.Scale(type="quantize", scheme="blues", nice=True, zero=False)),
@@ -462,7 +474,8 @@ def _demo_gd(values: dict, progress) -> list:
         msg = W("descent.converging", lr=lr, two_over_l=2 / L, f0=factors[0], f1=factors[1], steps=steps, d=dist)
         status = Note(msg, kind="success")
     return [
-        Metric(W("descent.lr"), f"{lr:.4g}"), Metric("2 / L", f"{2 / L:.4f}", help=W("descent.two_over_l_help", L=L)),
+        Metric(W("descent.lr"), f"{lr:.4g}"),
+        Metric("2 / hₘₐₓ", f"{2 / L:.4f}", help=W("descent.two_over_l_help", h=L)),
         Metric(W("descent.eigenvalues"), f"{eig[0]:.3f}, {eig[1]:.3f}"),
         status,
         Table(table, caption=W("descent.table_caption")),
@@ -474,7 +487,7 @@ def _demo_gd(values: dict, progress) -> list:
 DESCENT = Step(
     "descent",
     controls=(
-        LogSlider("rate", "learning rate, as a multiple of 2/L",
+        LogSlider("rate", "learning rate η, as a multiple of 2/hₘₐₓ",
                   (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0, 10.0, 100.0, 1000.0), 0.5),
         Slider("steps", "steps", 1, 300, 40, step=1),
     ),
@@ -706,6 +719,112 @@ BERNOULLI = Step(
 )
 
 
+# ---------------------------------------------------------------- step: why cross-entropy, not MSE, for a sigmoid
+
+SAT_STARTS = (0.0, -4.0, -8.0)  # the output bias at the start: -8 gives every point y = σ(-8) ≈ 0.0003
+SAT_STEPS = 300
+SAT_LR = 1.0
+SAT_LOSSES = {"bce": "cross-entropy", "mse": "MSE"}  # engine loss -> chart label
+SAT_CHECK = 100  # the claim compares accuracies after this many steps
+SAT_Z = -8.0  # the logit of the worked numbers: the confidently-wrong start
+
+
+def saturation_experiment(loss: str, start: float, seed: int = 0) -> Experiment:
+    """One sigmoid unit on two blobs (spread 0.3) trained by full-batch gradient descent on `loss`
+    ("bce" or "mse": the engine's (σ(z) − t)²), its output bias starting at `start`."""
+    return Experiment(data=DataSpec("gaussians", n=300, noise=0.3, seed=seed),
+                      model=ModelSpec(hidden=(), out_bias_init=float(start)), optim=OptimSpec("sgd", lr=SAT_LR),
+                      train=TrainSpec(loss=loss, steps=SAT_STEPS, record_every=5), seed=seed)
+
+
+def sigmoid_grads(z: np.ndarray, t: float = 1.0) -> dict:
+    """dℓ/dz of one point with logit z and label t, by autograd through the engine's own losses
+    (engine.losses.per_sample): cross-entropy ("bce") and the squared error of σ(z) ("mse")."""
+    from engine.losses import per_sample
+
+    out = {}
+    for loss in SAT_LOSSES:
+        zt = torch.tensor(np.asarray(z, np.float64), requires_grad=True)
+        per_sample(loss, zt[None, :, None], torch.full_like(zt, t)[None, :], 0.0, 2).sum().backward()
+        out[loss] = zt.grad.numpy().copy()
+    return out
+
+
+def saturation_worked() -> dict:
+    """The worked numbers of the step: one point with t = 1 at the confidently-wrong start z = −8."""
+    g = sigmoid_grads(np.array([SAT_Z]))
+    y = 1 / (1 + math.exp(-SAT_Z))
+    return {"z": SAT_Z, "y": y, "ce": float(g["bce"][0]), "mse": float(g["mse"][0]),
+            "ratio": float(g["bce"][0] / g["mse"][0]), "slope": y * (1 - y)}
+
+
+def _sat_stat(results) -> dict:
+    def acc_at(r, step):
+        h = r.history
+        return float(h.train_metric[h.step == step].iloc[0])
+
+    def reach(r, level=0.8):
+        h = r.history
+        ok = h.step[h.train_metric >= level]
+        return float(ok.iloc[0]) if len(ok) else float(SAT_STEPS + 1)
+
+    ce, mse, ce0, mse0 = results
+    return {"ce_acc": acc_at(ce, SAT_CHECK), "mse_acc": acc_at(mse, SAT_CHECK), "ce_reach": reach(ce),
+            "mse_reach": reach(mse), "mse_end": float(mse.final["train_metric"]),
+            "zero_gap": abs(float(ce0.final["train_metric"]) - float(mse0.final["train_metric"]))}
+
+
+MSE_SAT = Claim(
+    "mse_sat", experiments=lambda s: [saturation_experiment("bce", -8.0, s), saturation_experiment("mse", -8.0, s),
+                                      saturation_experiment("bce", 0.0, s), saturation_experiment("mse", 0.0, s)],
+    statistic=_sat_stat,
+    holds=lambda v: v["ce_acc"] >= 0.85 and v["mse_acc"] <= 0.6 and v["zero_gap"] < 0.03,
+    what="from a confidently-wrong start (output bias -8) cross-entropy learns within 100 steps and MSE does not; "
+         "from a neutral start the two end equal")
+
+
+def _demo_saturation(values: dict, progress) -> list:
+    start = float(values["start"])
+    zz = np.linspace(-12, 6, 181)
+    g = sigmoid_grads(zz)
+    gdf = pd.concat([pd.DataFrame({"z": zz, "grad": np.abs(g[k]), "loss": lab}) for k, lab in SAT_LOSSES.items()])
+    cols = {"cross-entropy": CE_COLOR, "MSE": MSE_COLOR}
+    grad_chart = alt.layer(
+        alt.Chart(gdf).mark_line(strokeWidth=2.5).encode(
+            x=alt.X("z:Q", title="logit z (label t = 1)"),
+            y=alt.Y("grad:Q", title="|∂ℓ/∂z|", scale=alt.Scale(type="log", domain=[1e-6, 2])),
+            color=alt.Color("loss:N", title=None, scale=color_scale(cols), legend=alt.Legend(orient="bottom")),
+            tooltip=[alt.Tooltip("z:Q", format=".1f"), "loss:N", alt.Tooltip("grad:Q", format=".2e")]),
+        alt.Chart(pd.DataFrame({"z": [start]})).mark_rule(color=GUIDE_GREY, strokeDash=[4, 3]).encode(x="z:Q"),
+    ).properties(height=280, title=W("saturation.grad_title"))
+    res = run_many([saturation_experiment(k, start, s) for k in SAT_LOSSES for s in DATA_SEEDS], progress=progress)
+    rows = []
+    for i, r in enumerate(res):
+        k = list(SAT_LOSSES)[i // len(DATA_SEEDS)]
+        h = r.history
+        rows.append(pd.DataFrame({"seed": DATA_SEEDS[i % len(DATA_SEEDS)], "step": h.step,
+                                  "accuracy": h.train_metric, "loss": SAT_LOSSES[k]}))
+    curves = pd.concat(rows, ignore_index=True)
+    acc_chart = seed_curves(curves, "step", "accuracy", color="loss", colors=cols, x_title="gradient step",
+                            y_title="training accuracy", height=280,
+                            title=W("saturation.acc_title", start=start, n=len(DATA_SEEDS)))
+    at = curves[curves.step == SAT_CHECK].groupby("loss").accuracy.mean()
+    return [
+        Metric(W("saturation.acc_at", loss="cross-entropy", step=SAT_CHECK), f"{at['cross-entropy']:.2f}"),
+        Metric(W("saturation.acc_at", loss="MSE", step=SAT_CHECK), f"{at['MSE']:.2f}"),
+        Columns([[Chart(grad_chart, caption=W("saturation.grad_caption"))],
+                 [Chart(acc_chart, caption=W("saturation.acc_caption", n=len(DATA_SEEDS), step=SAT_CHECK))]]),
+    ]
+
+
+SATURATION = Step(
+    "saturation",
+    controls=(Select("start", "output bias at the start", SAT_STARTS, -8.0),),
+    runs=lambda v: [saturation_experiment(k, st, s) for st in SAT_STARTS for k in SAT_LOSSES for s in DATA_SEEDS],
+    demo=_demo_saturation, heavy=True, claims=(MSE_SAT,), worked_values=saturation_worked,
+)
+
+
 # ---------------------------------------------------------------- step 5: categorical -> softmax CE
 
 
@@ -889,6 +1008,13 @@ def _demo_softmax(values: dict, progress) -> list:
     ]
 
 
+def softmax_worked() -> dict:
+    """Softmax of (2, 1, −1), its cross-entropy for class 0 and the gradient p − t, by PyTorch."""
+    p = torch.softmax(torch.tensor(CE_LOGITS, dtype=torch.float64), 0).numpy()
+    loss, g = loss_and_grad(ce_from_logits, [list(CE_LOGITS)], torch.tensor([0]))
+    return {"p0": p[0], "p1": p[1], "p2": p[2], "ce": loss, "g0": g[0, 0], "g1": g[0, 1], "g2": g[0, 2]}
+
+
 CATEGORICAL = Step(
     "categorical",
     controls=(
@@ -897,7 +1023,140 @@ CATEGORICAL = Step(
         Slider("point", "training point", 1, 180, 1, step=1),
     ),
     runs=_every_choice(softmax_experiment),  # the chart of all ten data sets reads the claim soft_sk's runs
-    demo=_demo_softmax, heavy=True, claims=(SOFT_SK, SOFT_WORST),
+    demo=_demo_softmax, heavy=True, claims=(SOFT_SK, SOFT_WORST), worked_values=softmax_worked,
+)
+
+
+# ---------------------------------------------------------------- step: PyTorch's losses take logits
+
+
+def ce_from_logits(logits, target):
+    return nn.CrossEntropyLoss()(logits, target)  # applies log_softmax itself
+
+
+def ce_softmax_first(logits, target):  # the bug: softmax twice
+    return nn.CrossEntropyLoss()(torch.softmax(logits, dim=1), target)
+
+
+def bce_from_logits(logits, target):
+    return nn.BCEWithLogitsLoss()(logits, target)  # softplus(z) - t z, exact
+
+
+def bce_sigmoid_first(logits, target):  # the bug: log(1 - sigmoid(z)) is clamped at -100
+    return nn.BCELoss()(torch.sigmoid(logits), target)
+
+
+PAIRS = {"ce": (ce_from_logits, ce_softmax_first), "bce": (bce_from_logits, bce_sigmoid_first)}
+HOW = ("from logits", "probabilities first")  # chart labels, in the order of each pair
+CE_LOGITS = (2.0, 1.0, -1.0)  # the worked example's scores; the true class is the first
+CODE_SPREAD, CODE_STEPS, CODE_LR = 0.3, 100, 1.0
+
+
+def code_source() -> str:
+    """The four loss functions exactly as the demo calls them."""
+    return "\n\n".join(inspect.getsource(f).rstrip() for pair in PAIRS.values() for f in pair)
+
+
+def loss_and_grad(fn, logits, target) -> tuple[float, np.ndarray]:
+    """fn's loss and its gradient with respect to the logits (float32, as in a network)."""
+    z = torch.tensor(logits, dtype=torch.float32, requires_grad=True)
+    loss = fn(z, target)
+    loss.backward()
+    return float(loss.detach()), z.grad.numpy().copy()
+
+
+def logits_worked() -> dict:
+    """What the bug costs on the worked example, and the floor it puts under the loss (K = 3 classes)."""
+    right, g_right = loss_and_grad(ce_from_logits, [list(CE_LOGITS)], torch.tensor([0]))
+    wrong, g_wrong = loss_and_grad(ce_softmax_first, [list(CE_LOGITS)], torch.tensor([0]))
+    floor, _ = loss_and_grad(ce_softmax_first, [[50.0, -50.0, -50.0]], torch.tensor([0]))
+    return {"right": right, "wrong": wrong, "g_right": g_right[0, 0], "g_wrong": g_wrong[0, 0], "floor": floor,
+            "top": math.exp(-floor)}
+
+
+@lru_cache(maxsize=2)
+def softmax_first_training(seeds=DATA_SEEDS) -> pd.DataFrame:
+    """Softmax regression (nn.Linear(2, 3), PyTorch's default init with torch.manual_seed(seed)) on blobs3,
+    seed = data sample and init, plain full-batch SGD on each of the two CE functions; the TRUE
+    cross-entropy (from logits) of every run at every step. The ten runs are stacked (one matrix
+    product for all); the loss of the stack times the number of runs is the sum of the runs' losses,
+    so every run gets its own gradient."""
+    splits = [load(DataSpec("blobs3", n=300, noise=CODE_SPREAD, seed=s)) for s in seeds]
+    X = torch.tensor(np.stack([sp.X_train for sp in splits]), dtype=torch.float32)  # (runs, B, 2)
+    y = torch.tensor(np.stack([sp.y_train for sp in splits]), dtype=torch.long)  # (runs, B)
+    rows = []
+    with torch.random.fork_rng():
+        for how, fn in zip(HOW, (ce_from_logits, ce_softmax_first)):
+            layers = []
+            for s in seeds:
+                torch.manual_seed(s)
+                layers.append(nn.Linear(2, 3))
+            Wt = torch.stack([m.weight.detach().T for m in layers]).requires_grad_()  # (runs, 2, 3)
+            b = torch.stack([m.bias.detach() for m in layers])[:, None, :].requires_grad_()  # (runs, 1, 3)
+            opt = torch.optim.SGD([Wt, b], lr=CODE_LR)
+            for t in range(CODE_STEPS + 1):
+                z = torch.baddbmm(b, X, Wt)  # (runs, B, 3)
+                with torch.no_grad():
+                    true = F.cross_entropy(z.transpose(1, 2), y, reduction="none").mean(1)
+                rows += [(s, t, how, float(v)) for s, v in zip(seeds, true)]
+                if t < CODE_STEPS:
+                    opt.zero_grad()
+                    (fn(z.reshape(-1, 3), y.reshape(-1)) * len(seeds)).backward()
+                    opt.step()
+    return pd.DataFrame(rows, columns=["seed", "step", "how", "ce"])
+
+
+def bce_curves(zmax: float = 60.0, points: int = 121) -> pd.DataFrame:
+    """Both BCE functions' loss and gradient for one point with label t = 0, over its logit z."""
+    rows = []
+    for z in np.linspace(0, zmax, points):
+        for how, fn in zip(HOW, PAIRS["bce"]):
+            loss, g = loss_and_grad(fn, [float(z)], torch.tensor([0.0]))
+            rows.append((z, how, loss, float(g[0])))
+    return pd.DataFrame(rows, columns=["z", "how", "loss", "grad"])
+
+
+def _demo_logits(values: dict, progress) -> list:
+    zb = float(values["z"])
+    t0 = torch.tensor([0])
+    tab = []
+    for how, fn in zip(HOW, PAIRS["ce"]):
+        loss, g = loss_and_grad(fn, [list(CE_LOGITS)], t0)
+        tab.append((f"{fn.__name__}((2, 1, −1), 0)", f"{loss:.4f}", ", ".join(f"{v:+.3f}" for v in g[0])))
+    for how, fn in zip(HOW, PAIRS["bce"]):
+        loss, g = loss_and_grad(fn, [zb], torch.tensor([0.0]))
+        tab.append((f"{fn.__name__}({zb:g}, 0)", f"{loss:.4f}", f"{g[0]:+.3f}"))
+    table = pd.DataFrame(tab, columns=["call", "loss", "∂loss/∂z"]).set_index("call")
+    tr = softmax_first_training()
+    end = tr[tr.step == CODE_STEPS].pivot(index="seed", columns="how", values="ce")
+    worse = int((end[HOW[1]] > end[HOW[0]]).sum())
+    cols = {HOW[0]: CODE_COLORS["from logits"], HOW[1]: CODE_COLORS["probabilities first"]}
+    train_chart = seed_curves(tr[tr.step % 2 == 0], "step", "ce", color="how", colors=cols, x_title="gradient step",
+                              y_title="true cross-entropy", height=260,
+                              title=W("logits.train_title", n=len(DATA_SEEDS)))
+    bc = bce_curves()
+    bce_chart = alt.layer(
+        alt.Chart(bc).mark_line(strokeWidth=2.5).encode(
+            x=alt.X("z:Q", title="logit z of a point with t = 0"), y=alt.Y("loss:Q", title="loss"),
+            color=alt.Color("how:N", title=None, scale=color_scale(cols), legend=alt.Legend(orient="bottom")),
+            strokeDash=alt.StrokeDash("how:N", legend=None, scale=alt.Scale(domain=list(HOW), range=[[1, 0], [6, 3]])),
+            tooltip=[alt.Tooltip("z:Q", format=".1f"), "how:N", alt.Tooltip("loss:Q", format=".3f"),
+                     alt.Tooltip("grad:Q", format=".3f", title="∂loss/∂z")]),
+        alt.Chart(pd.DataFrame({"z": [zb]})).mark_rule(color=GUIDE_GREY, strokeDash=[4, 3]).encode(x="z:Q"),
+    ).properties(height=260, title=W("logits.bce_title"))
+    return [
+        Code(code_source()),
+        Columns([[Chart(train_chart, caption=W("logits.train_caption", worse=worse, n=len(end), steps=CODE_STEPS,
+                                               right=end[HOW[0]].mean(), wrong=end[HOW[1]].mean()))],
+                 [Chart(bce_chart, caption=W("logits.bce_caption"))]]),
+        Table(table, caption=W("logits.table_caption")),
+    ]
+
+
+LOGITS = Step(
+    "logits",
+    controls=(Slider("z", "logit z of the BCE example (label t = 0)", 0, 60, 30, step=1),),
+    demo=_demo_logits, worked_values=logits_worked,
 )
 
 
@@ -1131,7 +1390,7 @@ def _demo_robust(values: dict, progress) -> list:
                               "fit": ["without outliers"] * 2 + ["with outliers"] * 2})
         ch = alt.layer(
             alt.Chart(lines).mark_line(color=colour).encode(
-                x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y"),
+                x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="t (target)"),
                 strokeDash=alt.StrokeDash("fit:N", title=None, scale=alt.Scale(
                     domain=["without outliers", "with outliers"], range=[[5, 4], [1, 0]]),
                     legend=alt.Legend(orient="bottom"))),
@@ -1192,5 +1451,6 @@ NOISE = Step(
 CHECK = Step("check")
 
 
-LESSON = W.lesson(id="losses", number=3, steps=(LINE, LOGS, DESCENT, BERNOULLI, CATEGORICAL, KL, NOISE, CHECK),
+LESSON = W.lesson(id="losses", number=3,
+                  steps=(LINE, LOGS, DESCENT, BERNOULLI, SATURATION, CATEGORICAL, LOGITS, KL, NOISE, CHECK),
                   references=("Goodfellow et al. 2016",))

@@ -253,3 +253,9 @@ TORCH_INIT_COLORS: dict[str, str] = {  # Lesson 1's PyTorch check: a deep ReLU M
 # --- relu_family (teaching)
 HOT_RUN = ACTIVATION_COLORS["relu"]  # ReLU's blue: the ReLU net at Adam lr 0.3, which loses units
 GENTLE_RUN = "#009E73"  # bluish green: the same net at lr 0.01, which keeps them
+# --- losses (teaching)
+CE_COLOR = "#0072B2"  # blue: cross-entropy (the logistic loss) beside MSE's vermillion
+CODE_COLORS: dict[str, str] = {  # Lesson 3's PyTorch code: the loss fed logits, and the same loss fed probabilities
+    "from logits": "#0072B2",  # blue: what the loss expects
+    "probabilities first": "#D55E00",  # vermillion: the silent bug
+}

@@ -83,12 +83,12 @@ def test_step1_demo_outputs_and_tiny_sigma():
     assert "rect" in marks(spec(cs[1])) and "line" in marks(spec(cs[0]))
     ref = L.least_squares(*L.line_data())
     assert f"θ₁ = {ref[0]:.3f}, θ₂ = {ref[1]:.3f}" in cs[1].caption
-    assert set(metrics(outs)) >= {"Log-likelihood", "Sum of squared errors", "Likelihood ∏ p(yᵢ|xᵢ)"}
+    assert set(metrics(outs)) >= {"Log-likelihood", "Sum of squared errors", "Likelihood ∏ p(tᵢ|xᵢ)"}
     # sigma near 0: the float64 product underflows, the log stays finite, nothing raises
     v = L.line_view(0.3, 2.0, 0.02)
     assert v["product"] == 0.0 and math.isfinite(v["loglik"])
     outs = L.LESSON.step("line").run({"sigma": 0.02, "theta1": 2.5, "theta2": -2.0})
-    mant, exp = metrics(outs)["Likelihood ∏ p(yᵢ|xᵢ)"].split("e")  # built from the log: no underflow
+    mant, exp = metrics(outs)["Likelihood ∏ p(tᵢ|xᵢ)"].split("e")  # built from the log: no underflow
     log10 = L.line_view(2.5, -2.0, 0.02)["loglik"] / math.log(10)
     assert int(exp) == math.floor(log10) < -1000 and float(mant) == pytest.approx(10 ** (log10 % 1), abs=0.01)
     for c in charts(outs):
@@ -137,8 +137,8 @@ def test_underflow_on_the_slider_grid():
 def test_step2_demo_claims():
     outs = L.LESSON.step("logs").run({"p": 0.5, "n": 10})
     m = metrics(outs)
-    assert m["float32: product is 0 from n ="] == "150" and m["float32: closed form"] == "150"
-    assert m["float64: product is 0 from n ="] == "1075" and m["float64: closed form"] == "1075"
+    assert m["float32: 0 at N ="] == "150" and m["float32: formula"] == "150"
+    assert m["float64: 0 at N ="] == "1075" and m["float64: formula"] == "1075"
     assert len(charts(outs)) == 3
     coin = L.coin_curves(10)
     assert coin.theta[coin.likelihood.idxmax()] == coin.theta[coin.loglik.idxmax()]
@@ -146,7 +146,7 @@ def test_step2_demo_claims():
     big = L.coin_curves(5000)
     assert (big.likelihood == 0).all() and abs(big.theta[big.loglik.idxmax()] - 0.3) < 0.005
     outs = L.LESSON.step("logs").run({"p": 0.95})
-    assert metrics(outs)["float32: product is 0 from n ="] == "never"
+    assert metrics(outs)["float32: 0 at N ="] == "never"
 
 
 # ---------------------------------------------------------------- step 3
@@ -466,3 +466,92 @@ def test_control_extremes_do_not_raise():
                 outs = s.run({c.name: v})
                 for ch in charts(outs):
                     spec(ch)
+
+
+# ---------------------------------------------------------------- worked numbers, the sigmoid's two losses, the code
+
+
+def _sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def test_softmax_worked_numbers_by_hand():
+    v = L.softmax_worked()
+    e = [math.exp(2), math.exp(1), math.exp(-1)]
+    p = [x / sum(e) for x in e]
+    assert [round(v[k], 3) for k in ("p0", "p1", "p2")] == [0.705, 0.259, 0.035]
+    assert [v["p0"], v["p1"], v["p2"]] == pytest.approx(p, abs=1e-9)
+    assert v["ce"] == pytest.approx(-math.log(p[0]), abs=1e-6)
+    assert [v["g0"], v["g1"], v["g2"]] == pytest.approx([p[0] - 1, p[1], p[2]], abs=1e-6)
+    assert "{" not in L.LESSON.step("categorical").worked_text()
+
+
+def test_saturation_worked_numbers_by_hand():
+    v = L.saturation_worked()
+    y = _sigmoid(-8.0)
+    assert v["y"] == pytest.approx(y) and v["slope"] == pytest.approx(y * (1 - y))
+    assert v["ce"] == pytest.approx(y - 1, abs=1e-12)
+    assert v["mse"] == pytest.approx(2 * (y - 1) * y * (1 - y), rel=1e-9)
+    assert v["ratio"] == pytest.approx(1 / (2 * y * (1 - y)), rel=1e-9)
+    assert "{" not in L.LESSON.step("saturation").worked_text()
+
+
+def test_sigmoid_gradients_match_the_closed_forms():
+    z = np.linspace(-12, 6, 37)
+    g = L.sigmoid_grads(z)
+    y = 1 / (1 + np.exp(-z))
+    assert np.allclose(g["bce"], y - 1, atol=1e-12)
+    assert np.allclose(g["mse"], 2 * (y - 1) * y * (1 - y), atol=1e-15, rtol=1e-9)
+
+
+def test_logits_worked_numbers_and_the_floor_of_softmax_first():
+    v = L.logits_worked()
+    e = np.exp([2.0, 1.0, -1.0])
+    p = e / e.sum()
+    assert v["right"] == pytest.approx(-math.log(p[0]), abs=1e-6)
+    q = np.exp(p) / np.exp(p).sum()  # the second softmax
+    assert v["wrong"] == pytest.approx(-math.log(q[0]), abs=1e-6)
+    assert v["wrong"] > 2 * v["right"] and abs(v["g_wrong"]) < abs(v["g_right"])
+    assert v["floor"] == pytest.approx(math.log(1 + 2 / math.e), abs=1e-6)  # ln(1 + (K - 1)/e), K = 3
+    assert v["top"] == pytest.approx(math.e / (math.e + 2), abs=1e-6)
+    assert "{" not in L.LESSON.step("logits").worked_text()
+
+
+def test_bce_after_sigmoid_is_clamped_and_loses_the_gradient():
+    import torch
+
+    for z in (20.0, 40.0, 60.0):
+        wrong, gw = L.loss_and_grad(L.bce_sigmoid_first, [z], torch.tensor([0.0]))
+        right, gr = L.loss_and_grad(L.bce_from_logits, [z], torch.tensor([0.0]))
+        assert wrong == pytest.approx(100.0) and gw[0] == 0.0  # log(1 - 1.0) clamped at -100, sigmoid saturated
+        assert right == pytest.approx(z + math.log1p(math.exp(-z)), rel=1e-6) and gr[0] == pytest.approx(1.0)
+    for z in (0.0, 2.0, 5.0):  # where float32 still resolves 1 - sigmoid(z), the two agree
+        wrong, gw = L.loss_and_grad(L.bce_sigmoid_first, [z], torch.tensor([0.0]))
+        right, gr = L.loss_and_grad(L.bce_from_logits, [z], torch.tensor([0.0]))
+        assert wrong == pytest.approx(right, rel=1e-4) and gw[0] == pytest.approx(gr[0], rel=1e-4)
+
+
+def test_code_shown_is_the_code_that_runs():
+    src = L.code_source()
+    for f in (L.ce_from_logits, L.ce_softmax_first, L.bce_from_logits, L.bce_sigmoid_first):
+        assert f"def {f.__name__}(" in src
+    assert "nn.CrossEntropyLoss()(torch.softmax(logits, dim=1), target)" in src
+    outs = L.LESSON.step("logits").run()
+    codes = [o for o in flat(outs) if type(o).__name__ == "Code"]
+    assert codes and codes[0].source == src
+
+
+def test_softmax_first_trains_to_a_higher_true_cross_entropy():
+    tr = L.softmax_first_training()
+    end = tr[tr.step == L.CODE_STEPS].pivot(index="seed", columns="how", values="ce")
+    worse = int((end[L.HOW[1]] > end[L.HOW[0]]).sum())
+    assert len(end) == 10 and worse >= 8
+    assert (end[L.HOW[1]] - end[L.HOW[0]]).mean() > 0.01
+
+
+def test_saturation_demo_outputs():
+    outs = L.LESSON.step("saturation").run()
+    assert len(charts(outs)) == 2
+    m = metrics(outs)
+    ce, mse = [float(v) for v in m.values()]
+    assert ce > 0.8 and mse < 0.6
