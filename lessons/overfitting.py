@@ -502,13 +502,13 @@ def predict_tanh(res, X) -> np.ndarray:
 
 
 def pick_on_test(val, test):
-    """The mistake: the test scores choose the setting, then the same scores are reported."""
+    """Wrong: test chooses and grades."""
     pick = int(np.argmin(test))
     return pick, test[pick]
 
 
 def pick_on_validation(val, test):
-    """The fix: the validation scores choose; the test scores, untouched by the choice, are read once."""
+    """Fix: val chooses, test grades."""
     pick = int(np.argmin(val))
     return pick, test[pick]
 
