@@ -23,6 +23,7 @@ ch. 5 and 7; Prechelt 1998 (early stopping); Bergstra & Bengio 2012 (random sear
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import altair as alt
 import numpy as np
@@ -48,6 +49,7 @@ from lessons.theme import (
 )
 from lessons.walkthrough import (
     Chart,
+    Code,
     Columns,
     LogSlider,
     Metric,
@@ -127,11 +129,11 @@ def engine_parameter_count(sizes, activation: str = "elu") -> int:
 
 
 def layer_table(sizes) -> pd.DataFrame:
-    """One row per weight layer, indexed "n_in → n_out": its weights, biases and (n_in + 1) n_out."""
+    """One row per weight layer, indexed "n_in→n_out": its weights, biases and total (n_in + 1) n_out."""
     pairs = list(zip(sizes[:-1], sizes[1:]))
     return pd.DataFrame({"weights": [a * b for a, b in pairs], "biases": [b for _, b in pairs],
-                         "(n_in + 1) n_out": [(a + 1) * b for a, b in pairs]},
-                        index=pd.Index([f"{a} → {b}" for a, b in pairs], name="n_in → n_out"))
+                         "total": [(a + 1) * b for a, b in pairs]},
+                        index=pd.Index([f"{a}→{b}" for a, b in pairs], name="layer"))
 
 
 def _slots(n: int, max_drawn: int = MAX_DRAWN) -> list:
@@ -277,6 +279,16 @@ CAP_UNDERFIT = Claim(
 CAPACITY_CLAIMS = (CAP_GAP, CAP_OVERFIT, CAP_UNDERFIT)
 
 
+def capacity_worked() -> dict:
+    """The capacity step's worked numbers: each network's parameters, from the engine's layout, against
+    the training rows of the engine's split of Auto MPG."""
+    n_train = len(D.load(mpg_experiment(CAPACITIES["3-2-1"]).data).y_train)
+    p = {key: engine_parameter_count((9, *h, 1)) for key, h in zip(("small", "mid", "big"), CAPACITIES.values())}
+    out = {"n_train": n_train, **{f"p_{k}": v for k, v in p.items()}, **{f"r_{k}": v / n_train for k, v in p.items()}}
+    out["inv_small"] = n_train / p["small"]
+    return out
+
+
 def _curves(res, names) -> pd.DataFrame:
     parts = []
     for name, r in zip(names, res):
@@ -348,7 +360,7 @@ CAPACITY = Step(
     controls=(LogSlider("lr", "learning rate (Adam)", LRS, 0.02),
               Slider("steps", "updates", 500, 3000, CAP_STEPS, step=500), _SEED),
     runs=lambda v: capacity_experiments(v["lr"], v["steps"], v["seed"]),
-    demo=_capacity_demo, heavy=True, claims=CAPACITY_CLAIMS,
+    demo=_capacity_demo, heavy=True, claims=CAPACITY_CLAIMS, worked_values=capacity_worked,
     presets=(("500 updates", {"steps": 500}), ("Slow: lr 0.005", {"lr": 0.005, "steps": 3000})),
 )
 
@@ -454,6 +466,153 @@ SPLITS = Step(
               Slider("test_frac", "test fraction", 0.1, 0.4, SELECT_FRACS[1], step=0.05, format="%.2f"), _SEED),
     runs=lambda v: selection_experiments(v["val_frac"], v["test_frac"], v["seed"]),
     demo=_splits_demo, heavy=True, claims=(TRAIN_PICK, VAL_PICK),
+)
+
+
+# ============================================================ step 4: the leak, in code
+
+
+LEAK_WIDTHS = (4, 16, 64, 256)  # the settings tried: every width (one tanh layer) ...
+LEAK_LRS = (0.003, 0.01, 0.03, 0.1)  # ... with every learning rate (Adam, full batch): 16 candidates
+LEAK_STEPS = 1000
+LEAK_NOISE = 0.3  # std of the noise on the targets t = sin(2πx) + noise, so the best MSE is about 0.09
+LEAK_TEST = 20  # rows in each small test set: as few as the 20 validation rows
+LEAK_DRAWS = 200  # small test sets drawn per seed from the 3,940 fresh rows, so one lucky draw cannot decide
+LEAK_SALT = 77  # keeps the draws of test sets apart from the seed's other random streams
+
+
+def leak_experiments(seed: int = 0) -> list[Experiment]:
+    """16 candidate settings on one noisy sine: 40 training rows, 20 validation rows and 3,940 fresh
+    rows (the engine's test set), which stand for the error on new data. The seed draws the noise and
+    the initial weights."""
+    spec = DataSpec("sine1d", n=4000, noise=LEAK_NOISE, seed=seed, train_frac=0.01, val_frac=0.005, test_frac=0.985)
+    return [Experiment(data=spec, model=ModelSpec(hidden=(w,), activation="tanh"), optim=OptimSpec("adam", lr=lr),
+                       train=TrainSpec(steps=LEAK_STEPS, record_every=100), seed=seed)
+            for w in LEAK_WIDTHS for lr in LEAK_LRS]
+
+
+def predict_tanh(res, X) -> np.ndarray:
+    """A trained tanh network's outputs for the rows X (standardised as its training rows were)."""
+    ws = res.weights()
+    h = np.asarray(X, np.float64)
+    for i, layer in enumerate(ws):
+        z = h @ layer["W"] + layer["b"]
+        h = z if i == len(ws) - 1 else np.tanh(z)
+    return h.reshape(len(h), -1)[:, 0]
+
+
+def pick_on_test(val, test):
+    """Wrong: test chooses and grades."""
+    pick = int(np.argmin(test))
+    return pick, test[pick]
+
+
+def pick_on_validation(val, test):
+    """Fix: val chooses, test grades."""
+    pick = int(np.argmin(val))
+    return pick, test[pick]
+
+
+LEAK_WAYS = {"chosen on test": pick_on_test, "chosen on validation": pick_on_validation}
+
+
+def leak_errors(res) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: its validation MSE, its MSE on the 3,940 fresh rows, and its squared error on each
+    fresh row (candidates, rows), from the trained weights."""
+    s = D.load(res[0].config.data)
+    sq = np.stack([(predict_tanh(r, s.X_test) - s.y_test) ** 2 for r in res])
+    return np.array([r.final["val_loss"] for r in res]), sq.mean(1), sq
+
+
+def leak_draws(res, seed: int, size: int = LEAK_TEST, draws: int = LEAK_DRAWS) -> pd.DataFrame:
+    """Both ways of reporting, on `draws` small test sets of `size` fresh rows: per draw and way, the
+    candidate picked, the score reported and the picked candidate's MSE on all the fresh rows."""
+    val, fresh, sq = leak_errors(res)
+    rng = np.random.default_rng([seed, LEAK_SALT])
+    rows = []
+    for j in range(draws):
+        test = sq[:, rng.choice(sq.shape[1], size, replace=False)].mean(1)
+        for way, report in LEAK_WAYS.items():
+            pick, reported = report(val, test)
+            rows.append({"draw": j, "way": way, "pick": pick, "reported": float(reported),
+                         "fresh": float(fresh[pick]), "optimism": float(fresh[pick] - reported)})
+    return pd.DataFrame(rows)
+
+
+def _leak_stats(res) -> dict:
+    d = leak_draws(res, res[0].config.seed)
+    m = d.groupby("way")[["reported", "fresh", "optimism"]].mean()
+    below = d.assign(below=d["reported"] < d["fresh"]).groupby("way")["below"].mean()
+    out = {}
+    for key, way in (("leak", "chosen on test"), ("honest", "chosen on validation")):
+        out.update({f"opt_{key}": m.loc[way, "optimism"], f"rel_{key}": m.loc[way, "optimism"] / m.loc[way, "fresh"],
+                    f"reported_{key}": m.loc[way, "reported"], f"fresh_{key}": m.loc[way, "fresh"],
+                    f"below_{key}": below[way]})
+    return out
+
+
+LEAK_MARGIN = 0.03
+LEAK_OPTIMISM = Claim(
+    "leak_optimism", leak_experiments, _leak_stats,
+    holds=lambda v: v["rel_leak"] > v["rel_honest"] + LEAK_MARGIN,
+    test_seeds=(0, 1, 2),  # 16 runs of 1,000 updates per seed: CI retrains three seeds
+    what=f"over 200 test sets of 20 rows: choosing on the test set makes the report more than {LEAK_MARGIN:.0%} "
+         "more optimistic (fresh MSE - reported, relative) than choosing on validation")
+
+
+def _leak_demo(v, progress):
+    seed, size = v["seed"], v["size"]
+    runs = run_many(LEAK_OPTIMISM.runs(), progress=progress)
+    per = len(LEAK_WIDTHS) * len(LEAK_LRS)
+    rows = []
+    for s in SEEDS:
+        d = leak_draws(runs[per * s: per * (s + 1)], s, size)
+        m = d.groupby("way")[["optimism", "fresh"]].mean()
+        rows += [{"seed": s, "way": way, "optimism": m.loc[way, "optimism"] / m.loc[way, "fresh"]}
+                 for way in LEAK_WAYS]
+    strips = seed_strips(pd.DataFrame(rows), "way", "optimism", seed, order=list(LEAK_WAYS),
+                         colors=dict(zip(LEAK_WAYS, (SPLIT_COLORS["test"], SPLIT_COLORS["val"]))), ref=0,
+                         x_title=W("leak.optimism_axis"), title=W("leak.strips_title", size=size))
+    res = runs[per * seed: per * (seed + 1)]
+    val, fresh, sq = leak_errors(res)
+    first = leak_draws(res, seed, size, draws=1).set_index("way")
+    test = sq[:, np.random.default_rng([seed, LEAK_SALT]).choice(sq.shape[1], size, replace=False)].mean(1)
+    cand = pd.DataFrame({"fresh": fresh, "test": test, "val": val,
+                         "setting": [f"{w} units, η {lr:g}" for w in LEAK_WIDTHS for lr in LEAK_LRS]})
+    picks = pd.DataFrame([{"way": way, "fresh": fresh[int(first.loc[way, "pick"])],
+                           "test": test[int(first.loc[way, "pick"])]} for way in LEAK_WAYS])
+    lim = [float(min(cand["fresh"].min(), cand["test"].min())) * 0.9,
+           float(max(cand["fresh"].max(), cand["test"].max())) * 1.05]
+    xs, ys = alt.Scale(domain=lim, nice=False), alt.Scale(domain=lim, nice=False)
+    diag = alt.Chart(pd.DataFrame({"a": lim, "b": lim})).mark_line(color=REFERENCE_GREY, strokeDash=[4, 4]).encode(
+        x=alt.X("a:Q", scale=xs), y=alt.Y("b:Q", scale=ys))
+    dots = alt.Chart(cand).mark_circle(size=60, color=MARKER_GREY, opacity=0.8).encode(
+        x=alt.X("fresh:Q", scale=xs, title=W("leak.fresh_axis")),
+        y=alt.Y("test:Q", scale=ys, title=W("leak.test_axis", size=size)),
+        tooltip=["setting", alt.Tooltip("fresh:Q", format=".3f"), alt.Tooltip("test:Q", format=".3f"),
+                 alt.Tooltip("val:Q", format=".3f")])
+    ring = alt.Chart(picks).mark_point(size=320, strokeWidth=2.5, filled=False).encode(
+        x=alt.X("fresh:Q", scale=xs), y=alt.Y("test:Q", scale=ys),
+        color=alt.Color("way:N", scale=alt.Scale(domain=list(LEAK_WAYS),
+                                                 range=[SPLIT_COLORS["test"], SPLIT_COLORS["val"]]),
+                        title="", legend=alt.Legend(orient="top")), tooltip=["way"])
+    one = W("one_run", seed=seed)
+    return [
+        Columns([[Code(inspect.getsource(pick_on_test))], [Code(inspect.getsource(pick_on_validation))]]),
+        Columns([[Chart((diag + dots + ring).properties(height=270, title=W("leak.scatter_title", one=one)),
+                        caption=W("leak.scatter_caption"))],
+                 [Chart(strips, caption=W("leak.strips_caption"))]]),
+        *[Metric(W("leak.metric", way=way), f"{first.loc[way, 'reported']:.3f} / {first.loc[way, 'fresh']:.3f}",
+                 help=W("leak.metric_help", one=one, size=size)) for way in LEAK_WAYS],
+    ]
+
+
+LEAK = Step(
+    "leak",
+    controls=(Select("size", "rows in the test set", (10, 20, 80, 320), LEAK_TEST), _SEED),
+    runs=lambda v: leak_experiments(v["seed"]),
+    demo=_leak_demo, heavy=True, claims=(LEAK_OPTIMISM,),
+    presets=(("80 test rows", {"size": 80}),),
 )
 
 
@@ -589,6 +748,17 @@ def fold_assignment(k: int = 5, seed: int = 0) -> np.ndarray:
     return out
 
 
+def kfold_worked() -> dict:
+    """The k-fold step's worked numbers: the pool, and for k = 2, 5, 10 the share (k-1)/k and the rows the
+    first fold's model trains on and holds out, read from the engine's folds."""
+    out = {}
+    for k in (2, 5, 10):
+        s = D.load(kfold_experiments(k)[0].data)
+        out.update({f"share_{k}": (k - 1) / k, f"train_{k}": int(s.w_train.sum()), f"held_{k}": int(s.w_val.sum())})
+        out["pool"], out["n_test"] = len(s.y_train), len(s.y_test)
+    return out
+
+
 def _kfold_stats(res) -> dict:
     v = np.array([r.final["val_loss"] for r in res])
     return {"first": v[0], "cv": v.mean(), "lo": v.min(), "hi": v.max(), "ratio": v.max() / v.min(),
@@ -664,7 +834,7 @@ KFOLD = Step(
     "kfold",
     controls=(Slider("k", "folds k", 2, 10, 5, step=1), _SEED),
     runs=lambda v: kfold_experiments(v["k"], v["seed"]),
-    demo=_kfold_demo, heavy=True, claims=(FOLD_SPREAD,),
+    demo=_kfold_demo, heavy=True, claims=(FOLD_SPREAD,), worked_values=kfold_worked,
     presets=(("Two folds", {"k": 2}), ("Ten folds", {"k": 10})),
 )
 
@@ -703,6 +873,24 @@ def bias_variance(degree: int, noise: float = 0.3, n: int = 25, replicas: int = 
     var = float(fits.var(0).mean())
     return {"x": xg, "fits": fits, "mean_fit": mean_fit, "bias2": bias2, "variance": var,
             "test_error": bias2 + var + noise ** 2}
+
+
+def direct_test_error(degree: int, noise: float = 0.3, n: int = 25, replicas: int = 200, seed: int = 0,
+                      fresh: int = 50, n_grid: int = 101) -> float:
+    """The same fits as `bias_variance`, scored directly on `fresh` new noisy targets per grid input:
+    the expected test error that bias² + variance + noise² decomposes."""
+    fits = bias_variance(degree, noise, n, replicas, seed, n_grid)
+    rng = np.random.default_rng([seed, 1])
+    t = truth(fits["x"])[None, None, :] + rng.normal(0, noise, (fresh, 1, len(fits["x"])))
+    return float(((fits["fits"][None] - t) ** 2).mean())
+
+
+def bias_variance_worked(degree: int = 3, noise: float = 0.3, n: int = 25, fresh: int = 50) -> dict:
+    """The bias-variance step's worked numbers at the defaults: the three parts, their sum, and the
+    same fits scored directly on fresh targets."""
+    bv = bias_variance(degree, noise, n)
+    return {"bias2": bv["bias2"], "variance": bv["variance"], "noise2": noise ** 2, "total": bv["test_error"],
+            "direct": direct_test_error(degree, noise, n, fresh=fresh), "fresh": fresh}
 
 
 def bias_variance_curve(noise: float = 0.3, n: int = 25, max_degree: int = 12, seed: int = 0) -> pd.DataFrame:
@@ -758,8 +946,25 @@ BIAS_VARIANCE = Step(
     controls=(Slider("degree", "polynomial degree", 0, 12, 3, step=1),
               Slider("noise", "noise σ", 0.1, 1.0, 0.3, step=0.1, format="%.1f"),
               Slider("n", "training points per set", 15, 60, 25, step=5)),
-    demo=_bv_demo,
+    demo=_bv_demo, worked_values=bias_variance_worked,
     presets=(("Degree 1", {"degree": 1}), ("Degree 12", {"degree": 12})),
+)
+
+
+# ============================================================ step 8: diagnose, then remedy
+
+
+def _copy(claim: Claim, id: str) -> Claim:
+    """The same measurement under another id, for a step without runs of its own to quote (its runs
+    are the original's, so the page and the shipped cache share them). The CI test retrains three
+    seeds of it: the full sweep is already retrained under the original id."""
+    return dataclasses.replace(claim, id=id, test_seeds=(0, 1, 2))
+
+
+REMEDIES = Step(
+    "remedies",
+    claims=(_copy(CAP_UNDERFIT, "dx_underfit"), _copy(ES_TEST, "dx_stop"), _copy(FOLD_SPREAD, "dx_folds"),
+            _copy(LEAK_OPTIMISM, "dx_leak")),
 )
 
 
@@ -1206,13 +1411,6 @@ SEARCH = Step(
 # ============================================================ step 11: check yourself
 
 
-def _copy(claim: Claim, id: str) -> Claim:
-    """The same measurement under another id, for the check step's explanations to quote (its runs
-    are the original's, so the page and the shipped cache share them). The CI test retrains three
-    seeds of it: the full sweep is already retrained under the original id."""
-    return dataclasses.replace(claim, id=id, test_seeds=(0, 1, 2))
-
-
 CHECK = Step(
     "check",
     claims=(_copy(CAP_UNDERFIT, "check_underfit"), _copy(TRAIN_PICK, "check_train_pick"),
@@ -1222,8 +1420,8 @@ CHECK = Step(
 
 LESSON = W.lesson(
     id="overfitting", number=5,
-    steps=(DIAGRAM, CAPACITY, SPLITS, EARLY_STOPPING, KFOLD, BIAS_VARIANCE, FEATURES, COLLINEAR, BOTTLENECK, SEARCH,
-           CHECK),
+    steps=(DIAGRAM, CAPACITY, SPLITS, LEAK, EARLY_STOPPING, KFOLD, BIAS_VARIANCE, REMEDIES, FEATURES, COLLINEAR,
+           BOTTLENECK, SEARCH, CHECK),
     references=("Hastie, Tibshirani & Friedman 2009", "Goodfellow, Bengio & Courville 2016", "Prechelt 1998",
                 "Bergstra & Bengio 2012"),
 )

@@ -190,7 +190,7 @@ def test_diagram_count_matches_closed_form_and_engine(data):
             assert c["total"] == c["weights"] + c["biases"] == _closed_form(sizes)
             assert c["biases"] == layers * units + n_out
             assert O.engine_parameter_count(sizes) == c["total"]
-            assert O.layer_table(sizes)["(n_in + 1) n_out"].sum() == c["total"]
+            assert O.layer_table(sizes)["total"].sum() == c["total"]
 
 
 def test_diagram_count_matches_trained_networks():
@@ -299,3 +299,93 @@ def test_search_demo_marks_both_picks():
     assert set(tab["search"]) == {"grid", "random"} and (tab["search"] == "grid").sum() == 9
     g = tab.loc[picks["grid"]]
     assert metrics[O.W("search.pick_grid")] == O.W("search.pick_value", lr=g["lr"], width=int(g["width"]))
+
+
+# ---------------------------------------------------------------- worked numbers, predictions, the leak
+
+
+def test_capacity_worked_numbers_by_hand():
+    v = O.capacity_worked()
+    n_train = 392 - 2 * round(392 * 0.2)  # 20% validation and 20% test, rounded
+    assert v["n_train"] == n_train == 236
+    # (n_in + 1) n_out summed over layers, by hand
+    assert (v["p_small"], v["p_mid"], v["p_big"]) == (10 * 3 + 4 * 2 + 3, 10 * 30 + 31 * 10 + 11,
+                                                      10 * 100 + 101 * 50 + 51 * 10 + 11) == (41, 621, 6571)
+    assert v["r_big"] == pytest.approx(6571 / 236) and v["inv_small"] == pytest.approx(236 / 41)
+    text = O.LESSON.step("capacity").worked_text()
+    assert "{" not in text and "6,571" in text and "236" in text
+
+
+def test_kfold_worked_numbers_by_hand():
+    v = O.kfold_worked()
+    assert (v["pool"], v["n_test"]) == (314, 78)
+    for k in (2, 5, 10):
+        assert v[f"share_{k}"] == pytest.approx((k - 1) / k)
+        # the first of np.array_split's folds is the larger one: ceil(314 / k) held out
+        held = -(-314 // k)
+        assert (v[f"held_{k}"], v[f"train_{k}"]) == (held, 314 - held)
+    assert "{" not in O.LESSON.step("kfold").worked_text()
+
+
+def test_bias_variance_worked_numbers_add_up():
+    v = O.bias_variance_worked()
+    assert v["noise2"] == pytest.approx(0.3 ** 2)
+    assert v["total"] == pytest.approx(v["bias2"] + v["variance"] + 0.09)  # the decomposition, term by term
+    assert v["direct"] == pytest.approx(v["total"], rel=0.03)  # scored on fresh targets: the same error
+    assert v["bias2"] < v["variance"] < v["noise2"]  # "the noise is most of it"
+    assert "{" not in O.LESSON.step("bias_variance").worked_text()
+
+
+def test_diagram_prediction_by_hand():
+    # the prediction: 9-10-10-1 -> 9-20-20-1 nearly triples (221 -> 641); six layers of 64 -> 128 close to 4
+    count = lambda layers, units: O.parameter_count(O.layer_sizes(9, layers, units, 1))["total"]  # noqa: E731
+    assert (count(2, 10), count(2, 20)) == (221, 641) and 2.5 < 641 / 221 < 3.0
+    assert 3.5 < count(6, 128) / count(6, 64) < 4.0
+
+
+def test_bias_variance_and_collinear_predictions():
+    c = O.bias_variance_curve().set_index("degree")
+    assert c.loc[12, "variance"] > 10 * c.loc[3, "variance"]
+    ratio = O.collinear_coefficients(0.99)[:, 0].std() / O.collinear_coefficients(0.0)[:, 0].std()
+    assert 6 < ratio < 8
+
+
+def test_features_past_the_interpolation_threshold():
+    """The features step's notes: past m = n the test error comes down again in most draws, but stays far
+    above the best m."""
+    p = O.rbf_draws().pivot(index="draw", columns="features", values="test")
+    assert (p[30] < p[20]).sum() >= 15
+    assert (p[30] > 10 * p.min(axis=1)).all()
+
+
+def test_leak_predictions_reproduce_the_engine():
+    """The leak step scores candidates on fresh rows with its own forward pass: it must give the
+    engine's test MSE."""
+    res = run_many(O.leak_experiments(0))
+    s = D.load(res[0].config.data)
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (40, 20, 3940)
+    for r in res[::5]:
+        mse = float(((O.predict_tanh(r, s.X_test) - s.y_test) ** 2).mean())
+        assert mse == pytest.approx(r.final["test_loss"], rel=1e-4)
+
+
+def test_leak_code_shown_is_the_code_that_runs():
+    val, test = np.array([3.0, 1.0, 2.0]), np.array([1.5, 2.5, 0.5])
+    assert O.pick_on_test(val, test) == (2, 0.5) and O.pick_on_validation(val, test) == (1, 2.5)
+    outs = flatten(O.LESSON.step("leak").run({}))
+    codes = [o.source for o in outs if type(o).__name__ == "Code"]
+    import inspect
+    assert codes == [inspect.getsource(O.pick_on_test), inspect.getsource(O.pick_on_validation)]
+    d = O.leak_draws(run_many(O.leak_experiments(0)), 0, draws=50)
+    for way, fn in O.LEAK_WAYS.items():
+        assert set(d[d["way"] == way]["pick"]) <= set(range(16))
+    assert (d[d["way"] == "chosen on validation"]["pick"].nunique()) == 1  # validation is fixed per seed
+
+
+def test_every_demo_step_asks_a_prediction_and_a_question():
+    for s in O.LESSON.steps:
+        if s.demo is not None:
+            assert s.predict is not None and s.checks(), s.id
+        for q in s.checks() + ((s.predict,) if s.predict else ()):
+            assert not any(x.startswith("Right") for x in q.explanations), s.id
+    assert O.LESSON.recap and len(O.LESSON.step("check").questions) == 4  # "Four questions" on its slide

@@ -37,6 +37,9 @@ errors = demo_errors
     ("bottleneck", {"steps": "800"}),
     ("search", {"budget": "9", "seed": "9"}),
     ("search", {"budget": "25", "seed": "0"}),
+    ("leak", {"size": "10", "seed": "9"}),
+    ("leak", {"size": "320"}),
+    ("remedies", {}),
     ("check", {}),
 ])
 def test_extreme_deep_links(step, params):
