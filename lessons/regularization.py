@@ -470,7 +470,7 @@ L1_STEP = Step("l1", controls=(Select("seed", "seed shown (data and init)", SEED
                runs=lambda v: _l1_runs(v["seed"]), demo=_l1_demo, heavy=True, claims=L1_CLAIMS)
 
 
-# ============================================================ step 3: why L1 lands on an axis (the diamond and the circle)
+# ============================================================ step 3: why L1 lands on an axis (diamond and circle)
 # A 2-D problem small enough to draw and to solve exactly: mpg from two standardised, strongly correlated
 # features of Auto MPG (weight and horsepower), squared error E(w) = mean((y - ȳ - Xw)²). Its contours are
 # ellipses; the penalised minimisers are exact (ridge in closed form, the lasso by coordinate descent to
@@ -556,12 +556,14 @@ def _geo_panel(kind: str, lam: float, title: str):
                     legend=alt.Legend(orient="bottom"))
     axes = alt.Chart(pd.DataFrame({"w1": [0.0], "w2": [0.0]}))
     layers = [
-        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(x=alt.X("w1:Q", scale=alt.Scale(domain=[lo, hi]))),
-        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(y=alt.Y("w2:Q", scale=alt.Scale(domain=[-4.0, 4.0]))),
-        alt.Chart(cont).mark_line(strokeWidth=1.2, clip=True).encode(x=x, y=y, detail="level:N", order="i:Q", color=col),
+        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(x=x),
+        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(y=y),
+        alt.Chart(cont).mark_line(strokeWidth=1.2, clip=True).encode(x=x, y=y, detail="level:N", order="i:Q",
+                                                                     color=col),
         alt.Chart(region).mark_line(strokeWidth=2.5).encode(x=x, y=y, order="i:Q", color=col),
         alt.Chart(pts).mark_point(filled=True, size=90).encode(
-            x=x, y=y, color=col, tooltip=["what", alt.Tooltip("w1:Q", format=".3f"), alt.Tooltip("w2:Q", format=".3f")]),
+            x=x, y=y, color=col,
+            tooltip=["what", alt.Tooltip("w1:Q", format=".3f"), alt.Tooltip("w2:Q", format=".3f")]),
     ]
     return alt.layer(*layers).properties(width=230, height=230, title=title)
 
@@ -697,7 +699,7 @@ def dropout_masks(p: float, n: int = 20000, units: int = 16, seed: int = 0) -> d
     gen = torch.Generator().manual_seed(seed)
     a = torch.rand((n, units), generator=gen, dtype=torch.float64) * 2  # activations, mean 1
     drop = nn.Dropout(p)  # p: the DROP probability (Keras's `rate` too); the keep probability is 1 - p
-    torch.manual_seed(seed)  # nn.Dropout draws its mask from torch's global generator
+    torch.manual_seed(seed + 1)  # nn.Dropout draws from torch's global generator: not the activations' stream
     out = drop.train()(a)
     mask = (out != 0).double()
     return {"a": a.numpy(), "mask": mask.numpy(), "mean_a": float(a.mean()), "mean_plain": float((a * mask).mean()),
@@ -1389,6 +1391,7 @@ CHECK_STEP = Step("check", claims=QUIZ_CLAIMS)
 # ============================================================ the lesson
 
 LESSON = W.lesson(id="regularization", number=6,
-                  steps=(L2_STEP, L1_STEP, GEOMETRY_STEP, DECAY_STEP, DROPOUT_STEP, EVAL_STEP, NOISE_STEP, AUGMENT_STEP, SMOOTHING_STEP, BAGGING_STEP,
+                  steps=(L2_STEP, L1_STEP, GEOMETRY_STEP, DECAY_STEP, DROPOUT_STEP, EVAL_STEP, NOISE_STEP, AUGMENT_STEP,
+                         SMOOTHING_STEP, BAGGING_STEP,
                          EARLY_STEP, CHECK_STEP),
                   references=("Srivastava et al. 2014", "Goodfellow, Bengio & Courville 2016"))

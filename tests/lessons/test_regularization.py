@@ -72,7 +72,7 @@ def test_l2_on_a_linear_model_is_ridge():
 
 
 def test_inverted_dropout_preserves_the_mean():
-    m = R.dropout_masks(0.8)
+    m = R.dropout_masks(0.2)  # p: the drop probability, as torch.nn.Dropout(p)
     assert m["mean_plain"] / m["mean_a"] == pytest.approx(0.8, abs=0.005)
     assert m["mean_inverted"] / m["mean_a"] == pytest.approx(1.0, abs=0.005)
     assert m["mean_inverted"] == pytest.approx(1.0, abs=0.005)
@@ -136,10 +136,11 @@ def test_surface_is_a_probability_grid():
 
 
 def test_every_comparison_is_a_claim_over_ten_seeds():
-    steps = [s for s in R.LESSON.steps if s.id != "check"]
+    steps = [s for s in R.LESSON.steps if s.id not in ("check", "geometry")]  # geometry: exact, tested above
     for s in steps:
         if s.demo is not None:
             assert s.claims, s.id
+    assert not R.LESSON.step("geometry").claims
     for s in R.LESSON.steps:
         for c in s.claims:
             assert len(c.seeds) >= 10 and c.min_held >= 8
@@ -319,7 +320,7 @@ def test_eval_mistake_on_a_real_torch_module():
     r = run_many(R._eval_runs(0), cache=False)[0]
     m = R.eval_mistake(r)
     assert m["train_dp"] > 0.1 and m["eval_dp"] == 0.0 and m["eval_flips"] == 0.0
-    assert m["eval_acc"] == pytest.approx(r.final["test_metric"], abs=1e-9)
+    assert m["eval_acc"] == pytest.approx(r.final["test_metric"], abs=1e-6)  # the engine stores float32
     s = D.load(r.config.data)
     p = R.predict(r, s.X_test)[:, 1]
     assert np.allclose(m["eval_a"], p, atol=1e-5)  # the torch module is the lesson's (and engine's) net
