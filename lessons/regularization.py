@@ -552,8 +552,7 @@ def _geo_panel(kind: str, lam: float, title: str):
     lo, hi = -6.0, 2.0
     x = alt.X("w1:Q", title=f"w₁ ({GEO_FEATURES[0]})", scale=alt.Scale(domain=[lo, hi]))
     y = alt.Y("w2:Q", title=f"w₂ ({GEO_FEATURES[1]})", scale=alt.Scale(domain=[-4.0, 4.0]))
-    col = alt.Color("what:N", scale=color_scale(GEOMETRY_COLORS, [kind, "loss contour", "least squares"]), title="",
-                    legend=alt.Legend(orient="bottom"))
+    col = alt.Color("what:N", scale=color_scale(GEOMETRY_COLORS, [kind, "loss contour", "least squares"]), title="")
     axes = alt.Chart(pd.DataFrame({"w1": [0.0], "w2": [0.0]}))
     layers = [
         axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(x=x),
@@ -572,11 +571,12 @@ def _geometry_demo(v, progress):
     lam = float(v["lam"])
     w1, w2 = geo_l1(lam), geo_l2(lam)
     fmt = "({:.2f}, {:.2f})"
+    pair = alt.hconcat(_geo_panel("L1", lam, W("geometry.l1_title", lam=lam)),
+                       _geo_panel("L2", lam, W("geometry.l2_title", lam=lam)),
+                       spacing=30).resolve_scale(color="independent")  # fixed sizes keep the equal aspect
     return [
-        Columns([[Chart(_geo_panel("L1", lam, W("geometry.l1_title", lam=lam)),
-                        caption=W("geometry.l1_caption", w=fmt.format(*w1 + 0.0)))],
-                 [Chart(_geo_panel("L2", lam, W("geometry.l2_title", lam=lam)),
-                        caption=W("geometry.l2_caption", w=fmt.format(*w2)))]]),
+        Chart(pair.configure_legend(orient="bottom"),
+              caption=W("geometry.pair_caption", w1=fmt.format(*w1 + 0.0), w2=fmt.format(*w2))),
         Metric(W("geometry.l1_zero"), W("geometry.yes") if w1[1] == 0 else W("geometry.no"),
                help=W("geometry.l1_zero_help", lam=lam)),
         Metric(W("geometry.ls"), fmt.format(*geometry_problem().w_ls), help=W("geometry.ls_help")),
@@ -663,8 +663,8 @@ def _decay_demo(v, progress):
                        label_limit=140)
     code = inspect.getsource(fit) + "\n\n" + inspect.getsource(three_optimizers)
     return [
-        Columns([[Code(code)], [Chart(_narrow(chart, 250), caption=W("decay.caption", steps=TORCH_STEPS, wd=TORCH_WD,
-                                                                     lr=TORCH_LR))]]),
+        Chart(chart, caption=W("decay.caption", steps=TORCH_STEPS, wd=TORCH_WD, lr=TORCH_LR)),
+        Code(code),
         *(Metric(n, W("decay.norm_value", mean=t[c].mean(), sd=t[c].std(ddof=1)),
                  help=W("decay.norm_help", loss=t[f"loss_{c}"].mean()))
           for n, c in zip(names, ("none", "adam", "adamw"))),
@@ -856,13 +856,13 @@ def torch_dropout_net(res) -> nn.Sequential:
 
 
 def predict_without_eval(model, X):
-    model.train()  # still in training mode, as after the training loop: dropout is on
+    model.train()  # the mode after training: dropout on
     with torch.no_grad():
         return torch.sigmoid(model(X)), torch.sigmoid(model(X))
 
 
 def predict_with_eval(model, X):
-    model.eval()  # dropout off: every unit present (inverted dropout needs no rescaling)
+    model.eval()  # dropout off, every unit present
     with torch.no_grad():
         return torch.sigmoid(model(X)), torch.sigmoid(model(X))
 
@@ -927,8 +927,9 @@ def _eval_demo(v, progress):
                      x_title="", title=W("eval.acc_title"), height=230, legend=False)
     code = inspect.getsource(predict_without_eval) + "\n\n" + inspect.getsource(predict_with_eval)
     return [
-        Columns([[Code(code), Chart(_narrow(acc, 230, flat_labels=True), caption=W("eval.acc_caption"))],
-                 [Chart(chart, caption=W("eval.chart_caption", seed=seed))]]),
+        Columns([[Chart(chart, caption=W("eval.chart_caption", seed=seed))],
+                 [Chart(_narrow(acc, 230, flat_labels=True), caption=W("eval.acc_caption"))]]),
+        Code(code),
         Metric(W("eval.flips"), f"{m['train_flips']:.1%}", help=W("eval.flips_help", seed=seed)),
         Metric(W("eval.eval_flips"), f"{m['eval_flips']:.1%}", help=W("eval.flips_help", seed=seed)),
         Metric(W("eval.acc"), f"{m['train_acc']:.1%} / {m['eval_acc']:.1%}", help=W("eval.acc_help", seed=seed)),
