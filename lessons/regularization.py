@@ -25,13 +25,17 @@ noise); Goodfellow, Bengio & Courville 2016, ch. 7.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from functools import lru_cache
 from types import SimpleNamespace
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 from scipy.special import expit
+from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
@@ -41,16 +45,19 @@ from lessons.claims import SEEDS, Claim, measure
 from lessons.common import smoothed_targets as _smoothed
 from lessons.theme import (
     AUGMENT_COLORS,
-    CONFIDENCE_COLORS,
+    CALIBRATION_COLORS,
     DROPOUT_MASK_COLORS,
     EARLY_STOP_COLORS,
+    GEOMETRY_COLORS,
+    MODE_COLORS,
     PENALTY_COLORS,
     REFERENCE_GREY,
     SPLIT_COLORS,
+    TORCH_DECAY_COLORS,
     WEIGHT_NORM_COLOR,
     color_scale,
 )
-from lessons.walkthrough import Chart, Columns, LogSlider, Metric, Select, Slider, Step, Table
+from lessons.walkthrough import Chart, Code, Columns, LogSlider, Metric, Select, Slider, Step, Table
 from lessons.words import Words
 
 W = Words("regularization")  # lessons/text/<language>/regularization.md: every sentence of this lesson
@@ -313,7 +320,24 @@ def _l2_demo(v, progress):
 L2_STEP = Step("l2", controls=(Select("seed", "seed shown (data and init)", SEED_CHOICES, 0),
                                 LogSlider("lam", "λ shown on the right", LAMBDAS, 0.004)),
                runs=lambda v: penalty_experiments("l2", v["seed"]) + [ridge_experiment()],
-               demo=_l2_demo, heavy=True, claims=L2_CLAIMS)
+               demo=_l2_demo, heavy=True, claims=L2_CLAIMS, worked_values=lambda: l2_shrink_worked())
+
+
+WORKED_LAM = 0.004  # the grid's usual best λ
+
+
+def l2_shrink_worked(lam: float = WORKED_LAM, eta: float = SGD_LR) -> dict:
+    """One real `torch.optim.SGD` step with `weight_decay` and no data gradient: the penalty's step alone.
+    torch's weight_decay=wd adds wd·w to the gradient, the gradient of (wd/2)‖w‖², so this lesson's λ‖W‖²
+    is weight_decay = 2λ."""
+    w = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=eta, weight_decay=2 * lam)
+    w.grad = torch.zeros_like(w)  # the data pulls this weight nowhere
+    opt.step()
+    after = w.detach().numpy()
+    factor = float(after[0] / 0.5)
+    return {"lam": lam, "eta": eta, "wd": 2 * lam, "w1": after[0], "w2": after[1], "w3": after[2],
+            "factor": factor, "left": factor ** STEPS, "steps": STEPS}
 
 
 # ============================================================ step 2: L1
@@ -356,6 +380,59 @@ L2_ADAM = Claim("l2_adam", _adam_runs,
 L1_CLAIMS = (L1_SPARSE, L1_JITTER, L2_ADAM)
 
 
+HIST_FLOOR = 1e-8  # the histogram's lowest edge: smaller weights are counted in one marked point below it
+HIST_EDGES = np.logspace(np.log10(HIST_FLOOR), 1, 37)  # quarter-decade bins from 1e-8 to 10
+
+
+def dead_units(res) -> list[np.ndarray]:
+    """For each hidden layer, which units are 0 on every training point (dead ReLUs: no data gradient)."""
+    h = D.load(res.config.data).X_train.astype(np.float32)
+    out = []
+    for layer in res.weights()[:-1]:
+        h = np.maximum(h @ layer["W"] + layer["b"], 0)
+        out.append(h.max(0) == 0)
+    return out
+
+
+def dead_linked(res) -> tuple[int, int]:
+    """(weights below HIST_FLOOR, how many of them go into or out of a dead unit) of one net."""
+    dead, layers = dead_units(res), res.weights()
+    tiny = linked = 0
+    for i, layer in enumerate(layers):
+        small = np.abs(layer["W"]) < HIST_FLOOR
+        mask = np.zeros_like(small)
+        if i < len(layers) - 1:
+            mask |= dead[i][None, :]
+        if i > 0:
+            mask |= dead[i - 1][:, None]
+        tiny, linked = tiny + int(small.sum()), linked + int((small & mask).sum())
+    return tiny, linked
+
+
+def weight_histogram(nets: dict, title: str):
+    """|w| on a log axis in quarter-decade bins from HIST_FLOOR; the weights below it (which L2 can shrink
+    to 1e-30 and less) are one marked point at the left edge, not folded into the first bin."""
+    rows, below = [], []
+    for name, r in nets.items():
+        w = np.abs(_weights(r)).astype(np.float64)
+        counts = np.histogram(np.clip(w[w >= HIST_FLOOR], None, 10), HIST_EDGES)[0]
+        rows.append(pd.DataFrame({"lo": HIST_EDGES[:-1], "hi": HIST_EDGES[1:], "share": counts / len(w),
+                                  "penalty": name}))
+        below.append({"lo": HIST_FLOOR / 3, "share": float((w < HIST_FLOOR).mean()), "penalty": name})
+    hist, low = pd.concat(rows), pd.DataFrame(below)
+    col = alt.Color("penalty:N", scale=color_scale(PENALTY_COLORS, ["L1", "L2"]), title="")
+    x = alt.X("lo:Q", scale=alt.Scale(type="log", domain=[HIST_FLOOR / 6, 10]), title="|w| (log)",
+              axis=alt.Axis(format=".0e", values=[1e-8, 1e-6, 1e-4, 1e-2, 1]))
+    y = alt.Y("share:Q", title="share of weights")
+    lines = alt.Chart(hist).mark_line(point=True, interpolate="step-after").encode(
+        x=x, y=y, color=col, tooltip=["penalty", alt.Tooltip("lo:Q", format=".1e", title="from |w|"),
+                                      alt.Tooltip("share:Q", format=".1%")])
+    marks = alt.Chart(low).mark_point(shape="triangle-left", size=120, filled=True).encode(
+        x=x, y=y, color=col, tooltip=["penalty", alt.Tooltip("share:Q", format=".1%", title=f"|w| < {HIST_FLOOR:g}")])
+    floor = alt.Chart(pd.DataFrame({"lo": [HIST_FLOOR]})).mark_rule(strokeDash=[4, 3], color=REFERENCE_GREY).encode(x=x)
+    return (floor + lines + marks).properties(height=300, title=title)
+
+
 def _l1_demo(v, progress):
     seed, lam = int(v["seed"]), float(v["lam"])
     res = run_many(L1_SPARSE.runs(), progress=progress)
@@ -372,23 +449,16 @@ def _l1_demo(v, progress):
                       sort=[_lam_label(x) for x in LAMBDAS], x_title="λ",
                       title=W("l1.share_title", near=NEAR_ZERO), height=330)
     mine = res[2 * k * SEED_CHOICES.index(seed):2 * k * (SEED_CHOICES.index(seed) + 1)]
-    w1 = np.abs(_weights(dict(zip(LAMBDAS, mine[:k]))[lam]))
-    w2 = np.abs(_weights(dict(zip(LAMBDAS, mine[k:]))[lam]))
-    edges = np.r_[0, np.logspace(-5, 1, 25)]
-    hist = pd.concat([pd.DataFrame({"lo": np.maximum(edges[:-1], 1e-5), "hi": edges[1:],
-                                    "share": np.histogram(np.clip(w, 0, 10), edges)[0] / len(w), "penalty": name})
-                      for name, w in (("L1", w1), ("L2", w2))])
-    col = alt.Color("penalty:N", scale=color_scale(PENALTY_COLORS, ["L1", "L2"]), title="")
-    bars = alt.Chart(hist).mark_line(point=True, interpolate="step-after").encode(
-        x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="|w| (log)"), y=alt.Y("share:Q", title="share of weights"),
-        color=col, tooltip=["penalty", alt.Tooltip("lo:Q", format=".1e", title="from |w|"),
-                            alt.Tooltip("share:Q", format=".1%")]).properties(
-        height=300, title=W("l1.hist_title", lam=_lam_label(lam), seed=seed))
+    bars = weight_histogram({"L1": mine[:k][LAMBDAS.index(lam)], "L2": mine[k:][LAMBDAS.index(lam)]},
+                            W("l1.hist_title", lam=_lam_label(lam), seed=seed))
+    tiny = {name: dead_linked(r) for name, r in (("L1", mine[:k][LAMBDAS.index(lam)]),
+                                                  ("L2", mine[k:][LAMBDAS.index(lam)]))}
     one = df[(df["seed"] == seed) & (df["lambda"] == lam)].set_index("penalty")
     near_help = W("l1.near_zero_help", near=NEAR_ZERO, lam=lam, seed=seed)
     return [
         Columns([[Chart(_narrow(frac), caption=W("l1.share_caption", near=NEAR_ZERO))],
-                 [Chart(_narrow(bars), caption=W("l1.hist_caption"))]]),
+                 [Chart(_narrow(bars), caption=W("l1.hist_caption", floor=HIST_FLOOR, n1=tiny["L1"][0],
+                                                 n2=tiny["L2"][0], dead2=tiny["L2"][1]))]]),
         *(Metric(W("l1.near_zero", penalty=k), f"{one.loc[k, 'near zero']:.0%}", help=near_help) for k in ("L1", "L2")),
         *(Metric(W("l1.val_acc", penalty=k), f"{one.loc[k, 'val accuracy']:.0%}", help=W("seed_one_run", seed=seed))
           for k in ("L1", "L2")),
@@ -400,16 +470,252 @@ L1_STEP = Step("l1", controls=(Select("seed", "seed shown (data and init)", SEED
                runs=lambda v: _l1_runs(v["seed"]), demo=_l1_demo, heavy=True, claims=L1_CLAIMS)
 
 
+# ============================================================ step 3: why L1 lands on an axis (diamond and circle)
+# A 2-D problem small enough to draw and to solve exactly: mpg from two standardised, strongly correlated
+# features of Auto MPG (weight and horsepower), squared error E(w) = mean((y - ȳ - Xw)²). Its contours are
+# ellipses; the penalised minimisers are exact (ridge in closed form, the lasso by coordinate descent to
+# convergence, both checked against scikit-learn in the tests).
+
+GEO_FEATURES = ("weight", "horsepower")
+GEO_LAMBDAS = (1.0, 2.0, 4.0, 8.0, 12.0)
+GEO_LAM = 8.0
+
+
+@lru_cache(maxsize=1)
+def geometry_problem() -> SimpleNamespace:
+    """The quadratic E(w) = E* + (w - w*)ᵀ A (w - w*) of the two-feature regression (A = XᵀX / n)."""
+    s = D.load(ridge_experiment().data)
+    cols = [list(s.feature_names).index(f) for f in GEO_FEATURES]
+    X, y = s.X_train[:, cols].astype(np.float64), s.y_train.astype(np.float64)
+    yc = y - y.mean()
+    A, b = X.T @ X / len(y), X.T @ yc / len(y)
+    w_ls = np.linalg.solve(A, b)
+    return SimpleNamespace(X=X, y=y, A=A, b=b, w_ls=w_ls, e_min=float(np.mean((yc - X @ w_ls) ** 2)))
+
+
+def geo_loss(w) -> float:
+    g = geometry_problem()
+    d = np.asarray(w, dtype=np.float64) - g.w_ls
+    return float(g.e_min + d @ g.A @ d)
+
+
+def geo_l2(lam: float) -> np.ndarray:
+    """argmin E(w) + λ‖w‖²: (A + λI) w = b."""
+    g = geometry_problem()
+    return np.linalg.solve(g.A + lam * np.eye(2), g.b)
+
+
+def geo_l1(lam: float, sweeps: int = 500) -> np.ndarray:
+    """argmin E(w) + λ‖w‖₁ by exact coordinate minimisation (soft thresholding); 2-D converges fast."""
+    g = geometry_problem()
+    w = np.zeros(2)
+    for _ in range(sweeps):
+        for j in range(2):
+            r = g.b[j] - g.A[j, 1 - j] * w[1 - j]
+            w[j] = np.sign(r) * max(abs(r) - lam / 2, 0.0) / g.A[j, j]
+    return w
+
+
+def _ellipse(level: float, n: int = 120) -> np.ndarray:
+    """Points of the contour E(w) = level: w* + sqrt(level - E*) A^(-1/2) u over the unit circle."""
+    g = geometry_problem()
+    vals, vecs = np.linalg.eigh(g.A)
+    t = np.linspace(0, 2 * np.pi, n)
+    u = np.stack([np.cos(t), np.sin(t)])
+    return (g.w_ls[:, None] + np.sqrt(max(level - g.e_min, 0.0)) * (vecs @ (u / np.sqrt(vals)[:, None]))).T
+
+
+def geometry_worked(lam: float = GEO_LAM) -> dict:
+    """The numbers of the L1 solution's optimality check, computed from the problem."""
+    g = geometry_problem()
+    w1, w2 = geo_l1(lam), geo_l2(lam)
+    pull = float(abs(2 * (g.A[1] @ w1 - g.b[1])))  # |∂E/∂w_2| at the L1 solution, where w_2 = 0
+    w1 = w1 + 0.0  # an exact zero prints as 0.00, not -0.00
+    return {"lam": lam, "ls1": g.w_ls[0], "ls2": g.w_ls[1], "corr": g.A[0, 1], "l1_1": w1[0], "l1_2": w1[1],
+            "l2_1": w2[0], "l2_2": w2[1], "pull": pull, "half": lam / 2, "b1": g.b[0]}
+
+
+def _geo_panel(kind: str, lam: float, title: str):
+    g = geometry_problem()
+    w = geo_l1(lam) if kind == "L1" else geo_l2(lam)
+    size = float(np.abs(w).sum()) if kind == "L1" else float(np.linalg.norm(w))
+    t = np.linspace(0, 2 * np.pi, 121)
+    shape = (np.c_[size * np.cos(t), size * np.sin(t)] if kind == "L2" else
+             np.array([[size, 0], [0, size], [-size, 0], [0, -size], [size, 0]]))
+    region = pd.DataFrame({"w1": shape[:, 0], "w2": shape[:, 1], "i": range(len(shape)), "what": kind})
+    e = geo_loss(w)
+    levels = [e] + [g.e_min + (e - g.e_min) * f for f in (0.12, 0.45)]
+    cont = pd.concat([pd.DataFrame({"w1": p[:, 0], "w2": p[:, 1], "i": range(len(p)), "level": j,
+                                    "what": "loss contour"}) for j, p in enumerate(_ellipse(lv) for lv in levels)])
+    pts = pd.DataFrame({"w1": [g.w_ls[0], w[0]], "w2": [g.w_ls[1], w[1]],
+                        "what": ["least squares", kind]})
+    lo, hi = -6.0, 2.0
+    x = alt.X("w1:Q", title=f"w₁ ({GEO_FEATURES[0]})", scale=alt.Scale(domain=[lo, hi]))
+    y = alt.Y("w2:Q", title=f"w₂ ({GEO_FEATURES[1]})", scale=alt.Scale(domain=[-4.0, 4.0]))
+    col = alt.Color("what:N", scale=color_scale(GEOMETRY_COLORS, [kind, "loss contour", "least squares"]), title="")
+    axes = alt.Chart(pd.DataFrame({"w1": [0.0], "w2": [0.0]}))
+    layers = [
+        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(x=x),
+        axes.mark_rule(color=REFERENCE_GREY, strokeWidth=0.8).encode(y=y),
+        alt.Chart(cont).mark_line(strokeWidth=1.2, clip=True).encode(x=x, y=y, detail="level:N", order="i:Q",
+                                                                     color=col),
+        alt.Chart(region).mark_line(strokeWidth=2.5).encode(x=x, y=y, order="i:Q", color=col),
+        alt.Chart(pts).mark_point(filled=True, size=90).encode(
+            x=x, y=y, color=col,
+            tooltip=["what", alt.Tooltip("w1:Q", format=".3f"), alt.Tooltip("w2:Q", format=".3f")]),
+    ]
+    return alt.layer(*layers).properties(width=230, height=230, title=title)
+
+
+def _geometry_demo(v, progress):
+    lam = float(v["lam"])
+    w1, w2 = geo_l1(lam), geo_l2(lam)
+    fmt = "({:.2f}, {:.2f})"
+    pair = alt.hconcat(_geo_panel("L1", lam, W("geometry.l1_title", lam=lam)),
+                       _geo_panel("L2", lam, W("geometry.l2_title", lam=lam)),
+                       spacing=30).resolve_scale(color="independent")  # fixed sizes keep the equal aspect
+    return [
+        Chart(pair.configure_legend(orient="bottom"),
+              caption=W("geometry.pair_caption", w1=fmt.format(*w1 + 0.0), w2=fmt.format(*w2))),
+        Metric(W("geometry.l1_zero"), W("geometry.yes") if w1[1] == 0 else W("geometry.no"),
+               help=W("geometry.l1_zero_help", lam=lam)),
+        Metric(W("geometry.ls"), fmt.format(*geometry_problem().w_ls), help=W("geometry.ls_help")),
+    ]
+
+
+GEOMETRY_STEP = Step("geometry", controls=(Select("lam", "λ", GEO_LAMBDAS, GEO_LAM),), demo=_geometry_demo,
+                     worked_values=lambda: geometry_worked())
+
+
+# ============================================================ weight decay in PyTorch: Adam(weight_decay) is not AdamW
+# The lesson's 100 moons and net, written as plain torch code: the same `weight_decay` number handed to
+# torch.optim.Adam (an L2 gradient wd·w added before Adam's division by √v) and to torch.optim.AdamW (the
+# weights shrunk by lr·wd·w outside it), beside Adam without decay. Ten seeds, each its own data and init.
+
+TORCH_WD, TORCH_LR, TORCH_STEPS = 0.01, 0.01, 300  # AdamW's default weight_decay; the lesson's Adam rate
+
+
+def fit(make_optimizer, X, y, seed, steps=TORCH_STEPS):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt = make_optimizer(model.parameters())
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(model(X).squeeze(1), y)
+        loss.backward()
+        opt.step()
+    return model, loss.item()
+
+
+def three_optimizers(X, y, seed, wd=TORCH_WD, lr=TORCH_LR):
+    return {
+        "Adam, no decay": fit(lambda params: torch.optim.Adam(params, lr=lr), X, y, seed),
+        "Adam(weight_decay)": fit(lambda params: torch.optim.Adam(params, lr=lr, weight_decay=wd), X, y, seed),
+        "AdamW(weight_decay)": fit(lambda params: torch.optim.AdamW(params, lr=lr, weight_decay=wd), X, y, seed),
+    }
+
+
+@lru_cache(maxsize=16)
+def torch_decay(seed: int) -> dict:
+    """{optimizer: (weight norm, final training loss)} for one seed's 100 training moons (torch, CPU)."""
+    s = D.load(moons(seed))
+    X, y = torch.tensor(s.X_train, dtype=torch.float32), torch.tensor(s.y_train, dtype=torch.float32)
+    out, threads = {}, torch.get_num_threads()
+    torch.set_num_threads(1)  # a 100-row batch: one thread is fastest, and several contend on a shared CPU
+    try:
+        trained = three_optimizers(X, y, seed)
+    finally:
+        torch.set_num_threads(threads)
+    for name, (model, loss) in trained.items():
+        w = torch.cat([m.weight.detach().flatten() for m in model if isinstance(m, nn.Linear)])
+        out[name] = (float(w.norm()), float(loss))
+    return out
+
+
+def _decay_stats(res) -> dict:
+    t = torch_decay(int(res[0].config.seed))
+    none, adam, adamw = (t[k][0] for k in TORCH_DECAY_COLORS)
+    return {"none": none, "adam": adam, "adamw": adamw, "ratio": adam / adamw, "close": abs(adamw - none) / none,
+            "loss_none": t["Adam, no decay"][1], "loss_adam": t["Adam(weight_decay)"][1],
+            "loss_adamw": t["AdamW(weight_decay)"][1]}
+
+
+def _decay_runs(s):
+    """The seed's engine run (Adam, no penalty) only carries its data split: the statistic trains in torch."""
+    return [base_experiment(s)]
+
+
+DECAY_RATIO = Claim("decay_ratio", _decay_runs, _decay_stats, lambda v: v["ratio"] < 0.5,
+                    what="with the same weight_decay, Adam's weights end below half the norm of AdamW's")
+DECAY_CLOSE = Claim("decay_close", _decay_runs, _decay_stats, lambda v: v["close"] < 0.1,
+                    what="AdamW at weight_decay 0.01 ends within 10% of Adam without decay")
+DECAY_CLAIMS = (DECAY_RATIO, DECAY_CLOSE)
+
+
+def _decay_demo(v, progress):
+    ev = measure(list(DECAY_CLAIMS), progress)
+    t = ev["decay_ratio"].table
+    names = list(TORCH_DECAY_COLORS)
+    long = pd.concat([pd.DataFrame({"seed": t["seed"], "optimizer": n, "weight norm": t[c]})
+                      for n, c in zip(names, ("none", "adam", "adamw"))])
+    chart = seed_chart(long, "optimizer", "weight norm", color="optimizer", colors=TORCH_DECAY_COLORS, sort=names,
+                       x_title="", title=W("weight_norm_title"), height=260, legend=False, label_angle=0,
+                       label_limit=140)
+    code = inspect.getsource(fit) + "\n\n" + inspect.getsource(three_optimizers)
+    return [
+        Chart(chart, caption=W("decay.caption", steps=TORCH_STEPS, wd=TORCH_WD, lr=TORCH_LR)),
+        Code(code),
+        *(Metric(n, W("decay.norm_value", mean=t[c].mean(), sd=t[c].std(ddof=1)),
+                 help=W("decay.norm_help", loss=t[f"loss_{c}"].mean()))
+          for n, c in zip(names, ("none", "adam", "adamw"))),
+    ]
+
+
+DECAY_STEP = Step("decay", demo=_decay_demo, claims=DECAY_CLAIMS, runs=lambda v: _decay_runs(0),
+                  worked_values=lambda: decay_worked())
+
+
+def decay_worked(wd: float = TORCH_WD, lr: float = TORCH_LR) -> dict:
+    """First steps of real torch Adam(weight_decay) and AdamW on one weight w = 2 that the loss does not touch."""
+    out = {"wd": wd, "lr": lr, "w0": 2.0, "keep": 1 - lr * wd}
+    for name, cls in (("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):
+        w = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+        opt = cls([w], lr=lr, weight_decay=wd)
+        for t in range(100):
+            w.grad = torch.zeros_like(w)  # no data gradient
+            opt.step()
+            if t == 0:
+                out[f"{name}_1"] = float(w.detach())
+        out[f"{name}_100"] = float(w.detach())
+    return out
+
+
 # ============================================================ step 3: dropout
 
 
-def dropout_masks(keep: float, n: int = 20000, units: int = 16, seed: int = 0) -> dict:
-    """Inverted dropout on a batch of positive activations: masks ~ Bernoulli(keep), scaled by 1/keep."""
-    rng = np.random.default_rng(seed)
-    a = rng.random((n, units)) * 2  # activations, mean 1
-    mask = (rng.random((n, units)) < keep).astype(float)
-    return {"a": a, "mask": mask, "mean_a": float(a.mean()), "mean_plain": float((a * mask).mean()),
-            "mean_inverted": float((a * mask / keep).mean()), "kept": float(mask.mean())}
+def dropout_masks(p: float, n: int = 20000, units: int = 16, seed: int = 0) -> dict:
+    """Inverted dropout as PyTorch does it: `torch.nn.Dropout(p)` in training mode on a batch of positive
+    activations (mean 1) zeroes each with probability p and multiplies the kept ones by 1/(1 - p)."""
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand((n, units), generator=gen, dtype=torch.float64) * 2  # activations, mean 1
+    drop = nn.Dropout(p)  # p: the DROP probability (Keras's `rate` too); the keep probability is 1 - p
+    torch.manual_seed(seed + 1)  # nn.Dropout draws from torch's global generator: not the activations' stream
+    out = drop.train()(a)
+    mask = (out != 0).double()
+    return {"a": a.numpy(), "mask": mask.numpy(), "mean_a": float(a.mean()), "mean_plain": float((a * mask).mean()),
+            "mean_inverted": float(out.mean()), "kept": float(mask.mean()),
+            "same_in_eval": bool(torch.equal(drop.eval()(a), a))}
+
+
+def dropout_worked(p: float = 0.2, n: int = 100_000, seed: int = 0) -> dict:
+    """`nn.Dropout(p)` on a vector of ones: every output is 0 or 1/(1 - p), and the mean stays about 1."""
+    torch.manual_seed(seed)
+    drop = nn.Dropout(p)
+    out = drop.train()(torch.ones(n, dtype=torch.float64))
+    first = out[:8].tolist()
+    return {"p": p, "keep": 1 - p, "scale": float(out.max()), "values": sorted({round(x, 6) for x in out.tolist()}),
+            "first": ", ".join(f"{x:g}" for x in first), "kept": float((out != 0).double().mean()),
+            "mean": float(out.mean()), "n": n, "eval_same": bool(torch.equal(drop.eval()(out), out))}
 
 
 def dropout_experiments(seed: int = 0) -> list[Experiment]:
@@ -490,7 +796,7 @@ DROP_CLAIMS = (DROP_VAL, DROP_TRAIN, DROP_ACC, MC_AVG, MC_ONE)
 
 def _dropout_demo(v, progress):
     p, seed = float(v["p"]), int(v["seed"])
-    m = dropout_masks(1 - p)
+    m = dropout_masks(p)
     show = pd.DataFrame([(i, j, float(m["mask"][i, j])) for i in range(10) for j in range(16)],
                         columns=["example", "unit", "kept"])
     show["kept"] = np.where(show["kept"] > 0, f"kept (× {1 / (1 - p):.2f})", "dropped")
@@ -525,7 +831,113 @@ def _dropout_demo(v, progress):
 DROPOUT_STEP = Step("dropout", controls=(Select("p", "drop probability p", (0.1, 0.2, 0.3, 0.5), 0.2),
                                           Select("seed", "seed for the table", SEED_CHOICES, 0)),
                     runs=lambda v: dropout_experiments(v["seed"]), demo=_dropout_demo, heavy=True,
-                    claims=DROP_CLAIMS)
+                    claims=DROP_CLAIMS, worked_values=lambda: dropout_worked())
+
+
+# ============================================================ dropout in PyTorch: train() and eval()
+# The trained engine nets (p = 0.5, the dropout sweep's) loaded into a real torch module with nn.Dropout, and
+# called twice on the same test points: once left in training mode (the mistake), once after model.eval().
+
+EVAL_P = 0.5
+
+
+def torch_dropout_net(res) -> nn.Sequential:
+    """A trained engine net as a torch module: Linear, ReLU, Dropout(p) per hidden layer, then the output."""
+    layers, weights = [], res.weights()
+    for i, layer in enumerate(weights):
+        lin = nn.Linear(*layer["W"].shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer["W"].T)))
+            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers += [nn.ReLU(), nn.Dropout(p=res.config.model.dropout)]
+    return nn.Sequential(*layers)
+
+
+def predict_without_eval(model, X):
+    model.train()  # the mode after training: dropout on
+    with torch.no_grad():
+        return torch.sigmoid(model(X)), torch.sigmoid(model(X))
+
+
+def predict_with_eval(model, X):
+    model.eval()  # dropout off, every unit present
+    with torch.no_grad():
+        return torch.sigmoid(model(X)), torch.sigmoid(model(X))
+
+
+def eval_mistake(res, seed: int = 0) -> dict:
+    """Both ways of predicting on the 1,400 test points: how far two calls disagree, and the accuracies."""
+    s = D.load(res.config.data)
+    X, y = torch.tensor(s.X_test, dtype=torch.float32), torch.tensor(s.y_test.astype(int))
+    model = torch_dropout_net(res)
+    torch.manual_seed(seed)
+    out = {}
+    for mode, fn in (("train", predict_without_eval), ("eval", predict_with_eval)):
+        a, b = (t.squeeze(1) for t in fn(model, X))
+        out[f"{mode}_flips"] = float(((a > 0.5) != (b > 0.5)).double().mean())
+        out[f"{mode}_dp"] = float((a - b).abs().max())
+        out[f"{mode}_acc"] = float(((a > 0.5).long() == y).double().mean())
+        out[f"{mode}_a"], out[f"{mode}_b"] = a.numpy(), b.numpy()
+    out["engine_acc"] = res.final["test_metric"]
+    return out
+
+
+def _eval_runs(s):
+    return [e for e in dropout_experiments(s) if e.model.dropout == EVAL_P]
+
+
+def _eval_stats(res) -> dict:
+    m = eval_mistake(res[0], seed=0)
+    return {"flips": m["train_flips"], "dp": m["train_dp"], "eval_flips": m["eval_flips"], "eval_dp": m["eval_dp"],
+            "acc_train": m["train_acc"], "acc_eval": m["eval_acc"], "engine_gap": abs(m["eval_acc"] - m["engine_acc"])}
+
+
+EVAL_FLIPS = Claim("eval_flips", _eval_runs, _eval_stats,
+                   lambda v: v["flips"] > 0.005 and v["dp"] > 0.2 and v["eval_dp"] == 0 and v["engine_gap"] < 1e-6,
+                   what="left in train() mode the module's two calls disagree; after eval() they agree exactly")
+EVAL_ACC = Claim("eval_acc", _eval_runs, _eval_stats, lambda v: v["acc_eval"] > v["acc_train"],
+                 what="the forgotten eval() costs test accuracy (one stochastic pass vs the full net)")
+EVAL_CLAIMS = (EVAL_FLIPS, EVAL_ACC)
+
+
+def _eval_demo(v, progress):
+    seed = int(v["seed"])
+    ev = measure(list(EVAL_CLAIMS), progress)
+    res = run_many(_eval_runs(seed))[0]
+    m = eval_mistake(res, seed=0)
+    shown = 40
+    rows = pd.concat([pd.DataFrame({"test point": np.arange(shown), "first call": m[f"{k}_a"][:shown],
+                                    "second call": m[f"{k}_b"][:shown], "mode": label})
+                      for k, label in (("train", "train() mode"), ("eval", "eval() mode"))])
+    col = alt.Color("mode:N", scale=color_scale(MODE_COLORS), title="", legend=alt.Legend(orient="bottom"))
+    diag = alt.Chart(pd.DataFrame({"first call": [0.0, 1.0], "second call": [0.0, 1.0]})).mark_line(
+        color=REFERENCE_GREY, strokeDash=[4, 3]).encode(x="first call:Q", y="second call:Q")
+    dots = alt.Chart(rows).mark_circle(size=45, opacity=0.75).encode(
+        x=alt.X("first call:Q", title="P(class 1), first call", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("second call:Q", title="P(class 1), second call", scale=alt.Scale(domain=[0, 1])), color=col,
+        tooltip=["mode", "test point", alt.Tooltip("first call:Q", format=".3f"),
+                 alt.Tooltip("second call:Q", format=".3f")])
+    chart = (diag + dots).properties(width=260, height=260, title=W("eval.chart_title", seed=seed, n=shown))
+    t = ev["eval_flips"].table
+    long = pd.concat([pd.DataFrame({"seed": t["seed"], "mode": label, "test accuracy": t[col_]})
+                      for label, col_ in (("train() mode", "acc_train"), ("eval() mode", "acc_eval"))])
+    acc = seed_chart(long, "mode", "test accuracy", color="mode", colors=MODE_COLORS, sort=list(MODE_COLORS),
+                     x_title="", title=W("eval.acc_title"), height=230, legend=False)
+    code = inspect.getsource(predict_without_eval) + "\n\n" + inspect.getsource(predict_with_eval)
+    return [
+        Columns([[Chart(chart, caption=W("eval.chart_caption", seed=seed))],
+                 [Chart(_narrow(acc, 230, flat_labels=True), caption=W("eval.acc_caption"))]]),
+        Code(code),
+        Metric(W("eval.flips"), f"{m['train_flips']:.1%}", help=W("eval.flips_help", seed=seed)),
+        Metric(W("eval.eval_flips"), f"{m['eval_flips']:.1%}", help=W("eval.flips_help", seed=seed)),
+        Metric(W("eval.acc"), f"{m['train_acc']:.1%} / {m['eval_acc']:.1%}", help=W("eval.acc_help", seed=seed)),
+    ]
+
+
+EVAL_STEP = Step("eval", controls=(Select("seed", "seed shown", SEED_CHOICES, 0),),
+                 runs=lambda v: _eval_runs(v["seed"]), demo=_eval_demo, claims=EVAL_CLAIMS)
 
 
 class _Ev:
@@ -695,13 +1107,26 @@ def smoothing_experiments(seed: int = 0) -> list[Experiment]:
             for e in SMOOTHS]
 
 
+ECE_BINS = 10
+
+
+def expected_calibration_error(prob: np.ndarray, y: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: bin the test points by confidence (the top class's probability) into `bins` equal widths; in each
+    bin, |mean confidence - accuracy|, weighted by the bin's share of points (Guo et al. 2017)."""
+    conf, right = prob.max(1), (prob.argmax(1) == np.asarray(y, dtype=int))
+    which = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)  # (0.9, 1.0] is the last bin
+    return float(sum((which == b).mean() * abs(conf[which == b].mean() - right[which == b].mean())
+                     for b in range(bins) if (which == b).any()))
+
+
 def confidence(res) -> dict:
-    """Mean predicted probability of the top class (test) and of the true class (train)."""
+    """Mean predicted probability of the top class (test) and of the true class (train), and the test ECE."""
     s = D.load(res.config.data)
     pt, ptr = predict(res, s.X_test), predict(res, s.X_train)
     return {"test confidence": float(pt.max(1).mean()),
             "train P(true class)": float(ptr[np.arange(len(s.y_train)), s.y_train].mean()),
-            "test accuracy": res.final["test_metric"], "test loss": res.final["test_loss"]}
+            "test accuracy": res.final["test_metric"], "test loss": res.final["test_loss"],
+            "test ECE": expected_calibration_error(pt, s.y_test)}
 
 
 def _smooth_stats(res) -> dict:
@@ -711,11 +1136,15 @@ def _smooth_stats(res) -> dict:
     conf = np.array([x["test confidence"] for x in c])
     acc = np.array([x["test accuracy"] for x in c])
     loss = np.array([x["test loss"] for x in c])
+    ece = np.array([x["test ECE"] for x in c])
     i1 = SMOOTHS.index(0.1)
     return {"fit": float(np.abs(ptrue - (1 - eps)).max()), "p0": ptrue[0], "conf0": conf[0], "conf3": conf[-1],
             "conf_falls": float((np.diff(conf) < 0).all()), "over0": conf[0] - acc[0], "under1": acc[i1] - conf[i1],
             "acc0": acc[0], "loss0": loss[0], "d05": loss[1] - loss[0], "d30": loss[-1] - loss[0],
-            "lower05": float(loss[1] < loss[0])}
+            "lower05": float(loss[1] < loss[0]), "ece0": ece[0], "ece1": ece[i1], "ece3": ece[-1],
+            "ece_rises": float((np.diff(ece) > 0).all()), "acc1": acc[i1], "dacc1": acc[i1] - acc[0],
+            "absdacc1": abs(acc[i1] - acc[0]), "dconf1": conf[0] - conf[i1],
+            "acc_up1": float(acc[i1] > acc[0])}
 
 
 SMOOTH_FIT = Claim("smooth_fit", smoothing_experiments, _smooth_stats,
@@ -726,7 +1155,13 @@ SMOOTH_CAL = Claim("smooth_cal", smoothing_experiments, _smooth_stats,
                    what="without smoothing the net is over-confident on test digits, with ε = 0.1 under-confident")
 SMOOTH_LOSS = Claim("smooth_loss", smoothing_experiments, _smooth_stats, lambda v: v["d30"] > 0,
                     what="ε = 0.3 raises the test loss over no smoothing")
-SMOOTH_CLAIMS = (SMOOTH_FIT, SMOOTH_CAL, SMOOTH_LOSS)
+SMOOTH_ECE = Claim("smooth_ece", smoothing_experiments, _smooth_stats,
+                   lambda v: v["ece_rises"] == 1.0 and v["ece1"] > 3 * v["ece0"],
+                   what="on this nearly calibrated net the ECE rises at every ε, ε = 0.1 more than triples it")
+SMOOTH_ACC = Claim("smooth_acc", smoothing_experiments, _smooth_stats,
+                   lambda v: v["absdacc1"] < 0.03 and v["dconf1"] > 0.15,
+                   what="ε = 0.1 moves test accuracy by under 3 points while it lowers confidence by over 0.15")
+SMOOTH_CLAIMS = (SMOOTH_FIT, SMOOTH_CAL, SMOOTH_ECE, SMOOTH_ACC, SMOOTH_LOSS)
 
 
 def smoothed_targets(eps: float, k: int = 10) -> pd.DataFrame:
@@ -745,9 +1180,9 @@ def _smoothing_demo(v, progress):
         c = confidence(r)
         e = r.config.reg.label_smoothing
         rows += [{"seed": r.config.seed, "ε": f"{e:g}", "quantity": q, "score": c[q]}
-                 for q in ("train P(true class)", "test confidence", "test accuracy")]
+                 for q in CALIBRATION_COLORS]
     df = pd.DataFrame(rows)
-    conf = seed_chart(df, "ε", "score", color="quantity", colors=CONFIDENCE_COLORS, sort=[f"{e:g}" for e in SMOOTHS],
+    conf = seed_chart(df, "ε", "score", color="quantity", colors=CALIBRATION_COLORS, sort=[f"{e:g}" for e in SMOOTHS],
                       x_title="label smoothing ε", y_title="score", title=W("smoothing.conf_title"), height=320)
     loss = pd.DataFrame([{"seed": r.config.seed, "ε": f"{r.config.reg.label_smoothing:g}",
                           "test loss": r.final["test_loss"]} for r in res])
@@ -957,6 +1392,7 @@ CHECK_STEP = Step("check", claims=QUIZ_CLAIMS)
 # ============================================================ the lesson
 
 LESSON = W.lesson(id="regularization", number=6,
-                  steps=(L2_STEP, L1_STEP, DROPOUT_STEP, NOISE_STEP, AUGMENT_STEP, SMOOTHING_STEP, BAGGING_STEP,
+                  steps=(L2_STEP, L1_STEP, GEOMETRY_STEP, DECAY_STEP, DROPOUT_STEP, EVAL_STEP, NOISE_STEP, AUGMENT_STEP,
+                         SMOOTHING_STEP, BAGGING_STEP,
                          EARLY_STEP, CHECK_STEP),
                   references=("Srivastava et al. 2014", "Goodfellow, Bengio & Courville 2016"))

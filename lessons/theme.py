@@ -258,4 +258,23 @@ CE_COLOR = "#0072B2"  # blue: cross-entropy (the logistic loss) beside MSE's ver
 CODE_COLORS: dict[str, str] = {  # Lesson 3's PyTorch code: the loss fed logits, and the same loss fed probabilities
     "from logits": "#0072B2",  # blue: what the loss expects
     "probabilities first": "#D55E00",  # vermillion: the silent bug
+# --- regularization (teaching)
+CALIBRATION_COLORS: dict[str, str] = {  # label smoothing: confidence and accuracy, plus the calibration error
+    **CONFIDENCE_COLORS,
+    "test ECE": "#CC79A7",  # reddish purple: expected calibration error, the gap between the two
+}
+TORCH_DECAY_COLORS: dict[str, str] = {  # the same weight_decay handed to two torch optimizers
+    "Adam, no decay": OPTIMIZER_COLORS["adam"],  # Adam's blue: the reference
+    "Adam(weight_decay)": L2_PENALTY_COLOR,  # indigo: the L2 gradient goes through Adam's division
+    "AdamW(weight_decay)": OPTIMIZER_COLORS["adamw"],  # AdamW's colour: decay outside the adaptive step
+}
+GEOMETRY_COLORS: dict[str, str] = {  # the L1 diamond and the L2 circle with the loss's contours
+    "L1": PENALTY_COLORS["L1"],
+    "L2": PENALTY_COLORS["L2"],
+    "loss contour": "#999999",  # grey: a level set of the squared error
+    "least squares": "#000000",  # black: the unpenalised minimum
+}
+MODE_COLORS: dict[str, str] = {  # a torch module called twice, in train() and in eval() mode
+    "train() mode": "#D55E00",  # vermillion: dropout still on, the mistake
+    "eval() mode": "#009E73",  # bluish green: dropout off
 }

@@ -8,6 +8,8 @@ mean, the smoothed targets in both conventions), that the numpy forward pass the
 weight scaling and MC dropout is the engine's own, that the sweeps are single stacked passes, and that
 the demos and quiz read the claims. Runs here are retrained (cache=False) where a number is checked.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from engine import data as D
 from engine import run_many
 from lessons import regularization as R
 from lessons.walkthrough import Chart, Metric, Table, flatten
+from lessons.words import names_in  # a placeholder left unfilled (LaTeX braces are not names)
 
 
 def test_lambda_grid_is_the_lectures_doubling_grid():
@@ -69,7 +72,7 @@ def test_l2_on_a_linear_model_is_ridge():
 
 
 def test_inverted_dropout_preserves_the_mean():
-    m = R.dropout_masks(0.8)
+    m = R.dropout_masks(0.2)  # p: the drop probability, as torch.nn.Dropout(p)
     assert m["mean_plain"] / m["mean_a"] == pytest.approx(0.8, abs=0.005)
     assert m["mean_inverted"] / m["mean_a"] == pytest.approx(1.0, abs=0.005)
     assert m["mean_inverted"] == pytest.approx(1.0, abs=0.005)
@@ -133,10 +136,11 @@ def test_surface_is_a_probability_grid():
 
 
 def test_every_comparison_is_a_claim_over_ten_seeds():
-    steps = [s for s in R.LESSON.steps if s.id != "check"]
+    steps = [s for s in R.LESSON.steps if s.id not in ("check", "geometry")]  # geometry: exact, tested above
     for s in steps:
         if s.demo is not None:
             assert s.claims, s.id
+    assert not R.LESSON.step("geometry").claims
     for s in R.LESSON.steps:
         for c in s.claims:
             assert len(c.seeds) >= 10 and c.min_held >= 8
@@ -243,3 +247,125 @@ def test_augmentation_demo_draws_digits_seeds_and_metrics():
     assert m["training images"] == "180 → 900" and "test acc., shifts" in m
     q = R.LESSON.step("augmentation").checks()[0]
     assert "flipped" in q.options[q.answer]
+
+
+# ---------------------------------------------------------------- issue #17: worked numbers, PyTorch mistakes, geometry
+
+
+def test_l2_worked_numbers_are_a_real_sgd_step():
+    """torch.optim.SGD(weight_decay=2λ) with no data gradient multiplies each weight by 1 - 2ηλ."""
+    v = R.l2_shrink_worked()
+    factor = 1 - 2 * v["eta"] * v["lam"]
+    assert v["wd"] == pytest.approx(2 * v["lam"])
+    assert v["factor"] == pytest.approx(factor, abs=1e-12) and factor == pytest.approx(0.996)
+    assert (v["w1"], v["w2"], v["w3"]) == pytest.approx((0.5 * factor, -2 * factor, 3 * factor), abs=1e-12)
+    assert v["left"] == pytest.approx(factor ** 1000)
+    text = R.LESSON.step("l2").worked_text()
+    assert not names_in(text) and "0.996" in text and "0.996^{ 1000 }" in text
+
+
+def test_dropout_worked_numbers_are_torch_dropout():
+    """nn.Dropout(p) outputs 0 or 1/(1-p), keeps about 1-p of the entries and the mean; eval() is the identity."""
+    v = R.dropout_worked()
+    assert v["scale"] == pytest.approx(1 / (1 - v["p"])) and v["values"] == [0.0, 1.25]
+    assert v["kept"] == pytest.approx(1 - v["p"], abs=0.005) and v["mean"] == pytest.approx(1.0, abs=0.01)
+    assert v["eval_same"]
+    assert not names_in(R.LESSON.step("dropout").worked_text())
+
+
+def test_decay_worked_numbers_are_real_adam_and_adamw_steps():
+    v = R.decay_worked()
+    assert v["adamw_1"] == pytest.approx(2 * (1 - v["lr"] * v["wd"]), abs=1e-12)
+    assert v["adamw_100"] == pytest.approx(2 * (1 - v["lr"] * v["wd"]) ** 100, abs=1e-12)
+    assert v["adam_1"] == pytest.approx(2 - v["lr"], abs=1e-6)  # lr·g/|g|, whatever wd is
+    assert 2 - 100 * v["lr"] <= v["adam_100"] < 1.2  # about lr per step towards 0
+    assert not names_in(R.LESSON.step("decay").worked_text())
+
+
+def test_geometry_solutions_are_exact_and_l1_lands_on_an_axis():
+    from sklearn.linear_model import Lasso, Ridge
+
+    g = R.geometry_problem()
+    n = len(g.y)
+    for lam in R.GEO_LAMBDAS:
+        las = Lasso(alpha=lam / 2, tol=1e-12, max_iter=100_000).fit(g.X, g.y).coef_
+        rid = Ridge(alpha=n * lam).fit(g.X, g.y).coef_
+        assert np.allclose(R.geo_l1(lam), las, atol=1e-6) and np.allclose(R.geo_l2(lam), rid, atol=1e-8)
+        assert (R.geo_l2(lam) != 0).all()  # L2 keeps both weights
+        on_axis = R.geo_l1(lam)[1] == 0
+        assert on_axis == (lam >= 8), lam  # the notice: 1, 2, 4 off the axis; from 8 on, on it
+    assert R.geo_l1(6.5)[1] != 0 and R.geo_l1(7.0)[1] == 0  # "from about λ = 7"
+    v = R.geometry_worked()
+    assert v["pull"] < v["lam"] and v["l1_2"] == 0  # the optimality check the worked numbers make
+    # the constrained picture: the L1 solution minimises E over its own diamond (check on a fine boundary grid)
+    w = R.geo_l1(R.GEO_LAM)
+    c = np.abs(w).sum()
+    t = np.linspace(-c, c, 4001)
+    border = np.r_[np.c_[t, c - np.abs(t)], np.c_[t, np.abs(t) - c]]
+    assert R.geo_loss(w) <= min(R.geo_loss(b) for b in border) + 1e-9
+    assert not names_in(R.LESSON.step("geometry").worked_text())
+
+
+def test_decay_code_shown_is_the_code_that_runs():
+    from lessons.walkthrough import Code
+
+    outs = flatten(R.LESSON.step("decay").run({}))
+    code = [o for o in outs if isinstance(o, Code)]
+    assert code and "torch.optim.AdamW(params" in code[0].source and "weight_decay=wd" in code[0].source
+    assert "def fit(" in code[0].source and "def three_optimizers(" in code[0].source
+
+
+def test_eval_mistake_on_a_real_torch_module():
+    """Left in train() mode two calls differ; after eval() they agree and equal the engine's test score."""
+    r = run_many(R._eval_runs(0), cache=False)[0]
+    m = R.eval_mistake(r)
+    assert m["train_dp"] > 0.1 and m["eval_dp"] == 0.0 and m["eval_flips"] == 0.0
+    assert m["eval_acc"] == pytest.approx(r.final["test_metric"], abs=1e-6)  # the engine stores float32
+    s = D.load(r.config.data)
+    p = R.predict(r, s.X_test)[:, 1]
+    assert np.allclose(m["eval_a"], p, atol=1e-5)  # the torch module is the lesson's (and engine's) net
+    outs = flatten(R.LESSON.step("eval").run({"seed": 0}))
+    from lessons.walkthrough import Code
+
+    code = [o for o in outs if isinstance(o, Code)][0].source
+    assert "model.eval()" in code and "model.train()" in code
+
+
+def test_ece_matches_a_direct_count():
+    rng = np.random.default_rng(0)
+    prob = rng.dirichlet(np.ones(3), 500)
+    y = rng.integers(0, 3, 500)
+    conf, right = prob.max(1), prob.argmax(1) == y
+    ref = 0.0
+    for lo in np.arange(10) / 10:
+        m = (conf > lo) & (conf <= lo + 0.1)
+        if m.any():
+            ref += m.mean() * abs(conf[m].mean() - right[m].mean())
+    assert R.expected_calibration_error(prob, y) == pytest.approx(ref)
+
+
+def test_histogram_keeps_tiny_weights_out_of_the_first_bin():
+    """Issue #11: the L2 histogram's leftmost bin gathered every weight down to 1e-30; now they are one marked point."""
+    k = len(R.LAMBDAS)
+    res = run_many(R._l1_runs(0))
+    l2 = res[k + R.LAMBDAS.index(0.064)]
+    tiny, dead = R.dead_linked(l2)
+    assert tiny > 50 and dead >= 0.9 * tiny  # weights of units that are 0 on every training point
+    spec = R.weight_histogram({"L1": res[R.LAMBDAS.index(0.064)], "L2": l2}, "t").to_dict()
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    lines = [r for r in rows if "hi" in r]
+    assert min(r["lo"] for r in lines) == pytest.approx(R.HIST_FLOOR)
+    assert sum(r["share"] for r in lines if r["penalty"] == "L2") == pytest.approx(1 - tiny / 1120, abs=1e-6)
+
+
+def test_predictions_and_recap_are_filled():
+    from lessons.claims import fill, measure
+
+    ev = {}
+    for s in R.LESSON.steps:
+        if s.demo is not None:
+            assert s.predict is not None and s.checks(), s.id
+    for s in R.LESSON.steps:
+        ev.update(measure(s.claims) if s.claims and s.id != "check" else {})
+    recap = fill(R.LESSON.recap, ev)
+    assert not re.search(r"\{\w+[.\[]", recap) and recap.count("\n- ") + recap.startswith("- ") >= 3
