@@ -1,4 +1,5 @@
-"""Entry point: page config, navigation (Home, the lessons in course order, References), sidebar.
+"""Entry point: page config, navigation (Home, the lessons in course order, the glossary, the field guide,
+References, ...), sidebar.
 
 Lessons come from lessons/registry.py; each has a thin page script pages/<url path>.py.
 """
@@ -18,6 +19,8 @@ for e in entries:
     page = st.Page(e.page, title=f"{e.lesson.number}. {e.lesson.title}", url_path=e.lesson.id)
     sections.setdefault(e.section, []).append(page)
 sections.setdefault("More", []).extend([
+    st.Page("pages/glossary.py", title="Glossary and notation", icon=":material/dictionary:", url_path="glossary"),
+    st.Page("pages/field_guide.py", title="Field guide", icon=":material/build:", url_path="field_guide"),
     st.Page("pages/references.py", title="References", icon=":material/menu_book:", url_path="references"),
     st.Page("pages/plans.py", title="Lecture plans", icon=":material/list:", url_path="plans"),
     st.Page("pages/presenter.py", title="Presenter view", icon=":material/co_present:", url_path="presenter")])

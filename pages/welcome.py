@@ -1,4 +1,4 @@
-"""Home: what the course is, the lessons, and how students and instructors use the app.
+"""Home: what the course is, the lessons, the glossary and field guide, and how students and instructors use the app.
 
 The file is named after the page's URL; see pages/_shared.started_without_app."""
 from pathlib import Path
@@ -25,6 +25,12 @@ for e in entries:
     st.page_link(e.page, label=H("home.lesson_link", number=e.lesson.number, title=e.lesson.title),
                  icon=":material/school:")
     st.caption(e.lesson.summary)
+
+st.header(H("home.guides_title"))
+for script, key, icon in (("pages/glossary.py", "glossary", ":material/dictionary:"),
+                          ("pages/field_guide.py", "field_guide", ":material/build:")):
+    st.page_link(script, label=H(f"home.{key}_link"), icon=icon)
+    st.caption(H(f"home.{key}_caption"))
 
 student, instructor = st.columns(2, gap="large")
 with student:

@@ -37,7 +37,7 @@ def name(path):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", path) or "home"
 
 
-PATHS = ["", "references", "references?step=2&mode=bogus"] + [
+PATHS = ["", "references", "references?step=2&mode=bogus", "glossary", "field_guide"] + [
     p for e in ENTRIES for p in (e.lesson.id, f"{e.lesson.id}?mode=present&step=2")]
 
 

@@ -160,7 +160,9 @@ def _prose(tree: ast.AST):
 
 
 PY_FILES = [pytest.param(ROOT / "lessons" / f"{e.module}.py", id=e.module) for e in registry.entries()] + \
-    [pytest.param(ROOT / "pages" / f"{p}.py", id=f"pages-{p}") for p in ("_shared", "welcome", "references")]
+    [pytest.param(ROOT / "pages" / f"{p}.py", id=f"pages-{p}")
+     for p in ("_shared", "welcome", "references", "glossary", "field_guide")] + \
+    [pytest.param(ROOT / "lessons" / "guide.py", id="guide")]
 
 
 @pytest.mark.parametrize("path", PY_FILES)
@@ -172,7 +174,7 @@ def test_no_long_prose_left_in_python(path):
 
 def test_text_files_belong_to_lessons():
     """Each English file is read by a registered lesson or the interface (no orphaned words)."""
-    names = {e.module for e in registry.entries()} | {"interface", "home", "common"}
+    names = {e.module for e in registry.entries()} | {"interface", "home", "common", "glossary", "field_guide"}
     for p in (TEXT_DIR / "en").glob("*.md"):
         assert p.stem in names, p
 

@@ -108,7 +108,7 @@ def test_every_page_file_is_named_after_its_url_and_starts_with_the_first_run_gu
     # pages): a deep link must find its file there, and that file must hand over to app.py.
     at = ok(run())
     pages = {Path(info["script_path"]).stem: info.get("url_pathname") for info in at._registered_pages.values()}
-    assert len(pages) == len(ENTRIES) + 4  # Home, References, Lecture plans, Presenter view
+    assert len(pages) == len(ENTRIES) + 6  # Home, Glossary, Field guide, References, Lecture plans, Presenter view
     for stem, url in pages.items():
         assert url in (stem, ""), (stem, url)  # "" is the default page (Home, served at /)
         assert "started_without_app()" in (ROOT / "pages" / f"{stem}.py").read_text()
