@@ -258,6 +258,7 @@ CE_COLOR = "#0072B2"  # blue: cross-entropy (the logistic loss) beside MSE's ver
 CODE_COLORS: dict[str, str] = {  # Lesson 3's PyTorch code: the loss fed logits, and the same loss fed probabilities
     "from logits": "#0072B2",  # blue: what the loss expects
     "probabilities first": "#D55E00",  # vermillion: the silent bug
+}
 # --- regularization (teaching)
 CALIBRATION_COLORS: dict[str, str] = {  # label smoothing: confidence and accuracy, plus the calibration error
     **CONFIDENCE_COLORS,
