@@ -15,11 +15,10 @@ The live checks are claims over ten seeds (lessons.claims.Claim), measured with 
   layer, only the output biases learn the class frequencies), while He initialisation learns;
 - `overfit_batch`: the same net drives its loss on one small batch of 32 digits to near zero.
 
-Their runs are not lesson steps, so `lessons.registry:all_experiments` does not collect them; they
-are shipped by their own target (run it after the lessons' precompute, and never `--prune` with the
-lessons' target alone, which would drop them; without them the page trains them, in a few seconds):
+Their runs are not lesson steps; `lessons.registry.all_experiments` adds them, so the one precompute
+command ships them (and its `--prune` keeps them):
 
-    python -m engine.precompute lessons.guide:experiments
+    python -m engine.precompute lessons.registry:all_experiments
 """
 from __future__ import annotations
 
@@ -166,7 +165,7 @@ CLAIMS = (INIT_LN_K, STUCK_LN_K, OVERFIT_BATCH)
 
 
 def experiments() -> list[Experiment]:
-    """Every run the field guide's default view needs (for `python -m engine.precompute lessons.guide:experiments`)."""
+    """Every run the field guide's default view needs (`lessons.registry.all_experiments` adds them)."""
     return [e for c in CLAIMS for e in c.runs()]
 
 

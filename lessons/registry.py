@@ -99,4 +99,7 @@ def all_experiments() -> list:
     out = []
     for e in entries():  # default views, presets, and every claim's sweep over its seeds
         out.extend(experiments_of(e.module))
+    from lessons import guide  # the field guide's live checks ship with the lessons (so --prune keeps them)
+
+    out.extend(guide.experiments())
     return out

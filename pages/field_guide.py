@@ -3,7 +3,7 @@ and two of the recipe's checks run live with the engine (lessons/guide.py: the f
 ln K, and overfitting one batch), each measured over ten seeds.
 
 The words live in lessons/text/<language>/field_guide.md; links are written [[lesson:step]] there.
-The checks' runs come from the shipped cache (`python -m engine.precompute lessons.guide:experiments`).
+The checks' runs come from the shipped cache (`python -m engine.precompute lessons.registry:all_experiments`).
 The file is named after the page's URL; see pages/_shared.started_without_app."""
 import streamlit as st
 

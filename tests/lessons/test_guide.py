@@ -84,7 +84,7 @@ def evidence():
 def test_the_checks_runs_are_shipped():
     shipped = Cache(local_dir=SHIPPED_DIR, shipped_dir=None)
     missing = [e for e in guide.experiments() if shipped.get(e) is None]
-    assert not missing, f"{len(missing)} runs missing: python -m engine.precompute lessons.guide:experiments"
+    assert not missing, f"{len(missing)} runs missing: python -m engine.precompute lessons.registry:all_experiments"
 
 
 def test_initial_loss_is_ln_k_when_the_logits_start_small(evidence):
