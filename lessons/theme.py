@@ -244,3 +244,14 @@ DEPTH_COLORS: dict[str, str] = {  # deep and wide nets with the same number of p
     "deep": "#CC79A7",  # reddish purple
     "wide": "#E69F00",  # orange
 }
+
+# --- optimizers (teaching)
+SURFACE_MINIMUM_FILL = "#FFFFFF"  # white, edged in black: a surface's minimum (no optimizer's colour)
+ZERO_GRAD_COLORS: dict[str, str] = {  # a real PyTorch loop with and without optimizer.zero_grad()
+    "with zero_grad()": "#0072B2",  # blue: the loop as it should be
+    "without zero_grad()": "#D55E00",  # vermillion: gradients summed over every step so far
+}
+BN_MODE_COLORS: dict[str, str] = {  # a batch-norm net asked for predictions in the two modes
+    "model.eval()": "#0072B2",  # blue: running statistics from training
+    "left in train mode": "#D55E00",  # vermillion: each test batch's own statistics
+}
