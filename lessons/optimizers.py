@@ -3,7 +3,9 @@
 How gradient descent turns gradients into steps, and how the step rule changes what training does:
 the learning rate (too small crawls, too large diverges), full-batch vs stochastic vs minibatch
 updates, momentum and Nesterov, the adaptive methods (Adagrad, RMSProp, Adam) and AdamW's decoupled
-weight decay, learning-rate schedules, and batch normalization. The optimizer race runs the engine's
+weight decay, learning-rate schedules, and batch normalization; two bugs of real PyTorch loops
+(a forgotten `optimizer.zero_grad()`, a forgotten `model.eval()` with batch norm) run both ways, in plain
+torch, with the source shown being the source that runs. The optimizer race runs the engine's
 own optimizers (equal to torch.optim, tested) on the Beale surface from (0.8, 1.6), with the rates of
 the lecture notebook; the race and the valley are deterministic (no seed). Every comparison between
 trained networks is a `Claim` measured over 10 seeds (init and data seed together) and quoted by the
@@ -13,7 +15,8 @@ Each step is declared once, after its demo (controls, the runs it draws, claims)
 key equation, speaker notes, what to notice, questions, and every caption and note of the demos) live
 in lessons/text/en/optimizers.md, keyed by step id.
 
-References: Duchi et al. 2011 (Adagrad); Tieleman & Hinton 2012 (RMSProp); Kingma & Ba 2015 (Adam);
+References: Sutskever et al. 2013 (Nesterov's look-ahead form);
+Duchi et al. 2011 (Adagrad); Tieleman & Hinton 2012 (RMSProp); Kingma & Ba 2015 (Adam);
 Loshchilov & Hutter 2019 (AdamW); Smith 2017 (cyclical rates); Ioffe & Szegedy 2015 (batch norm);
 Santurkar et al. 2018 (how batch norm helps); Goodfellow, Bengio & Courville 2016, ch. 8.
 """
@@ -867,14 +870,16 @@ ZG_STEPS = 200
 ZG_VERSIONS = ("with zero_grad()", "without zero_grad()")  # chart and table labels
 
 
-def sgd_loop(model, X, t, lr=0.1, steps=200, zero_grad=True):
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+def sgd_loop(model, X, t, lr, steps,
+             zero_grad=True):
+    opt = torch.optim.SGD(model.parameters(),
+                          lr=lr)
+    bce = torch.nn.BCEWithLogitsLoss()
     losses = []
     for _ in range(steps):
         if zero_grad:
-            opt.zero_grad()  # without it, backward() ADDS this step's gradient to .grad
-        loss = loss_fn(model(X).squeeze(1), t)
+            opt.zero_grad()  # else grads add up
+        loss = bce(model(X).squeeze(1), t)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -1325,7 +1330,7 @@ NETWORKS = Step(
 # ============================================================ step 9: batch normalization
 
 BN_LRS = (0.03, 0.1, 0.3, 1.0)
-BN_MODES = ("model.eval()", "left in train mode")  # chart labels of the eval() demo
+BN_MODES = ("model.eval()", "train mode")  # chart labels of the eval() demo
 # 240 training points as before, but 1,600 test points: one point moves the accuracy by 0.06 points
 BN_DATA = DataSpec("moons", n=2000, noise=0.2, train_frac=0.12, val_frac=0.08, test_frac=0.8)
 
@@ -1350,10 +1355,15 @@ BN_RESCUE = Claim("bn_rescue", _BN_RUNS,
 BN_CLAIMS = (BN_STUCK, BN_RESCUE)
 
 
-def predict(model, X, eval_mode=True, batch=100):
-    model.eval() if eval_mode else model.train()  # eval(): batch norm uses its running statistics
+def predict(model, X, eval_mode=True, bs=100):
+    if eval_mode:
+        model.eval()  # running statistics
+    else:
+        model.train()  # each batch's own
     with torch.no_grad():
-        return torch.cat([model(X[i:i + batch]) for i in range(0, len(X), batch)]).squeeze(1)
+        out = [model(X[i:i + bs])
+               for i in range(0, len(X), bs)]
+    return torch.cat(out).squeeze(1)
 
 
 def bn_net(seed: int) -> torch.nn.Module:
@@ -1461,8 +1471,8 @@ CHECK = Step("check")  # the quiz: its questions are in the Markdown
 
 LESSON = W.lesson(
     id="optimizers", number=4,
-    steps=(LEARNING_RATE, NORMALISE, BATCH_SIZE, MOMENTUM, ZERO_GRAD, ADAPTIVE_RATES, OPTIMIZER_RACE, ADAMW, LR_SCHEDULES,
-           NETWORKS, BATCH_NORM, CHECK),
+    steps=(LEARNING_RATE, NORMALISE, BATCH_SIZE, MOMENTUM, ZERO_GRAD, ADAPTIVE_RATES, OPTIMIZER_RACE, ADAMW,
+           LR_SCHEDULES, NETWORKS, BATCH_NORM, CHECK),
     references=("Duchi et al. 2011", "Tieleman & Hinton 2012", "Kingma & Ba 2015", "Loshchilov & Hutter 2019",
                 "Smith 2017", "Ioffe & Szegedy 2015", "Santurkar et al. 2018", "Goodfellow, Bengio & Courville 2016"),
 )

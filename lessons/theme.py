@@ -253,5 +253,5 @@ ZERO_GRAD_COLORS: dict[str, str] = {  # a real PyTorch loop with and without opt
 }
 BN_MODE_COLORS: dict[str, str] = {  # a batch-norm net asked for predictions in the two modes
     "model.eval()": "#0072B2",  # blue: running statistics from training
-    "left in train mode": "#D55E00",  # vermillion: each test batch's own statistics
+    "train mode": "#D55E00",  # vermillion: each test batch's own statistics
 }
