@@ -872,13 +872,14 @@ ZG_VERSIONS = ("with zero_grad()", "without zero_grad()")  # chart and table lab
 
 def sgd_loop(model, X, t, lr, steps,
              zero_grad=True):
-    opt = torch.optim.SGD(model.parameters(),
-                          lr=lr)
+    params = model.parameters()
+    opt = torch.optim.SGD(params, lr=lr)
     bce = torch.nn.BCEWithLogitsLoss()
     losses = []
     for _ in range(steps):
+        # without zero_grad, .grad adds up
         if zero_grad:
-            opt.zero_grad()  # else grads add up
+            opt.zero_grad()
         loss = bce(model(X).squeeze(1), t)
         loss.backward()
         opt.step()
@@ -942,8 +943,8 @@ def _zero_grad_demo(v, progress):
     outs = [Columns([[code], [Chart(curves, caption=W("zero_grad.curves_caption", steps=ZG_STEPS))]]),
             Metric(W("zero_grad.lower"), _of(lower, len(wide)), help=W("zero_grad.lower_help", lr=lr))]
     for version in ZG_VERSIONS:
-        outs.append(Metric(version, W("zero_grad.final", loss=fin[version]),
-                           help=W("zero_grad.final_help", rises=rises[version], n=len(wide))))
+        outs.append(Metric(version, W("zero_grad.rose", rises=rises[version]),
+                           help=W("zero_grad.rose_help", rises=rises[version], n=len(wide), loss=fin[version])))
     return outs
 
 
@@ -1355,7 +1356,8 @@ BN_RESCUE = Claim("bn_rescue", _BN_RUNS,
 BN_CLAIMS = (BN_STUCK, BN_RESCUE)
 
 
-def predict(model, X, eval_mode=True, bs=100):
+def predict(model, X, eval_mode=True,
+            bs=100):
     if eval_mode:
         model.eval()  # running statistics
     else:
@@ -1449,7 +1451,7 @@ def _bn_demo(v, progress):
     drop = wide[BN_MODES[0]] - wide[BN_MODES[1]]
     outs.append(Columns([[Code(inspect.getsource(predict))],
                          [Chart(acc, caption=W("batchnorm.eval_caption"))]]))
-    outs.append(Metric(W("batchnorm.eval_drop"), f"{drop.mean():.0%}",
+    outs.append(Metric(W("batchnorm.eval_drop"), W("batchnorm.eval_points", points=100 * drop.mean()),
                        help=W("batchnorm.eval_drop_help", k=int((drop > 0.2).sum()), n=len(drop),
                               lo=drop.min())))
     return outs
