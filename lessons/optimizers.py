@@ -3,7 +3,9 @@
 How gradient descent turns gradients into steps, and how the step rule changes what training does:
 the learning rate (too small crawls, too large diverges), full-batch vs stochastic vs minibatch
 updates, momentum and Nesterov, the adaptive methods (Adagrad, RMSProp, Adam) and AdamW's decoupled
-weight decay, learning-rate schedules, and batch normalization. The optimizer race runs the engine's
+weight decay, learning-rate schedules, and batch normalization; two bugs of real PyTorch loops
+(a forgotten `optimizer.zero_grad()`, a forgotten `model.eval()` with batch norm) run both ways, in plain
+torch, with the source shown being the source that runs. The optimizer race runs the engine's
 own optimizers (equal to torch.optim, tested) on the Beale surface from (0.8, 1.6), with the rates of
 the lecture notebook; the race and the valley are deterministic (no seed). Every comparison between
 trained networks is a `Claim` measured over 10 seeds (init and data seed together) and quoted by the
@@ -13,39 +15,47 @@ Each step is declared once, after its demo (controls, the runs it draws, claims)
 key equation, speaker notes, what to notice, questions, and every caption and note of the demos) live
 in lessons/text/en/optimizers.md, keyed by step id.
 
-References: Duchi et al. 2011 (Adagrad); Tieleman & Hinton 2012 (RMSProp); Kingma & Ba 2015 (Adam);
+References: Sutskever et al. 2013 (Nesterov's look-ahead form);
+Duchi et al. 2011 (Adagrad); Tieleman & Hinton 2012 (RMSProp); Kingma & Ba 2015 (Adam);
 Loshchilov & Hutter 2019 (AdamW); Smith 2017 (cyclical rates); Ioffe & Szegedy 2015 (batch norm);
 Santurkar et al. 2018 (how batch norm helps); Goodfellow, Bengio & Courville 2016, ch. 8.
 """
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 from functools import lru_cache
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import torch
 
 from engine import SCHEDULES, DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
 from engine.optim import lr_table
 from engine.surfaces import SURFACES, grid, trajectory
+from engine.threads import cpu_threads
 from lessons.charts import seed_chart, seed_curves
 from lessons.claims import SEEDS, Claim
 from lessons.common import diverged_at, diverged_runs, finite_rows
 from lessons.theme import (
     BATCH_COLORS,
     BATCH_NORM_COLORS,
+    BN_MODE_COLORS,
     INPUT_SCALE_COLORS,
     L2_PENALTY_COLOR,
     OPTIMIZER_COLORS,
     PATH_START_COLOR,
     SCHEDULE_COLORS,
-    SURFACE_MINIMUM_COLOR,
+    SURFACE_MINIMUM_FILL,
+    ZERO_GRAD_COLORS,
     color_scale,
 )
 from lessons.walkthrough import (
     Chart,
+    Code,
     Columns,
     LogSlider,
     Metric,
@@ -63,8 +73,18 @@ RACE = ("sgd", "sgd_decay", "momentum", "nesterov", "adagrad", "rmsprop", "adam"
 NET_OPTS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 
 
+def label(name: str) -> str:
+    """An optimizer's or a schedule's name as charts and tables show it; configs keep the internal id."""
+    return W(f"name_{name}")
+
+
 def _opt_scale(names):
-    return color_scale(OPTIMIZER_COLORS, list(names))
+    """The course's optimizer colours, keyed by the names the charts show."""
+    return color_scale({label(n): OPTIMIZER_COLORS[n] for n in names}, [label(n) for n in names])
+
+
+def _opt_colors(names) -> dict:
+    return {label(n): OPTIMIZER_COLORS[n] for n in names}
 
 
 def seeded(exps, seed: int) -> list[Experiment]:
@@ -192,15 +212,20 @@ def _lr_demo(v, progress):
     first = max(float(r.history["train_loss"].iloc[0]) for r in res)
     top = 10 ** math.ceil(math.log10(first * 3))  # diverging runs leave the plot instead of squashing it
     order = [str(x) for x in LR_GRID]
-    curves = alt.Chart(long).mark_line(clip=True).encode(
+    line = alt.Chart(long).mark_line(clip=True).encode(
         x=alt.X("step:Q", title="update"),
         y=alt.Y("train_loss:Q", scale=alt.Scale(type="log", domain=[1, top], clamp=False),
-                title="training loss (MSE, log)"),
-        color=alt.Color("learning rate:O", sort=order, scale=alt.Scale(scheme="viridis"), title="rate"),
-        strokeWidth=alt.StrokeWidth("chosen:N", scale=alt.Scale(domain=["no", "yes"], range=[1.3, 4.5]),
-                                    legend=None),
-        tooltip=["learning rate", "step", alt.Tooltip("train_loss:Q", format=".3g")],
-    ).properties(height=250, title=W("lr.curves_title", seed=seed))
+                title="training loss E (MSE, log)"),
+        color=alt.Color("learning rate:O", sort=order, scale=alt.Scale(scheme="viridis"), title="rate η"),
+        tooltip=["learning rate", "step", alt.Tooltip("train_loss:Q", format=".3g")])
+    # the highlighted rate drawn again on top, thick and edged in black, so no other line hides it
+    hi = long[long["chosen"] == "yes"]
+    curves = line.mark_line(clip=True, strokeWidth=1.3, opacity=0.8)
+    if len(hi):
+        chosen_line = line.transform_filter("datum.chosen == 'yes'")
+        curves = alt.layer(curves, chosen_line.mark_line(clip=True, strokeWidth=7).encode(
+            color=alt.value(PATH_START_COLOR)), chosen_line.mark_line(clip=True, strokeWidth=4))
+    curves = curves.properties(height=250, title=W("lr.curves_title", seed=seed))
     ok = sweep.dropna(subset=["final train loss"])
     # log10 of the loss, on a linear axis: mean ± sd then spans decades, and never goes below zero on a log axis
     ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "learning rate", "log_loss",
@@ -230,13 +255,25 @@ def _lr_demo(v, progress):
     return outs
 
 
+def lr_worked() -> dict:
+    """Worked numbers of step 1: the engine's plain gradient descent on the valley f = (w1^2 + 25 w2^2)/2,
+    whose curvature along w2 is h = 25: one step multiplies w2 by 1 - eta*h."""
+    out = {"h": 25.0}
+    for key, lr in (("a", 0.01), ("b", 0.05), ("c", 0.09)):
+        df, _ = trajectory("quadratic", OptimSpec("sgd", lr=lr), SURFACES["quadratic"].start, 3)
+        out[f"eta_{key}"], out[f"f_{key}"] = lr, df["y"].iloc[1] / df["y"].iloc[0]
+        out[f"w3_{key}"] = df["y"].iloc[3]
+    out["bound"] = 2 / out["h"]
+    return out
+
+
 LEARNING_RATE = Step(
     "lr",
     controls=(LogSlider("lr", "highlight the rate", LR_GRID, 0.03),
               Select("steps", "updates", LR_STEPS, 300),
               _seed_control()),
     runs=lambda v: [e for s in SEEDS for e in lr_experiments(v["steps"], s)],
-    demo=_lr_demo, heavy=True, claims=LR_CLAIMS,
+    demo=_lr_demo, heavy=True, claims=LR_CLAIMS, worked_values=lr_worked,
 )
 
 
@@ -412,8 +449,8 @@ def _norm_demo(v, progress):
     for k in INPUTS:
         g = sweep[sweep["inputs"] == k]
         at_best = g[np.isclose(g["learning rate"], best[k])]["final train loss"] if math.isfinite(best[k]) else []
-        rows.append({"inputs": W(f"normalise.{k}"), "λ_max": f"{cond[k]['lam_max']:.3g}",
-                     "2/λ_max": f"{cond[k]['bound']:.3g}", "largest stable rate": f"{top[k]:.3g}",
+        rows.append({"inputs": W(f"normalise.{k}"), "h_max": f"{cond[k]['lam_max']:.3g}",
+                     "2/h_max": f"{cond[k]['bound']:.3g}", "largest stable rate": f"{top[k]:.3g}",
                      "best rate": f"{best[k]:.3g}",
                      "mean final loss there": "—" if not len(at_best) else f"{np.nanmean(at_best):.3g}"})
     outs.append(Table(pd.DataFrame(rows).set_index("inputs"),
@@ -616,8 +653,8 @@ def contour(surface: str, n: int = 45) -> alt.Chart:
     g = pd.DataFrame({"x": g["x"], "y": g["y"], "level": level.rank(pct=True)}).round(3)  # by rank: every band
     return alt.Chart(g).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
         opacity=0.75).encode(
-        x=alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title="x"), x2="x2:Q",
-        y=alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title="y"), y2="y2:Q",
+        x=alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title="w₁"), x2="x2:Q",
+        y=alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title="w₂"), y2="y2:Q",
         color=alt.Color("level:Q", scale=alt.Scale(scheme="greys", reverse=False), legend=None), tooltip=[])
 
 
@@ -633,6 +670,7 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
     shown = paths[np.isfinite(paths["x"]) & np.isfinite(paths["y"]) & (paths["x"].abs() < pad)
                   & (paths["y"].abs() < pad)]
     shown = shown[["optimizer", "step", "x", "y", "f"]].assign(  # 4 significant digits: all a path needs
+        optimizer=shown["optimizer"].map(label),  # the names a reader knows, not the configs' ids
         **{c: shown[c].map(lambda v: float(f"{v:.4g}")) for c in ("x", "y", "f")})
     xs = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     ys = alt.Scale(domain=[y0, y1], nice=False, zero=False)
@@ -640,24 +678,26 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
         color=alt.Color("optimizer:N", scale=_opt_scale(names), title="optimizer",
                         legend=alt.Legend(orient="bottom", columns=4)),
-        tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
-                 alt.Tooltip("f:Q", format=".3g")])
+        tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
+                 alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")])
     layers = [contour(surface), lines]
     start = shown[shown["step"] == 0].head(1)
     dot = alt.Chart(start).mark_point(shape="circle", size=140, color=PATH_START_COLOR, filled=True, clip=True)
-    layers.append(dot.encode(x="x:Q", y="y:Q", tooltip=[alt.Tooltip("x:Q", title="start x"),
-                                                        alt.Tooltip("y:Q", title="start y")]))
+    layers.append(dot.encode(x="x:Q", y="y:Q", tooltip=[alt.Tooltip("x:Q", title="start w₁"),
+                                                        alt.Tooltip("y:Q", title="start w₂")]))
     if s.minimum is not None:
         mn = pd.DataFrame({"x": [s.minimum[0]], "y": [s.minimum[1]], "what": ["minimum"]})
-        layers.append(alt.Chart(mn).mark_point(shape="diamond", size=260, color=SURFACE_MINIMUM_COLOR,
-                                               filled=True).encode(x="x:Q", y="y:Q", tooltip=["what", "x", "y"]))
+        # a white star edged in black: no optimizer's colour (it was Nesterov's vermillion)
+        layers.append(alt.Chart(mn).mark_point(shape="diamond", size=300, fill=SURFACE_MINIMUM_FILL, filled=True,
+                                               stroke=PATH_START_COLOR, strokeWidth=2, opacity=1).encode(
+            x="x:Q", y="y:Q", tooltip=["what", alt.Tooltip("x:Q", title="w₁"), alt.Tooltip("y:Q", title="w₂")]))
     if upto is not None:  # each optimizer's current point: the last one drawn
         now = shown.sort_values("step").groupby("optimizer", sort=False).tail(1)
         layers.append(alt.Chart(now).mark_point(shape="circle", size=110, filled=True, opacity=1, clip=True,
                                                 stroke=PATH_START_COLOR, strokeWidth=1).encode(
             x="x:Q", y="y:Q", color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
-            tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
-                     alt.Tooltip("f:Q", format=".3g")]))
+            tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
+                     alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")]))
         return alt.layer(*layers).properties(height=height, title=W("race.chart_title_at", surface=surface,
                                                                    iteration=int(upto)))
     return alt.layer(*layers).properties(height=height, title=W("race.chart_title", surface=surface))
@@ -665,7 +705,8 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
 
 def _path_notes(tab: pd.DataFrame) -> list:
     """A warning for each path (race or valley) that diverged: its point ran off to infinity and the path stops."""
-    return [Note(W("path_diverged", optimizer=r["optimizer"], diverged=diverged_at(r["diverged at"])), kind="warning")
+    return [Note(W("path_diverged", optimizer=label(r["optimizer"]), diverged=diverged_at(r["diverged at"])),
+                 kind="warning")
             for _, r in tab.iterrows() if pd.notna(r["diverged at"])]
 
 
@@ -683,6 +724,7 @@ def _race_demo(v, progress):
     outs = [Chart(race_chart(surface, paths, upto=upto), caption=cap)]
     outs += _path_notes(tab)
     lrs = finite_rows(paths[["optimizer", "step", "lr"]], "lr")
+    lrs = lrs.assign(optimizer=lrs["optimizer"].map(label))
     lrs = lrs[(lrs["step"] % 3 == 0) | (lrs["step"] == lrs["step"].max())]  # a rate curve needs few points
     lr_ch = alt.Chart(lrs).mark_line().encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
@@ -694,7 +736,9 @@ def _race_demo(v, progress):
             color=PATH_START_COLOR, strokeDash=[4, 4]).encode(x="step:Q")
     show = tab.copy()
     show["diverged at"] = show["diverged at"].map(_at_step)
-    for c in ("final x", "final y", "distance to minimum"):
+    show["optimizer"] = show["optimizer"].map(label)
+    show = show.rename(columns={"final x": "final w₁", "final y": "final w₂"})
+    for c in ("final w₁", "final w₂", "distance to minimum"):
         show[c] = [("—" if d != "—" or not np.isfinite(x) else f"{x:.3f}")
                    for x, d in zip(show[c], show["diverged at"])]
     show["final f"] = [("—" if d != "—" else f"{x:.2e}") for x, d in zip(tab["final f"], show["diverged at"])]
@@ -711,8 +755,8 @@ OPTIMIZER_RACE = Step(
     controls=(Select("surface", "surface", tuple(SURFACES), "beale"),
               LogSlider("mult", "learning-rate multiplier", MULTS, 1.0),
               Select("steps", "steps", RACE_STEPS, 300),
-              Slider("x0", "start x", -4.5, 4.5, 0.8, 0.1),
-              Slider("y0", "start y", -4.5, 4.5, 1.6, 0.1),
+              Slider("x0", "start w₁", -4.5, 4.5, 0.8, 0.1),
+              Slider("y0", "start w₂", -4.5, 4.5, 1.6, 0.1),
               Slider("iteration", "iteration", 0, RACE_STEPS[-1], RACE_STEPS[-1], 1,
                      help=W("race.iteration_help"))),
     presets=RACE_PRESETS,
@@ -735,15 +779,65 @@ def momentum_paths(lr: float = 0.07, beta: float = 0.9, steps: int = 100):
         paths.append(df)
         y = df["y"].to_numpy()
         rows.append({"optimizer": name, "distance to minimum": meta.get("distance_to_min"),
-                     "final f": meta["final_f"], "sign flips of y": int((np.diff(np.sign(y)) != 0).sum()),
+                     "final f": meta["final_f"], "sign flips of w₂": int((np.diff(np.sign(y)) != 0).sum()),
                      "diverged at": meta["diverged_at"]})
     return pd.concat(paths, ignore_index=True), pd.DataFrame(rows)
+
+
+def nesterov_lookahead(grad, w0, lr: float, beta: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nesterov momentum as the notes write it (Sutskever et al. 2013): the gradient is taken at the
+    look-ahead point w + beta*v, v_{t+1} = beta*v_t - lr*grad(w_t + beta*v_t), w_{t+1} = w_t + v_{t+1}.
+    Returns the points w_t and the look-ahead points w_t + beta*v_t, t = 0..steps. PyTorch's
+    SGD(nesterov=True) keeps the look-ahead point as its parameter (tests/lessons/test_optimizers.py)."""
+    w = np.asarray(w0, dtype=np.float64).copy()
+    v = np.zeros_like(w)
+    ws, looks = [w.copy()], [w.copy()]
+    for _ in range(int(steps)):
+        v = beta * v - lr * grad(w + beta * v)
+        w = w + v
+        ws.append(w.copy())
+        looks.append(w + beta * v)
+    return np.array(ws), np.array(looks)
+
+
+def valley_grad(w) -> np.ndarray:
+    """The gradient of the valley f = (w1^2 + 25 w2^2) / 2."""
+    return np.array([w[0], 25.0 * w[1]])
+
+
+def torch_steps(opt_cls, grad_fn, w0, steps: int, **kw) -> np.ndarray:
+    """The points a real torch.optim optimizer visits when the gradient at w is grad_fn(w)."""
+    p = torch.nn.Parameter(torch.tensor(np.asarray(w0, dtype=np.float64)))
+    opt = opt_cls([p], **kw)
+    out = [p.detach().numpy().copy()]
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        p.grad = torch.as_tensor(grad_fn(p.detach().numpy()), dtype=torch.float64)
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    return np.array(out)
+
+
+def momentum_worked() -> dict:
+    """Worked numbers of the momentum step, computed by torch.optim: the step sizes of SGD with
+    momentum under a constant gradient (towards eta / (1 - beta)), and Nesterov's look-ahead form
+    against PyTorch's on the valley."""
+    eta, beta = 0.01, 0.9
+    w = torch_steps(torch.optim.SGD, lambda w: np.array([1.0]), [0.0], 100, lr=eta, momentum=beta)[:, 0]
+    steps = -np.diff(w)
+    lr, mu, start = 0.05, 0.8, SURFACES["quadratic"].start
+    ws, looks = nesterov_lookahead(valley_grad, start, lr, mu, 3)
+    pt = torch_steps(torch.optim.SGD, valley_grad, start, 3, lr=lr, momentum=mu, nesterov=True)
+    return {"eta": eta, "beta": beta, "s1": steps[0], "s2": steps[1], "s3": steps[2], "s100": steps[99],
+            "limit": eta / (1 - beta), "times": 1 / (1 - beta), "lr": lr, "mu": mu,
+            "w1": ws[3][0], "w2": ws[3][1], "l1": looks[3][0], "l2": looks[3][1], "p1": pt[3][0], "p2": pt[3][1]}
 
 
 def _momentum_demo(v, progress):
     paths, tab = momentum_paths(v["lr"], v["beta"], v["steps"])
     ch = race_chart("quadratic", paths, MOM_NAMES, height=330).properties(title=W("momentum.chart_title"))
     f = finite_rows(paths[["optimizer", "step", "f"]], "f", positive=True)
+    f = f.assign(optimizer=f["optimizer"].map(label))
     fc = alt.Chart(f).mark_line().encode(
         x=alt.X("step:Q"), y=alt.Y("f:Q", scale=alt.Scale(type="log"), title="f (log)"),
         color=alt.Color("optimizer:N", scale=_opt_scale(MOM_NAMES), legend=None),
@@ -751,6 +845,7 @@ def _momentum_demo(v, progress):
     outs = [Chart(ch, caption=W("momentum.chart_caption")), Chart(fc, caption=W("momentum.f_caption"))]
     outs += _path_notes(tab)
     show = tab.copy()
+    show["optimizer"] = show["optimizer"].map(label)
     show["diverged at"] = show["diverged at"].map(_at_step)
     show["distance to minimum"] = show["distance to minimum"].map(lambda x: f"{x:.2e}" if np.isfinite(x) else "—")
     show["final f"] = show["final f"].map(lambda x: f"{x:.2e}" if np.isfinite(x) else "—")
@@ -761,9 +856,167 @@ def _momentum_demo(v, progress):
 MOMENTUM = Step(
     "momentum",
     controls=(LogSlider("lr", "learning rate", (0.005, 0.01, 0.02, 0.04, 0.05, 0.07, 0.09), 0.05),
-              Select("beta", "momentum μ", (0.5, 0.8, 0.9, 0.95, 0.99), 0.8),
+              Select("beta", "momentum β", (0.5, 0.8, 0.9, 0.95, 0.99), 0.8),
               Select("steps", "steps", (30, 50, 100, 200), 100)),
     demo=_momentum_demo,  # deterministic paths on the quadratic valley: no engine runs to declare
+    worked_values=momentum_worked,
+)
+
+
+# ============================================================ a real loop without optimizer.zero_grad()
+
+ZG_LRS = (0.01, 0.03, 0.1, 0.3)
+ZG_STEPS = 200
+ZG_VERSIONS = ("with zero_grad()", "without zero_grad()")  # chart and table labels
+
+
+def sgd_loop(model, X, t, lr, steps,
+             zero_grad=True):
+    params = model.parameters()
+    opt = torch.optim.SGD(params, lr=lr)
+    bce = torch.nn.BCEWithLogitsLoss()
+    losses = []
+    for _ in range(steps):
+        # without zero_grad, .grad adds up
+        if zero_grad:
+            opt.zero_grad()
+        loss = bce(model(X).squeeze(1), t)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def small_net(seed: int) -> torch.nn.Module:
+    """A 2-16-1 tanh net in plain PyTorch, its initial weights drawn from `seed`."""
+    torch.manual_seed(int(seed))
+    return torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+
+
+def moons_tensors(seed: int, split: str = "train"):
+    d = D.load(DataSpec("moons", n=400, noise=0.2, seed=int(seed)))
+    return (torch.tensor(getattr(d, f"X_{split}"), dtype=torch.float32),
+            torch.tensor(getattr(d, f"y_{split}"), dtype=torch.float32))
+
+
+@lru_cache(maxsize=8)
+def _zero_grad_runs(lr: float, steps: int) -> pd.DataFrame:
+    rows = []
+    with cpu_threads():  # many tiny ops: one thread when the machine is busy, as the engine's passes
+        for seed in SEEDS:
+            X, t = moons_tensors(seed)
+            for version, zg in zip(ZG_VERSIONS, (True, False)):
+                losses = sgd_loop(small_net(seed), X, t, lr=lr, steps=steps, zero_grad=zg)
+                rows += [{"seed": seed, "version": version, "step": i + 1, "loss": x} for i, x in enumerate(losses)]
+    return pd.DataFrame(rows)
+
+
+def zero_grad_runs(lr: float = 0.1, steps: int = ZG_STEPS) -> pd.DataFrame:
+    """sgd_loop with and without zero_grad, the same net and data per seed, every seed: one row per
+    (seed, version, step). Plain PyTorch, memoised (a second or two on two cores)."""
+    return _zero_grad_runs(float(lr), int(steps)).copy()
+
+
+def zero_grad_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per seed: each version's final loss and how often its loss went up from one step to the next."""
+    out = []
+    for (seed, version), g in df.groupby(["seed", "version"]):
+        loss = g.sort_values("step")["loss"].to_numpy()
+        out.append({"seed": seed, "version": version, "final loss": float(loss[-1]),
+                    "rises": float((np.diff(loss) > 0).mean()) if np.isfinite(loss).all() else float("nan")})
+    return pd.DataFrame(out)
+
+
+def _zero_grad_demo(v, progress):
+    lr = float(v["lr"])
+    df = zero_grad_runs(lr)
+    summ = zero_grad_summary(df)
+    wide = summ.pivot(index="seed", columns="version", values="final loss")
+    lower = int((wide[ZG_VERSIONS[1]] < wide[ZG_VERSIONS[0]]).sum())  # a non-finite loss never counts as lower
+    few = df[(df["step"] % 5 == 0) | (df["step"] == 1)]
+    curves = seed_curves(finite_rows(few, "loss", positive=True), "step", "loss", color="version",
+                         colors=ZERO_GRAD_COLORS, x_title="update", y_title="training loss (log)", log_y=True,
+                         height=260, title=W("zero_grad.curves_title", n=len(SEEDS), lr=lr))
+    code = Code(inspect.getsource(sgd_loop))
+    rises = summ.groupby("version")["rises"].mean()
+    fin = summ.groupby("version")["final loss"].mean()
+    outs = [Columns([[code], [Chart(curves, caption=W("zero_grad.curves_caption", steps=ZG_STEPS))]]),
+            Metric(W("zero_grad.lower"), _of(lower, len(wide)), help=W("zero_grad.lower_help", lr=lr))]
+    for version in ZG_VERSIONS:
+        outs.append(Metric(version, W("zero_grad.rose", rises=rises[version]),
+                           help=W("zero_grad.rose_help", rises=rises[version], n=len(wide), loss=fin[version])))
+    return outs
+
+
+ZERO_GRAD = Step(
+    "zero_grad",
+    controls=(LogSlider("lr", "learning rate", ZG_LRS, 0.1),),
+    demo=_zero_grad_demo,  # plain PyTorch (the code shown is the code that runs), every seed; memoised
+)
+
+
+# ============================================================ adaptive rates on the valley
+
+ADAPT_NAMES = ("sgd", "adagrad", "rmsprop", "adam")
+ADAPT_LRS = (0.01, 0.03, 0.1, 0.3)
+
+
+def adaptive_paths(lr: float = 0.1, steps: int = 100):
+    """Plain SGD at 0.05 (the momentum step's rate) and the adaptive methods at `lr` on the valley."""
+    specs = {"sgd": OptimSpec("sgd", lr=0.05), "adagrad": OptimSpec("adagrad", lr=float(lr), eps=1e-10),
+             "rmsprop": OptimSpec("rmsprop", lr=float(lr)), "adam": OptimSpec("adam", lr=float(lr))}
+    paths, rows = [], []
+    for name, spec in specs.items():
+        df, meta = trajectory("quadratic", spec, SURFACES["quadratic"].start, int(steps))
+        df["optimizer"] = name
+        paths.append(df)
+        first = df.iloc[1][["x", "y"]].to_numpy() - df.iloc[0][["x", "y"]].to_numpy()
+        rows.append({"optimizer": name, "rate": spec.lr, "first step Δw₁": first[0], "first step Δw₂": first[1],
+                     "distance to minimum": meta.get("distance_to_min"), "diverged at": meta["diverged_at"]})
+    return pd.concat(paths, ignore_index=True), pd.DataFrame(rows)
+
+
+def adaptive_worked() -> dict:
+    """First steps of real torch.optim optimizers from the valley's start, where g = (-2.5, 25):
+    Adam's and Adagrad's are lr * sign(g) in each coordinate, RMSProp's lr * sign(g) / sqrt(1 - alpha)."""
+    start, lr = SURFACES["quadratic"].start, 0.1
+    g = valley_grad(start)
+    out = {"g1": g[0], "g2": g[1], "lr": lr}
+    for name, cls, kw in (("adam", torch.optim.Adam, {}), ("adagrad", torch.optim.Adagrad, {"eps": 1e-10}),
+                          ("rmsprop", torch.optim.RMSprop, {}), ("sgd", torch.optim.SGD, {})):
+        w = torch_steps(cls, valley_grad, start, 1, lr=lr, **kw)
+        out[f"{name}1"], out[f"{name}2"] = w[1] - w[0]
+    return out
+
+
+def _adaptive_demo(v, progress):
+    paths, tab = adaptive_paths(v["lr"], v["steps"])
+    ch = race_chart("quadratic", paths, ADAPT_NAMES, height=300).properties(title=W("adaptive.chart_title"))
+    f = finite_rows(paths[["optimizer", "step", "f"]], "f", positive=True)
+    f = f.assign(optimizer=f["optimizer"].map(label))
+    fc = alt.Chart(f).mark_line().encode(
+        x=alt.X("step:Q"), y=alt.Y("f:Q", scale=alt.Scale(type="log"), title="f (log)"),
+        color=alt.Color("optimizer:N", scale=_opt_scale(ADAPT_NAMES), legend=None),
+        tooltip=["optimizer", "step", alt.Tooltip("f:Q", format=".3g")]).properties(
+        height=300, title=W("adaptive.f_title"))
+    outs = [Columns([[Chart(ch, caption=W("adaptive.chart_caption"))], [Chart(fc, caption=W("adaptive.f_caption"))]])]
+    outs += _path_notes(tab)
+    show = tab.copy()
+    show["optimizer"] = show["optimizer"].map(label)
+    show["diverged at"] = show["diverged at"].map(_at_step)
+    for c in ("first step Δw₁", "first step Δw₂"):
+        show[c] = show[c].map(lambda x: f"{x:+.3f}")
+    show["distance to minimum"] = show["distance to minimum"].map(lambda x: f"{x:.2e}" if np.isfinite(x) else "—")
+    outs.append(Table(show.set_index("optimizer"), caption=W("adaptive.table_caption")))
+    return outs
+
+
+ADAPTIVE_RATES = Step(
+    "adaptive",
+    controls=(LogSlider("lr", "rate of the adaptive methods", ADAPT_LRS, 0.1),
+              Select("steps", "steps", (30, 100, 200), 100)),
+    demo=_adaptive_demo,  # deterministic paths on the valley: no engine runs to declare
+    worked_values=adaptive_worked,
 )
 
 
@@ -851,19 +1104,25 @@ ADAMW = Step(
 SCHED_LRS = (0.03, 0.1, 0.3, 1.0)
 SCHED_STEPS = 400  # two full cyclical cycles (half-period 100): the cyclical rate ends back at its base
 DECAYING = ("exponential", "inverse_time", "step", "cosine_restarts")
+SCHED_BATCHES = ("full batch", "minibatches of 8")
 
 
 def schedule_table(lr: float = 0.3, steps: int = SCHED_STEPS) -> pd.DataFrame:
+    """Every schedule's rate per step (the engine's closed form, equal to torch's schedulers); `schedule`
+    holds the internal id."""
     return pd.concat([pd.DataFrame({"step": np.arange(steps), "lr": lr_table(OptimSpec("sgd", lr=lr, schedule=s),
                                                                              steps), "schedule": s})
                       for s in SCHEDULES], ignore_index=True)
 
 
-def schedule_experiments(lr: float = 0.3, seed: int = 0) -> list[Experiment]:
+def schedule_experiments(lr: float = 0.3, seed: int = 0, batch: str = SCHED_BATCHES[0]) -> list[Experiment]:
+    """Plain SGD under every schedule on moons, full batch or minibatches of 8 (gradient noise that a
+    constant rate never averages out)."""
+    bs = 0 if batch == SCHED_BATCHES[0] else 8
     return seeded([Experiment(data=DataSpec("moons", n=400, noise=0.2),
                               model=ModelSpec(hidden=(16, 16), activation="tanh"),
                               optim=OptimSpec("sgd", lr=float(lr), schedule=s),
-                              train=TrainSpec(steps=SCHED_STEPS, record_every=10))
+                              train=TrainSpec(steps=SCHED_STEPS, batch_size=bs, record_every=10 if bs == 0 else 20))
                    for s in SCHEDULES], seed)
 
 
@@ -887,37 +1146,53 @@ SCHED_DECAY = Claim("sched_decay", _SCHED_RUNS, _sched_decay, lambda v: v["gap"]
                     what="every decaying schedule ends with a higher training loss than the constant rate")
 SCHED_CYCLIC = Claim("sched_cyclic", _SCHED_RUNS, _sched_cyclic, lambda v: v["gap"] > 0,
                      what="the cyclical schedule ends with the lowest training loss of the six")
-SCHED_CLAIMS = (SCHED_DECAY, SCHED_CYCLIC)
+
+
+def _sched_noise(res) -> dict:
+    loss = _sched_losses(res)
+    return {"inv_gap": loss["constant"] - loss["inverse_time"],
+            "best_gap": loss["constant"] - min(loss[s] for s in DECAYING),
+            "constant": loss["constant"], "inverse_time": loss["inverse_time"]}
+
+
+SCHED_NOISE = Claim("sched_noise", lambda s: schedule_experiments(1.0, s, SCHED_BATCHES[1]), _sched_noise,
+                    lambda v: v["inv_gap"] > 0,
+                    what="with minibatches of 8 at base rate 1, inverse-time decay ends below the constant rate")
+SCHED_CLAIMS = (SCHED_DECAY, SCHED_CYCLIC, SCHED_NOISE)
 
 
 def _schedule_demo(v, progress):
     lr = float(v["lr"])
     tab = schedule_table(lr)
     tab = tab[(tab["step"] % 5 == 0) | (tab["step"] == SCHED_STEPS - 1)]  # corners fall on multiples of 100
-    col = alt.Color("schedule:N", scale=color_scale(SCHEDULE_COLORS, SCHEDULES), title="",
+    tab = tab.assign(schedule=tab["schedule"].map(label))
+    col = alt.Color("schedule:N", scale=color_scale({label(k): c for k, c in SCHEDULE_COLORS.items()},
+                                                    [label(k) for k in SCHEDULES]), title="",
                     legend=alt.Legend(orient="bottom", columns=2))
     lc = alt.Chart(tab).mark_line().encode(x="step:Q", y=alt.Y("lr:Q", title="learning rate"), color=col,
                                            tooltip=["schedule", "step", alt.Tooltip("lr:Q", format=".4f")]
                                            ).properties(height=240, title=W("schedules.rate_title", lr=lr))
-    sweep = run_many([e for s in SEEDS for e in schedule_experiments(lr, s)], progress=progress)
+    sweep = run_many([e for s in SEEDS for e in schedule_experiments(lr, s, v["batch"])], progress=progress)
     fin = pd.DataFrame([{"seed": r.config.seed, "schedule": r.config.optim.schedule, "final train loss": _final(r),
                          "diverged": r.diverged} for r in sweep])
+    fin["schedule"] = fin["schedule"].map(label)
     ev = _seed_chart(finite_rows(fin, "final train loss"), "schedule", "final train loss", color="schedule",
-                     colors=SCHEDULE_COLORS, sort=list(SCHEDULES), height=240, angle=-40,
+                     colors={label(k): c for k, c in SCHEDULE_COLORS.items()}, sort=[label(k) for k in SCHEDULES],
+                     height=240, angle=-40,
                      y_title="final training loss", title=W("final_loss_title", n=len(SEEDS)))
     outs = [Columns([[Chart(lc, caption=W("schedules.rate_caption"))],
-                     [Chart(ev, caption=W("schedules.evidence_caption", steps=SCHED_STEPS))]])]
+                     [Chart(ev, caption=W("schedules.evidence_caption", steps=SCHED_STEPS, batch=v["batch"]))]])]
     rows = []
     for s in SCHEDULES:
-        g = fin[fin["schedule"] == s]
+        g = fin[fin["schedule"] == label(s)]
         ok = g["final train loss"].dropna()
-        rows.append({"schedule": s, "mean rate": float(lr_table(OptimSpec("sgd", lr=lr, schedule=s),
+        rows.append({"schedule": label(s), "mean rate": float(lr_table(OptimSpec("sgd", lr=lr, schedule=s),
                                                                SCHED_STEPS).mean()),
                      "last rate": float(lr_table(OptimSpec("sgd", lr=lr, schedule=s), SCHED_STEPS)[-1]),
                      "mean final loss": float(ok.mean()) if len(ok) else float("nan"),
                      "diverged": _of(int(g["diverged"].sum()), len(g))})
         if g["diverged"].any():
-            outs.append(Note(W("named_diverged", name=s, runs=diverged_runs(int(g["diverged"].sum()), len(g))),
+            outs.append(Note(W("named_diverged", name=label(s), runs=diverged_runs(int(g["diverged"].sum()), len(g))),
                              kind="warning"))
     outs.append(Table(pd.DataFrame(rows).set_index("schedule").round(4),
                       caption=W("schedules.table_caption", steps=SCHED_STEPS)))
@@ -926,8 +1201,10 @@ def _schedule_demo(v, progress):
 
 LR_SCHEDULES = Step(
     "schedules",
-    controls=(LogSlider("lr", "base learning rate", SCHED_LRS, 0.3),),
-    runs=lambda v: [e for s in SEEDS for e in schedule_experiments(v["lr"], s)],
+    controls=(LogSlider("lr", "base learning rate", SCHED_LRS, 0.3),
+              Select("batch", "points per update", SCHED_BATCHES, SCHED_BATCHES[0])),
+    presets=(("Minibatch noise", {"lr": 1.0, "batch": SCHED_BATCHES[1]}),),
+    runs=lambda v: [e for s in SEEDS for e in schedule_experiments(v["lr"], s, v["batch"])],
     demo=_schedule_demo, heavy=True, claims=SCHED_CLAIMS,
 )
 
@@ -986,7 +1263,12 @@ NETS_ALL = Claim("nets_all", _NET_RUNS, _nets_all, lambda v: v["gap"] > 0,
 NETS_HOT = Claim("nets_hot", lambda s: net_experiments("digits", 10.0, 200, s), _nets_hot,
                  lambda v: v["sgd_mom"] > 10 and v["adaptive"] < 0.01,
                  what="at 10 times the rates, momentum and Nesterov end above 10, every adaptive method below 0.01")
-NETS_CLAIMS = (NETS_MOMENTUM, NETS_ALL, NETS_HOT)
+NETS_ADAM = Claim("nets_adam", _NET_RUNS,
+                  lambda res: {"ratio": _net_losses(res)["adam"] / _net_losses(res)["momentum"],
+                               "adam": _net_losses(res)["adam"], "momentum": _net_losses(res)["momentum"]},
+                  lambda v: v["ratio"] > 2,
+                  what="on digits, Adam (the Beale race's winner) ends with over twice momentum's training loss")
+NETS_CLAIMS = (NETS_MOMENTUM, NETS_ALL, NETS_HOT, NETS_ADAM)
 
 
 def _nets_demo(v, progress):
@@ -996,15 +1278,15 @@ def _nets_demo(v, progress):
     parts, rows, fin = [], [], []
     for i, r in enumerate(sweep):
         name = NET_OPTS[i % len(NET_OPTS)]
-        fin.append({"seed": r.config.seed, "optimizer": name, "final train loss": _final(r),
+        fin.append({"seed": r.config.seed, "optimizer": label(name), "final train loss": _final(r),
                     "diverged": r.diverged})
         if r.config.seed != seed:
             continue
         h = r.history[["step", "train_loss", "val_metric"]].copy()
-        h["optimizer"] = name
+        h["optimizer"] = label(name)
         parts.append(h)
         div = r.meta["diverged_at"]
-        rows.append({"optimizer": name, "rate": r.config.optim.lr, "final train loss": _final(r),
+        rows.append({"optimizer": label(name), "rate": r.config.optim.lr, "final train loss": _final(r),
                      "test accuracy": _final(r, "test_metric"), "diverged at": div})
     df, fin = pd.concat(parts, ignore_index=True), pd.DataFrame(fin)
     col = alt.Color("optimizer:N", scale=_opt_scale(NET_OPTS), title="", legend=alt.Legend(orient="bottom",
@@ -1015,14 +1297,16 @@ def _nets_demo(v, progress):
         height=240, title=W("networks.curves_title", seed=seed))
     ok = fin[np.isfinite(fin["final train loss"]) & (fin["final train loss"] > 0)]
     ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "optimizer", "log_loss",
-                     color="optimizer", colors=OPTIMIZER_COLORS, sort=list(NET_OPTS), height=240, angle=-40,
+                     color="optimizer", colors=_opt_colors(NET_OPTS), sort=[label(n) for n in NET_OPTS],
+                     height=240, angle=-40,
                      y_title="log₁₀ final training loss", title=W("final_loss_title", n=len(SEEDS)))
     outs = [Columns([[Chart(loss, caption=W("networks.curves_caption"))],
                      [Chart(ev, caption=W("seeds_evidence"))]])]
     for name in NET_OPTS:
-        g = fin[fin["optimizer"] == name]
+        g = fin[fin["optimizer"] == label(name)]
         if g["diverged"].any():
-            outs.append(Note(W("named_diverged", name=name, runs=diverged_runs(int(g["diverged"].sum()), len(g))),
+            outs.append(Note(W("named_diverged", name=label(name),
+                               runs=diverged_runs(int(g["diverged"].sum()), len(g))),
                              kind="warning"))
     show = pd.DataFrame(rows).set_index("optimizer")
     show["test accuracy"] = show["test accuracy"].map(lambda x: "—" if pd.isna(x) else f"{x:.1%}")
@@ -1047,6 +1331,7 @@ NETWORKS = Step(
 # ============================================================ step 9: batch normalization
 
 BN_LRS = (0.03, 0.1, 0.3, 1.0)
+BN_MODES = ("model.eval()", "train mode")  # chart labels of the eval() demo
 # 240 training points as before, but 1,600 test points: one point moves the accuracy by 0.06 points
 BN_DATA = DataSpec("moons", n=2000, noise=0.2, train_frac=0.12, val_frac=0.08, test_frac=0.8)
 
@@ -1069,6 +1354,64 @@ BN_RESCUE = Claim("bn_rescue", _BN_RUNS,
                   lambda v: v["acc"] > 0.9,
                   what="the same net with batch norm reaches over 90% test accuracy")
 BN_CLAIMS = (BN_STUCK, BN_RESCUE)
+
+
+def predict(model, X, eval_mode=True,
+            bs=100):
+    if eval_mode:
+        model.eval()  # running statistics
+    else:
+        model.train()  # each batch's own
+    with torch.no_grad():
+        out = [model(X[i:i + bs])
+               for i in range(0, len(X), bs)]
+    return torch.cat(out).squeeze(1)
+
+
+def bn_net(seed: int) -> torch.nn.Module:
+    """A 2-16-16-1 tanh net with batch norm after each hidden layer, in plain PyTorch."""
+    torch.manual_seed(int(seed))
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.Tanh(),
+                         nn.Linear(16, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Linear(16, 1))
+
+
+def bn_trained(seed: int, steps: int = 300) -> tuple:
+    """bn_net trained with Adam on BN_DATA's 240 training points (full batch), with its test set
+    sorted by class, as a file written class by class would be: (model, X_test, t_test)."""
+    d = D.load(dataclasses.replace(BN_DATA, seed=int(seed)))
+    X, t = torch.tensor(d.X_train), torch.tensor(d.y_train)
+    model = bn_net(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        loss_fn(model(X).squeeze(1), t).backward()
+        opt.step()
+    order = np.argsort(d.y_test, kind="stable")
+    return model, torch.tensor(d.X_test[order]), torch.tensor(d.y_test[order])
+
+
+@lru_cache(maxsize=1)
+def _bn_modes() -> pd.DataFrame:
+    rows = []
+    with cpu_threads():
+        for seed in SEEDS:
+            model, X, t = bn_trained(seed)
+            before = model[1].running_mean.clone()
+            for mode, ev in zip(BN_MODES, (True, False)):
+                acc = float(((predict(model, X, eval_mode=ev) > 0).float() == t).float().mean())
+                rows.append({"seed": seed, "mode": mode, "test accuracy": acc,
+                             "running mean moved": float((model[1].running_mean - before).abs().max())})
+    return pd.DataFrame(rows)
+
+
+def bn_modes() -> pd.DataFrame:
+    """For every seed: test accuracy of the trained batch-norm net predicted with model.eval() and left in
+    train mode (batches of 100 of the class-sorted test set), and how far the first batch-norm layer's
+    running mean moved during those predictions. Plain PyTorch, memoised."""
+    return _bn_modes().copy()
 
 
 def _bn_demo(v, progress):
@@ -1101,6 +1444,16 @@ def _bn_demo(v, progress):
         outs.append(Metric(name, "—" if ok.empty else f"{ok.mean():.0%}",
                            help=W("batchnorm.accuracy_help", n=len(ok)) if ok.empty else
                            W("batchnorm.accuracy_range_help", n=len(ok), lo=ok.min(), hi=ok.max())))
+    modes = bn_modes()
+    acc = _seed_chart(modes, "mode", "test accuracy", color="mode", colors=BN_MODE_COLORS, sort=list(BN_MODES),
+                      height=240, y_title="test accuracy", title=W("batchnorm.eval_title", n=len(SEEDS)))
+    wide = modes.pivot(index="seed", columns="mode", values="test accuracy")
+    drop = wide[BN_MODES[0]] - wide[BN_MODES[1]]
+    outs.append(Columns([[Code(inspect.getsource(predict))],
+                         [Chart(acc, caption=W("batchnorm.eval_caption"))]]))
+    outs.append(Metric(W("batchnorm.eval_drop"), W("batchnorm.eval_points", points=100 * drop.mean()),
+                       help=W("batchnorm.eval_drop_help", k=int((drop > 0.2).sum()), n=len(drop),
+                              lo=drop.min())))
     return outs
 
 
@@ -1120,8 +1473,8 @@ CHECK = Step("check")  # the quiz: its questions are in the Markdown
 
 LESSON = W.lesson(
     id="optimizers", number=4,
-    steps=(LEARNING_RATE, NORMALISE, BATCH_SIZE, OPTIMIZER_RACE, MOMENTUM, ADAMW, LR_SCHEDULES, NETWORKS, BATCH_NORM,
-           CHECK),
+    steps=(LEARNING_RATE, NORMALISE, BATCH_SIZE, MOMENTUM, ZERO_GRAD, ADAPTIVE_RATES, OPTIMIZER_RACE, ADAMW,
+           LR_SCHEDULES, NETWORKS, BATCH_NORM, CHECK),
     references=("Duchi et al. 2011", "Tieleman & Hinton 2012", "Kingma & Ba 2015", "Loshchilov & Hutter 2019",
                 "Smith 2017", "Ioffe & Szegedy 2015", "Santurkar et al. 2018", "Goodfellow, Bengio & Courville 2016"),
 )

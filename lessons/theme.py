@@ -278,4 +278,13 @@ GEOMETRY_COLORS: dict[str, str] = {  # the L1 diamond and the L2 circle with the
 MODE_COLORS: dict[str, str] = {  # a torch module called twice, in train() and in eval() mode
     "train() mode": "#D55E00",  # vermillion: dropout still on, the mistake
     "eval() mode": "#009E73",  # bluish green: dropout off
+# --- optimizers (teaching)
+SURFACE_MINIMUM_FILL = "#FFFFFF"  # white, edged in black: a surface's minimum (no optimizer's colour)
+ZERO_GRAD_COLORS: dict[str, str] = {  # a real PyTorch loop with and without optimizer.zero_grad()
+    "with zero_grad()": "#0072B2",  # blue: the loop as it should be
+    "without zero_grad()": "#D55E00",  # vermillion: gradients summed over every step so far
+}
+BN_MODE_COLORS: dict[str, str] = {  # a batch-norm net asked for predictions in the two modes
+    "model.eval()": "#0072B2",  # blue: running statistics from training
+    "train mode": "#D55E00",  # vermillion: each test batch's own statistics
 }

@@ -31,10 +31,14 @@ errors = demo_errors
     ("momentum", {"lr": "0.005", "beta": "0.5", "steps": "30"}),
     ("momentum", {"lr": "0.02", "beta": "0.99", "steps": "50"}),
     ("momentum", {"lr": "0.09", "beta": "0.95", "steps": "200"}),
+    ("zero_grad", {"lr": "0.3"}),
+    ("adaptive", {"lr": "0.01", "steps": "30"}),
+    ("adaptive", {"lr": "0.3", "steps": "200"}),
     ("adamw", {"lam": "0.001"}),
     ("adamw", {"lam": "0.1"}),
     ("schedules", {"lr": "0.03"}),
     ("schedules", {"lr": "1.0"}),
+    ("schedules", {"lr": "1.0", "batch": "minibatches of 8"}),
     ("networks", {"data": "moons", "mult": "0.1", "steps": "100"}),
     ("networks", {"data": "digits", "mult": "10.0", "steps": "500", "seed": "3"}),
     ("batchnorm", {"activation": "tanh", "depth": "2", "lr": "0.03"}),
@@ -51,7 +55,7 @@ def test_diverging_runs_say_so():
     assert sum("diverged at step" in w.value for w in at.warning) >= 2
     assert not errors(at)
     at = open_at({"mode": "present", "step": "race", "mult": "2.0"})
-    assert any("nesterov: **diverged at step" in w.value or "nesterov: diverged at step" in w.value
+    assert any("Nesterov: **diverged at step" in w.value or "Nesterov: diverged at step" in w.value
                for w in at.warning)
     assert not errors(at)
 
@@ -98,3 +102,12 @@ def test_out_of_range_values_fall_back_with_a_notice():
     assert "x0" in notice and "mult" in notice and "surface" in notice
     assert at.slider(key="optimizers.race.x0").value == pytest.approx(0.8)
     assert not errors(at)
+
+
+def test_prediction_then_reveal():
+    """The zero_grad step's prediction: answered right, the runs' verdict shows under it."""
+    at = open_at({"step": "zero_grad"})
+    assert not errors(at)
+    ok(at.radio(key="optimizers.zero_grad.__predict").set_value(2).run())
+    assert not errors(at)
+    assert any("four steps in ten" in s.value for s in at.success)
