@@ -278,6 +278,7 @@ GEOMETRY_COLORS: dict[str, str] = {  # the L1 diamond and the L2 circle with the
 MODE_COLORS: dict[str, str] = {  # a torch module called twice, in train() and in eval() mode
     "train() mode": "#D55E00",  # vermillion: dropout still on, the mistake
     "eval() mode": "#009E73",  # bluish green: dropout off
+}
 # --- optimizers (teaching)
 SURFACE_MINIMUM_FILL = "#FFFFFF"  # white, edged in black: a surface's minimum (no optimizer's colour)
 ZERO_GRAD_COLORS: dict[str, str] = {  # a real PyTorch loop with and without optimizer.zero_grad()

@@ -752,7 +752,9 @@ def _slide(lesson: Lesson, i: int) -> None:
     # a step without a demo (a check): its words, then its questions one tab each
     if step.notes:
         st.markdown(step.notes)
-    if evidence is not None and step.notice:
+    if evidence is None:
+        st.warning(T("measure_failed"), icon=":material/warning:")
+    elif step.notice:
         with st.expander(T("what_to_notice"), icon=":material/visibility:"):
             st.markdown(step.notice_text(evidence))
     checks = step.checks_filled(evidence) if evidence is not None else ()
