@@ -327,16 +327,27 @@ def test_link_text_is_shown_literally_not_as_markdown():
     assert "`step='**bold** $x$ :red[hi]'" in w  # inside a code span: no Markdown, LaTeX or colour
 
 
+def popovers(node, found=None) -> dict:
+    """The popovers under `node`, by label (AppTest has no popover type of its own)."""
+    found = {} if found is None else found
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "type", "") == "popover":
+            found[child.proto.popover.label] = child
+        popovers(child, found)
+    return found
+
+
 def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
     at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "curve"}))
-    # the slide keeps its words and demo; what to notice and the check wait for the presenter, and the
-    # notes (from the Markdown) are one click away
-    labels = [e.label for e in at.main.expander]
-    assert labels == ["What to notice", "Check yourself", "Speaker notes and the full derivation"]
+    # the slide keeps its words and demo; what to notice and the check wait for the presenter in
+    # popovers that open over the slide, and the notes (from the Markdown) are one click away
+    pops = popovers(at.main)
+    assert list(pops) == ["Details", "What to notice", "Check yourself", "Speaker notes"]
     step = SAMPLE.step("curve")
-    assert step.notes in [m.value for m in at.main.expander[2].markdown]
-    assert step.notice in [m.value for m in at.main.expander[0].markdown]
-    assert len(at.main.expander[1].radio) == len(step.checks())
+    assert step.notes in [m.value for m in pops["Speaker notes"].markdown]
+    assert step.notice in [m.value for m in pops["What to notice"].markdown]
+    assert len(pops["Check yourself"].radio) == len(step.checks())
+    assert not at.main.expander  # nothing on the slide grows when the presenter opens it
     assert step.slide in [m.value for m in at.markdown] and step.slide != step.notes
     keys = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
     assert set(keys.values()) >= {"left", "right", "pageup", "pagedown", "space"}
