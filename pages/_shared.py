@@ -65,11 +65,12 @@ DEMO_CACHE_ENTRIES = 64
 PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] {max-width: 1500px; padding-top: 3.8rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
-[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {font-size: 1.45rem; line-height: 1.55;}
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {font-size: 1.3rem; line-height: 1.5;}
 [data-testid="stMainBlockContainer"] h1 {font-size: 1.35rem; padding: 0; color: #555555;}
-[data-testid="stMainBlockContainer"] h2 {font-size: 2.2rem; padding: 0.2rem 0 0.4rem 0;}
+[data-testid="stMainBlockContainer"] h2 {font-size: 2.0rem; padding: 0.2rem 0 0.4rem 0;}
 [data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p {font-size: 1.15rem !important;}
-[data-testid="stMainBlockContainer"] .katex {font-size: 1.65em;}
+[data-testid="stMainBlockContainer"] .katex {font-size: 1.1em;}
+[data-testid="stMainBlockContainer"] .katex-display .katex {font-size: 1.6em;}
 [data-testid="stMainBlockContainer"] .katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 0.3rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
 </style>"""
@@ -584,15 +585,16 @@ def _picked(lesson: Lesson) -> None:
 
 
 def _step_buttons(lesson: Lesson, pos: int, n: int, go):
-    """Previous / next buttons (answering the arrow keys) around a middle column, which is returned.
-    `pos` of `n` is the place in the lesson (or in the lecture plan); `go(k)` moves to place k."""
-    prev_col, mid, next_col = st.columns([1.4, 3.6, 1.4], vertical_alignment="center")
+    """The slide's top row: Previous / next buttons (answering the arrow keys) around the title's
+    column and the picker's, which are returned. `pos` of `n` is the place in the lesson (or in the
+    lecture plan); `go(k)` moves to place k."""
+    prev_col, title, pick, next_col = st.columns([1.3, 5.4, 2.3, 1.1], vertical_alignment="center")
     prev_col.button(T("previous"), key=f"{lesson.id}.__prev_top", icon=":material/arrow_back:",
                     on_click=go, args=(pos - 1,), disabled=pos == 0, width="stretch", shortcut="Left")
     next_col.button(T("next"), key=f"{lesson.id}.__next_top", icon=":material/arrow_forward:",
                     icon_position="right", on_click=go, args=(pos + 1,), disabled=pos == n - 1,
                     width="stretch", shortcut="Right")
-    return mid
+    return title, pick
 
 
 SLIDE_CSS = """<style>
@@ -602,6 +604,8 @@ SLIDE_CSS = """<style>
 [data-testid="stMainBlockContainer"] [data-testid="stProgress"] {margin-top: -0.6rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}
 [data-testid="stMainBlockContainer"] .katex-display {margin: 0.2em 0;}
+[data-testid="stMainBlockContainer"] button p {font-size: 1.05rem !important;}
+[data-testid="stMainBlockContainer"] [data-testid="stPopover"] button {padding: 0.25rem 0.6rem; min-height: 2.2rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary p {font-size: 1.05rem; line-height: 1.3;}
 [data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary {padding: 0.35rem 0.7rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] p {font-size: 1.1rem;}
@@ -632,16 +636,15 @@ def _present(lesson: Lesson) -> None:
         label = lambda i: T("slide_of", lesson=lesson.number, number=i + 1, n=n, title=lesson.steps[i].title)  # noqa: E731
         st.session_state[picker] = idx
         on_pick = lambda: _picked(lesson)  # noqa: E731
-    mid = _step_buttons(lesson, pos, count, go)
-    mid.selectbox(T("step_picker"), range(count), key=picker, on_change=on_pick, format_func=label,
-                  label_visibility="collapsed")
+    title, pick = _step_buttons(lesson, pos, count, go)
+    pick.selectbox(T("step_picker"), range(count), key=picker, on_change=on_pick, format_func=label,
+                   label_visibility="collapsed")
     with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS
         for key, move in _CLICKER:
             st.button(f"{T('next') if move > 0 else T('previous')} ({key})", key=f"present-{key.lower()}-{lesson.id}",
                       on_click=go, args=(pos + move,), disabled=not 0 <= pos + move < count, shortcut=key)
         _to_top(lesson, idx)
-    st.progress((pos + 1) / count)
-    _step(lesson, idx, slide=True)
+    _slide(lesson, idx, title)
 
 
 def _to_top(lesson: Lesson, idx: int) -> None:
@@ -709,14 +712,14 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
         _lesson_end(lesson, False)
 
 
-def _slide(lesson: Lesson, i: int) -> None:
+def _slide(lesson: Lesson, i: int, head=None) -> None:
     """A step as one 1280x720 slide: the title, the slide's words beside the key equation, and the demo
     (controls left, outputs right, charts side by side at a slide's height). Everything the presenter
     reveals later (the prediction, worked numbers, what to notice, checks, speaker notes, the recap)
     waits in closed expanders under the controls, so the slide keeps its height until they open it."""
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
-    st.header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
+    (head or st.container()).header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
     if step.slide and step.equation:
         words, eq = st.columns([1.7 if len(step.slide) > 220 else 1.15, 1], vertical_alignment="center")
         words.markdown(step.slide)
@@ -733,21 +736,21 @@ def _slide(lesson: Lesson, i: int) -> None:
         if evidence is None:
             st.warning(T("measure_failed"), icon=":material/warning:")
         elif step.notice and has_demo:
-            with st.popover(T("what_to_notice"), icon=":material/visibility:"):
+            with st.popover(T("pop_notice"), icon=":material/visibility:"):
                 st.markdown(step.notice_text(evidence))
         checks = step.checks_filled(evidence) if evidence is not None else ()
         if checks and has_demo:
-            with st.popover(T("check_yourself"), icon=":material/quiz:"):
+            with st.popover(T("pop_check"), icon=":material/quiz:"):
                 for j, q in enumerate(checks):
                     _ask(lesson, i, j, q)
         if step.notes and has_demo:
-            with st.popover(T("speaker_notes"), icon=":material/speaker_notes:"):
+            with st.popover(T("pop_notes"), icon=":material/speaker_notes:"):
                 st.markdown(step.notes)
         if i == len(lesson.steps) - 1:
             _lesson_end(lesson, True)
 
     if has_demo:
-        _demo(lesson, i, reveals)
+        _demo(lesson, i, reveals, _room(step))
         return
     # a step without a demo (a check): its words, then its questions one tab each
     if step.notes:
@@ -769,6 +772,18 @@ def _slide(lesson: Lesson, i: int) -> None:
         _lesson_end(lesson, True)
 
 
+SLIDE_HEIGHT = 720  # px: a projector's 1280x720 screen
+
+
+def _room(step) -> int:
+    """The px left for a slide's outputs under its top row and words (estimated from their length)."""
+    wide = 1.7 if len(step.slide) > 220 else 1.15
+    width = 1120 * (wide / (wide + 1) if step.equation else 1)
+    lines = -(-len(step.slide) // max(1, int(width / 10.5))) if step.slide else 0
+    words = max(lines * 31, 95 if step.equation else 0)
+    return SLIDE_HEIGHT - 60 - 62 - words - 52 - 55
+
+
 def _worked(step, slide: bool) -> None:
     """The step's worked numbers (computed by the engine; a test checks them by hand)."""
     try:
@@ -778,7 +793,7 @@ def _worked(step, slide: bool) -> None:
     if not text:
         return
     if slide:
-        with st.popover(T("worked_numbers"), icon=":material/calculate:"):
+        with st.popover(T("pop_worked"), icon=":material/calculate:"):
             st.markdown(text)
     else:
         with st.container(border=True):
@@ -795,7 +810,7 @@ def _predict(lesson: Lesson, i: int, evidence, slide: bool):
     key = _wkey(lesson, step, "__predict")
     if _kept().get(key) is not None:
         _keep(key, None)
-    box = st.popover(T("predict_first"), icon=":material/psychology_alt:") if slide else st.container(border=True)
+    box = st.popover(T("pop_predict"), icon=":material/psychology_alt:") if slide else st.container(border=True)
     with box:
         choice = st.radio(f"**{T('predict')}** {q.prompt}", range(len(q.options)), index=None, key=key,
                           format_func=lambda k: str(q.options[k]))
@@ -824,7 +839,7 @@ def _lesson_end(lesson: Lesson, slide: bool) -> None:
             evidence.update(_evidence(lesson, s) or {})
         text = fill(lesson.recap, evidence)
         if slide:
-            with st.popover(T("recap_title", number=lesson.number), icon=":material/summarize:"):
+            with st.popover(T("pop_recap"), icon=":material/summarize:"):
                 st.markdown(text)
         else:
             st.subheader(T("recap_title", number=lesson.number), anchor="recap")
@@ -853,7 +868,7 @@ def _page_link(script: str, label: str, url_path: str, icon: str) -> None:
 
 
 @st.fragment
-def _demo(lesson: Lesson, i: int, reveals=None) -> None:
+def _demo(lesson: Lesson, i: int, reveals=None, room: int = 0) -> None:
     """Controls, presets and outputs of one step; moving a control reruns only this. On a slide
     (`reveals` given) the outputs are laid out for one screen and `reveals()` draws under the controls."""
     step = lesson.steps[i]
@@ -861,17 +876,22 @@ def _demo(lesson: Lesson, i: int, reveals=None) -> None:
     before = {name: _kept().get(k, step.control(name).default) for name, k in keys.items()}
     if reveals is not None:  # a slide: presets in a row over the outputs, many controls in two columns
         many = len(step.controls) > 4
-        left, right = st.columns([1.5 if many else 1, 2.6], gap="medium")
-        with right:
-            if step.presets:
-                with st.container(horizontal=True, gap="small"):
-                    _preset_buttons(lesson, i, step)
+        left, right = st.columns([1.4 if many else 1, 2.6], gap="medium")
+        if len(step.presets) > 4:  # a lab's many presets: one menu, so they take one line, not two
+            with left:
+                key = _wkey(lesson, step, "__preset_menu")
+                st.selectbox(T("preset_menu"), range(len(step.presets)), index=None, key=key,
+                             format_func=lambda j: step.presets[j][0], placeholder=T("preset_pick"),
+                             on_change=_preset_menu, args=(lesson, i, key))
+        elif step.presets:
+            with right, st.container(horizontal=True, gap="small"):
+                _preset_buttons(lesson, i, step)
         with left:
             cols = st.columns(2, gap="small") if many else [st.container()]
             values = {}
             for k, c in enumerate(step.controls):
                 with cols[k % len(cols)]:
-                    values[c.name] = _control(c, keys[c.name])
+                    values[c.name] = _control(c, keys[c.name], compact=many)
     elif step.controls:
         left, right = st.columns([1, 2.6], gap="large")
         with left:
@@ -890,7 +910,8 @@ def _demo(lesson: Lesson, i: int, reveals=None) -> None:
             if reveals is None:
                 render_outputs(outputs)
             else:
-                details = _slide_outputs(outputs)
+                labels = sum(len(label) + 6 for label, _ in step.presets) if len(step.presets) <= 4 else 0
+                details = _slide_outputs(outputs, room - (-(-labels * 11 // 800)) * 50)
         except Exception as e:  # noqa: BLE001 - a failing demo must not take the page down
             msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
@@ -902,6 +923,13 @@ def _demo(lesson: Lesson, i: int, reveals=None) -> None:
                 with st.popover(T("demo_details"), icon=":material/warning:" if warned else ":material/notes:"):
                     render_outputs(details)
             reveals()
+
+
+def _preset_menu(lesson: Lesson, i: int, key: str) -> None:
+    j = st.session_state.get(key)
+    if j is not None:
+        _preset(lesson, i, lesson.steps[i].presets[j][1])
+    st.session_state[key] = None  # the menu is an action, not a setting
 
 
 def _preset_buttons(lesson: Lesson, i: int, step, width="content") -> None:
@@ -919,7 +947,7 @@ def _preset(lesson: Lesson, i: int, values: dict) -> None:
     st.session_state[f"{lesson.id}.__moved"] = i
 
 
-def _control(c, key: str):
+def _control(c, key: str, compact: bool = False):
     _keep(key, c.default)
     help_ = c.help or None
     if c.kind == "slider":
@@ -930,7 +958,7 @@ def _control(c, key: str):
         value = st.slider(c.label, min_value=num(c.min), max_value=num(c.max), key=key, help=help_, **kw)
     elif c.kind == "log_slider":
         value = st.select_slider(c.label, options=list(c.options), key=key, help=help_, format_func=_num)
-    elif c.kind == "select" and len(c.options) <= 4:
+    elif c.kind == "select" and len(c.options) <= 4 and not compact:
         value = st.radio(c.label, list(c.options), key=key, help=help_, horizontal=True, format_func=str)
     elif c.kind == "select":
         value = st.selectbox(c.label, list(c.options), key=key, help=help_, format_func=str)
@@ -1045,9 +1073,10 @@ def render_outputs(outputs: list) -> None:
 
 
 SLIDE_CHART_HEIGHT = 300  # px, a chart's whole height (title and axes included) on a slide with one row of charts
+SLIDE_CHART_MIN, SLIDE_CHART_MAX = 190, 380  # the range a slide's room for charts is held to
 
 
-def _slide_outputs(outputs: list) -> list:
+def _slide_outputs(outputs: list, room: int = 0) -> list:
     """Draw a demo's outputs for a slide and return the rest for a details expander: metrics in one
     row, charts side by side at a slide's height, warnings kept; captions, notes, tables beside
     charts, code and formulas go to the details."""
@@ -1061,15 +1090,18 @@ def _slide_outputs(outputs: list) -> list:
     details += [Markdown(c.caption) for c in charts if c.caption]
     render_outputs(metrics[:4])
     details += metrics[4:]
-    per_row = 3 if len(charts) == 3 else min(2, len(charts))
+    simple = all(isinstance(c.chart, (alt.Chart, alt.LayerChart)) for c in charts)
+    per_row = 3 if len(charts) == 3 and simple else min(2, len(charts))
     rows = [charts[k:k + per_row] for k in range(0, len(charts), per_row)]
+    height = room - (85 if metrics else 0) - (50 if len(rows) > 1 else 0) if room else SLIDE_CHART_HEIGHT
+    height = max(SLIDE_CHART_MIN, min(SLIDE_CHART_MAX, height))
     # more than one row of charts: one tab per row, so the slide keeps one row's height
     places = st.tabs([_row_label(row, k) for k, row in enumerate(rows)]) if len(rows) > 1 else [st.container()]
     for place, row in zip(places, rows, strict=True):
         with place:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
             for col, c in zip(cols, row, strict=True):
-                chart = _fit_height(c.chart, SLIDE_CHART_HEIGHT)
+                chart = _fit_height(c.chart, height - (30 if len(row) > 1 else 0))  # less a legend below
                 col.altair_chart(_legend_below(chart) if len(row) > 1 else chart, width="stretch", theme=None)
     if not charts:
         for t in tables:
@@ -1095,13 +1127,15 @@ def _row_label(row: list, k: int) -> str:
 def _fit_height(chart, height: int):
     """`chart` with every panel at most `height` px tall (a copy; the cached chart is shared)."""
     def fit(c):
+        # a concat or facet chart is not fitted to its height as a whole (Vega-Lite autosizes single
+        # views only): give each panel its share, less what its title and axes take
         if isinstance(c, (alt.HConcatChart, alt.VConcatChart, alt.ConcatChart)):
             parts = getattr(c, "hconcat", None) or getattr(c, "vconcat", None) or getattr(c, "concat", None)
-            share = len(c.vconcat) if isinstance(c, alt.VConcatChart) else 1
-            return _with_parts(c, [fit_one(p, height // share) for p in parts])
+            n = len(c.vconcat) if isinstance(c, alt.VConcatChart) else 1
+            return _with_parts(c, [fit_one(p, max(60, (height - 75 * n) // n)) for p in parts])
         if isinstance(c, alt.FacetChart):
             out = c.copy(deep=False)
-            out.spec = fit_one(c.spec, height)
+            out.spec = fit_one(c.spec, max(60, height - 95))
             return out
         return fit_one(c, height)
 
@@ -1110,6 +1144,9 @@ def _fit_height(chart, height: int):
         if isinstance(cur, (int, float)) and cur <= h:
             return c
         try:
+            width = getattr(c, "width", alt.Undefined)
+            if isinstance(width, (int, float)) and isinstance(cur, (int, float)) and cur > 0:
+                return c.properties(height=h, width=int(width * h / cur))  # a fixed aspect stays (2-D maps)
             return c.properties(height=h)
         except Exception:  # noqa: BLE001 - a chart that takes no height stays as it is
             return c

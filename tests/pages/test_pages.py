@@ -342,11 +342,11 @@ def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
     # the slide keeps its words and demo; what to notice and the check wait for the presenter in
     # popovers that open over the slide, and the notes (from the Markdown) are one click away
     pops = popovers(at.main)
-    assert list(pops) == ["Details", "What to notice", "Check yourself", "Speaker notes"]
+    assert list(pops) == ["Details", "Notice", "Check", "Notes"]
     step = SAMPLE.step("curve")
-    assert step.notes in [m.value for m in pops["Speaker notes"].markdown]
-    assert step.notice in [m.value for m in pops["What to notice"].markdown]
-    assert len(pops["Check yourself"].radio) == len(step.checks())
+    assert step.notes in [m.value for m in pops["Notes"].markdown]
+    assert step.notice in [m.value for m in pops["Notice"].markdown]
+    assert len(pops["Check"].radio) == len(step.checks())
     assert not at.main.expander  # nothing on the slide grows when the presenter opens it
     assert step.slide in [m.value for m in at.markdown] and step.slide != step.notes
     keys = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
