@@ -62,6 +62,18 @@ _NOTICES = "_ui.notices"  # what this run's URL got wrong
 _KEPT = "_ui.kept"  # widget values that outlive their widget (Present mode shows one step)
 DEMO_CACHE_ENTRIES = 64
 
+# Both modes, on a phone: content wider than the screen scrolls inside its own box, with a scrollbar
+# that shows (the cue), instead of running off the page's right edge.
+NARROW_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stVegaLiteChart"], [data-testid="stFullScreenFrame"], [data-testid="stHorizontalBlock"],
+  .katex-display, [data-testid="stCode"] pre {
+    overflow-x: auto !important; overflow-y: hidden; max-width: 100%;
+    scrollbar-width: thin; scrollbar-color: #888888 #EEEEEE;}
+  [data-testid="stMain"] {overflow-x: hidden;}  /* KaTeX's hidden MathML copy must not widen the page */
+}
+</style>"""
+
 PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] {max-width: 1500px; padding-top: 3.8rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
@@ -176,6 +188,8 @@ def sidebar(page: str = "") -> None:
     per run, with the URL path of the page being run (the presenter view never joins as a follower)."""
     st.session_state[_URL_IS_NEW] = st.query_params.to_dict() != st.session_state.get(_LAST_URL)
     st.session_state[_NOTICES] = []
+    with st.sidebar:  # every page: wide content scrolls in its own box on a phone
+        st.html(NARROW_CSS)
     if st.session_state[_URL_IS_NEW] and "mode" in st.query_params:
         raw = st.query_params["mode"]
         chosen = _parse_mode(raw)
@@ -958,7 +972,7 @@ def _control(c, key: str, compact: bool = False):
         value = st.slider(c.label, min_value=num(c.min), max_value=num(c.max), key=key, help=help_, **kw)
     elif c.kind == "log_slider":
         value = st.select_slider(c.label, options=list(c.options), key=key, help=help_, format_func=_num)
-    elif c.kind == "select" and len(c.options) <= 4 and not compact:
+    elif c.kind == "select" and len(c.options) <= (2 if compact else 4):
         value = st.radio(c.label, list(c.options), key=key, help=help_, horizontal=True, format_func=str)
     elif c.kind == "select":
         value = st.selectbox(c.label, list(c.options), key=key, help=help_, format_func=str)
@@ -1102,7 +1116,10 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
             for col, c in zip(cols, row, strict=True):
                 chart = _fit_height(c.chart, height - (30 if len(row) > 1 else 0))  # less a legend below
-                col.altair_chart(_legend_below(chart) if len(row) > 1 else chart, width="stretch", theme=None)
+                try:
+                    col.altair_chart(_legend_below(chart) if len(row) > 1 else chart, width="stretch", theme=None)
+                except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
+                    col.altair_chart(c.chart, width="stretch", theme=None)
     if not charts:
         for t in tables:
             _render(t if isinstance(t, Table) else Table(t))
@@ -1126,18 +1143,23 @@ def _row_label(row: list, k: int) -> str:
 
 def _fit_height(chart, height: int):
     """`chart` with every panel at most `height` px tall (a copy; the cached chart is shared)."""
-    def fit(c):
+    def fit(c, h):
         # a concat or facet chart is not fitted to its height as a whole (Vega-Lite autosizes single
         # views only): give each panel its share, less what its title and axes take
-        if isinstance(c, (alt.HConcatChart, alt.VConcatChart, alt.ConcatChart)):
-            parts = getattr(c, "hconcat", None) or getattr(c, "vconcat", None) or getattr(c, "concat", None)
-            n = len(c.vconcat) if isinstance(c, alt.VConcatChart) else 1
-            return _with_parts(c, [fit_one(p, max(60, (height - 75 * n) // n)) for p in parts])
+        if isinstance(c, alt.VConcatChart):
+            n = len(c.vconcat)
+            return _with_parts(c, [fit(p, max(60, (h - 75 * n) // n)) for p in c.vconcat])
+        if isinstance(c, alt.HConcatChart):
+            return _with_parts(c, [fit(p, max(60, h - 75)) for p in c.hconcat])
+        if isinstance(c, alt.ConcatChart):
+            return _with_parts(c, [fit(p, max(60, h - 75)) for p in c.concat])
         if isinstance(c, alt.FacetChart):
             out = c.copy(deep=False)
-            out.spec = fit_one(c.spec, max(60, height - 95))
+            out.spec = fit(c.spec, max(60, h - 95))
             return out
-        return fit_one(c, height)
+        if isinstance(c, (alt.Chart, alt.LayerChart)):
+            return fit_one(c, h)
+        return c
 
     def fit_one(c, h):
         cur = getattr(c, "height", alt.Undefined)
@@ -1152,7 +1174,7 @@ def _fit_height(chart, height: int):
             return c
 
     try:
-        return fit(chart)
+        return fit(chart, height)
     except Exception:  # noqa: BLE001
         return chart
 
@@ -1170,9 +1192,9 @@ def _legend_below(chart):
 
 def _with_parts(c, parts):
     out = c.copy(deep=False)
-    for name in ("hconcat", "vconcat", "concat"):
-        if getattr(out, name, alt.Undefined) is not alt.Undefined:
-            setattr(out, name, parts)
+    name = ("hconcat" if isinstance(c, alt.HConcatChart) else "vconcat" if isinstance(c, alt.VConcatChart)
+            else "concat")
+    setattr(out, name, parts)
     return out
 
 

@@ -22,7 +22,8 @@ def settle(page):
     # elements still being delivered show as skeletons; wait until every one has been replaced
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=TIMEOUT)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
-        chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
+        if chart.is_visible():  # a chart in a tab not shown draws when its tab opens
+            chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
 
 
 def visit(page, url, png):
@@ -117,15 +118,64 @@ def test_present_mode_next_step_lessons(page, app_url, shots, entry):
 STEP_PARAMS = [pytest.param(e, i, id=f"{e.module}-step{i + 1}") for e in ENTRIES for i in range(len(e.lesson.steps))]
 
 
+FITS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const boxes = [...main.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"],'
+    + ' [data-testid="stMetric"], .katex-display, [data-testid="stCode"], [data-testid="stButton"]')]
+    .map(el => el.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
+  const charts = [...main.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .map(el => el.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
+  return {height: main.scrollHeight, screen: main.clientHeight, page: document.documentElement.scrollWidth,
+          right: Math.max(0, ...boxes.map(r => r.right)), charts: charts.map(r => [r.top, r.bottom])};
+}"""
+
+
 @pytest.mark.parametrize("entry, i", STEP_PARAMS or [pytest.param(None, 0, marks=pytest.mark.skip("no lesson"))])
 def test_every_step_in_present_mode(page, app_url, shots, entry, i):
-    """Each step of each lesson opened by its deep link: it finishes, its charts draw, no exception.
-    The viewport is tall so the screenshot shows the whole step (Streamlit scrolls inside the page)."""
-    page.set_viewport_size({"width": 1400, "height": 2200})
+    """Each step of each lesson opened by its deep link on a 1280x720 projector: it finishes, its
+    charts draw, no exception, and it is one slide: nothing below the screen (no scrolling), its
+    demo's charts on the screen whole, nothing past the right edge."""
+    page.set_viewport_size({"width": 1280, "height": 720})
     path = f"{entry.lesson.id}?mode=present&step={i + 1}"
     visit(page, f"{app_url}/{path}", shots / f"step-{entry.lesson.id}-{i + 1:02d}.png")
     page.locator("h2", has_text=f"{i + 1}. {entry.lesson.steps[i].title}").wait_for(timeout=TIMEOUT)
     assert page.locator('[data-testid="stAlert"]', has_text="could not run").count() == 0
+    fit = page.evaluate(FITS)
+    assert fit["height"] <= fit["screen"] + 4, f"{path}: {fit['height']} px tall on a {fit['screen']} px screen"
+    assert fit["page"] <= 1280 and fit["right"] <= 1280, f"{path}: content reaches x = {fit['right']:.0f}"
+    step = entry.lesson.steps[i]
+    if step.demo is not None and fit["charts"]:
+        top, bottom = fit["charts"][0]
+        assert 0 <= top and bottom <= 720 + 2, f"{path}: the demo's first chart spans y = {top:.0f}..{bottom:.0f}"
+
+
+@pytest.mark.parametrize("path", [e.lesson.id for e in ENTRIES[:3]] + [
+    f"{ENTRIES[0].lesson.id}?mode=present&step=playground", "field_guide"])
+def test_a_phone_sees_nothing_cut_off(page, app_url, shots, path):
+    """At 390 px wide the page does not scroll sideways: wide charts and equations scroll inside
+    their own boxes (with a scrollbar as the cue)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    visit(page, f"{app_url}/{path}", shots / f"phone-{name(path)}.png")
+    fit = page.evaluate(FITS)
+    assert fit["page"] <= 390, f"{path}: the page is {fit['page']} px wide"
+    assert fit["right"] <= 391, f"{path}: content reaches x = {fit['right']:.0f}"
+
+
+def test_markdown_and_html_in_a_link_show_as_plain_text(page, app_url, shots):
+    """A link's values are shown as typed: no bold, no clickable link, no image the browser fetches."""
+    raw = "**bold** [click](http://example.com/x) ![img](http://example.com/i.png) <b>hi</b>"
+    fetched = []
+    from urllib.parse import quote, urlparse
+
+    page.on("request", lambda r: fetched.append(r.url) if urlparse(r.url).hostname == "example.com" else None)
+
+    lesson = ENTRIES[0].lesson.id
+    visit(page, f"{app_url}/{lesson}?mode=present&step={quote(raw)}", shots / "link-markdown-as-text.png")
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="step=")
+    alert.first.wait_for(timeout=TIMEOUT)
+    assert "**bold**" in alert.first.inner_text()
+    assert alert.locator("a[href*='example.com'], img, strong, b").count() == 0
+    assert not fetched
 
 
 @pytest.mark.parametrize("path, text", [

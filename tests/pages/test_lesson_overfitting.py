@@ -2,7 +2,7 @@
 import pytest
 
 from lessons.overfitting import LESSON
-from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
+from tests.pages.test_pages import demo_errors, open_lesson, open_step, press_preset, warnings
 
 PAGE = "pages/overfitting.py"
 
@@ -51,7 +51,7 @@ def test_every_preset_button(step_id):
     step = LESSON.step(step_id)
     at = open_at({"mode": "present", "step": step_id})
     for j, (_, values) in enumerate(step.presets):
-        ok(at.button(key=f"overfitting.{step.id}.__preset{j}").click().run())
+        press_preset(at, "overfitting", step.id, j)
         assert not errors(at), errors(at)
         for name, value in values.items():
             assert at.session_state[f"overfitting.{step.id}.{name}"] == value

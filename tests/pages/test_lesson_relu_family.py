@@ -3,7 +3,7 @@ Steps are named by id (links say ?step=<id>), so adding or moving a step changes
 import pytest
 
 from lessons.relu_family import LESSON
-from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step
+from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, press_preset
 
 PAGE = "pages/relu_family.py"
 
@@ -65,7 +65,7 @@ def test_every_preset_button(step_id):
     step = LESSON.step(step_id)
     at = open_at({"mode": "present", "step": step_id})
     for j, (_, values) in enumerate(step.presets):
-        ok(at.button(key=f"{LESSON.id}.{step.id}.__preset{j}").click().run())
+        press_preset(at, LESSON.id, step.id, j)
         assert not errors(at), (step.id, j, errors(at))
         assert at.query_params["step"] == step.id  # links name steps by id
         for name, value in values.items():

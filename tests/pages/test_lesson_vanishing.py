@@ -2,7 +2,7 @@
 import pytest
 
 from lessons.vanishing import LESSON
-from tests.pages.test_pages import demo_errors, ok, open_lesson, open_step, warnings
+from tests.pages.test_pages import demo_errors, open_lesson, open_step, press_preset, warnings
 
 PAGE = "pages/vanishing_gradients.py"
 
@@ -53,7 +53,7 @@ def test_diverging_run_says_so():
 def test_every_preset_button():
     at = open_at({"mode": "present", "step": "playground"})
     for i, (label, values) in enumerate(PRESETS):
-        ok(at.button(key=f"vanishing_gradients.playground.__preset{i}").click().run())
+        press_preset(at, "vanishing_gradients", "playground", i)
         assert at.selectbox(key="vanishing_gradients.playground.data").value == values["data"]
         assert at.slider(key="vanishing_gradients.playground.depth").value == values["depth"]
         assert not errors(at)
