@@ -1155,19 +1155,20 @@ def _fit_height(chart, height: int):
             return _with_parts(c, [fit(p, max(60, h - 75)) for p in c.concat])
         if isinstance(c, alt.FacetChart):
             out = c.copy(deep=False)
-            out.spec = fit(c.spec, max(60, h - 95))
+            out.spec = fit_one(c.spec, max(60, h - 95), aspect=False) if isinstance(
+                c.spec, (alt.Chart, alt.LayerChart)) else c.spec
             return out
         if isinstance(c, (alt.Chart, alt.LayerChart)):
             return fit_one(c, h)
         return c
 
-    def fit_one(c, h):
+    def fit_one(c, h, aspect=True):
         cur = getattr(c, "height", alt.Undefined)
         if isinstance(cur, (int, float)) and cur <= h:
             return c
         try:
             width = getattr(c, "width", alt.Undefined)
-            if isinstance(width, (int, float)) and isinstance(cur, (int, float)) and cur > 0:
+            if aspect and isinstance(width, (int, float)) and isinstance(cur, (int, float)) and cur > 0:
                 return c.properties(height=h, width=int(width * h / cur))  # a fixed aspect stays (2-D maps)
             return c.properties(height=h)
         except Exception:  # noqa: BLE001 - a chart that takes no height stays as it is

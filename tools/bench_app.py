@@ -69,7 +69,8 @@ def settle(page, timeout=120_000):
     # elements still being delivered show as skeletons; wait until every one has been replaced
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():  # charts in closed expanders stay hidden
-        chart.locator("canvas, svg").first.wait_for(state="attached", timeout=timeout)
+        if chart.is_visible():  # a chart in a tab not shown draws when its tab opens
+            chart.locator("canvas, svg").first.wait_for(state="attached", timeout=timeout)
 
 
 def timed_visit(page, url) -> float:

@@ -55,7 +55,8 @@ def shoot(page, url: str, png: Path) -> None:
     # elements still being delivered show as skeletons; wait until every one has been replaced
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=120_000)
     for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
-        chart.locator("canvas, svg").first.wait_for(state="attached", timeout=60_000)
+        if chart.is_visible():  # a chart in a tab not shown draws when its tab opens
+            chart.locator("canvas, svg").first.wait_for(state="attached", timeout=60_000)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     if charts.count() and "mode=present" not in url:  # a self-paced lesson: scroll its first demo into view
         # (a Present-mode slide starts with its demo; the narrative is in its speaker notes)
@@ -73,7 +74,7 @@ def main() -> None:
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    paths = ["", "references"]
+    paths = ["", "references", "glossary", "field_guide"]
     for e in registry.entries():
         step = SHOWCASE.get(e.lesson.id, e.lesson.steps[min(1, len(e.lesson.steps) - 1)].id)
         paths += [f"{e.lesson.id}?mode=present&step={step}"]
