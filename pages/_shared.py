@@ -972,7 +972,8 @@ def _control(c, key: str, compact: bool = False):
         value = st.slider(c.label, min_value=num(c.min), max_value=num(c.max), key=key, help=help_, **kw)
     elif c.kind == "log_slider":
         value = st.select_slider(c.label, options=list(c.options), key=key, help=help_, format_func=_num)
-    elif c.kind == "select" and len(c.options) <= (2 if compact else 4):
+    elif c.kind == "select" and (len(c.options) <= 4 if not compact else
+                                 len(c.options) <= 3 and sum(len(str(o)) for o in c.options) <= 18):
         value = st.radio(c.label, list(c.options), key=key, help=help_, horizontal=True, format_func=str)
     elif c.kind == "select":
         value = st.selectbox(c.label, list(c.options), key=key, help=help_, format_func=str)
