@@ -50,3 +50,22 @@ def diverged_runs(n: int, total: int) -> str:
 
 
 __all__ = ["COMMON", "smoothed_targets", "finite_rows", "diverged_at", "diverged_runs"]
+
+
+def as_torch(res, dropout: float = 0.0):
+    """A trained engine run (ReLU hidden layers) as a plain `torch.nn.Sequential` holding its final
+    weights: Linear, ReLU (and Dropout(p) when `dropout` > 0) per hidden layer, then the output layer."""
+    import torch
+    from torch import nn
+
+    layers, weights = [], res.weights()
+    for i, layer in enumerate(weights):
+        lin = nn.Linear(*layer["W"].shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer["W"].T)))
+            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers += [nn.ReLU(), nn.Dropout(p=dropout)] if dropout > 0 else [nn.ReLU()]
+    return nn.Sequential(*layers)
+

@@ -42,6 +42,7 @@ from engine import data as D
 from lessons import charts
 from lessons.charts import evidence_chart, seed_chart
 from lessons.claims import SEEDS, Claim, measure
+from lessons.common import as_torch
 from lessons.common import smoothed_targets as _smoothed
 from lessons.theme import (
     AUGMENT_COLORS,
@@ -843,16 +844,7 @@ EVAL_P = 0.5
 
 def torch_dropout_net(res) -> nn.Sequential:
     """A trained engine net as a torch module: Linear, ReLU, Dropout(p) per hidden layer, then the output."""
-    layers, weights = [], res.weights()
-    for i, layer in enumerate(weights):
-        lin = nn.Linear(*layer["W"].shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer["W"].T)))
-            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"])))
-        layers.append(lin)
-        if i < len(weights) - 1:
-            layers += [nn.ReLU(), nn.Dropout(p=res.config.model.dropout)]
-    return nn.Sequential(*layers)
+    return as_torch(res, dropout=res.config.model.dropout)
 
 
 def predict_without_eval(model, X):

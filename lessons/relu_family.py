@@ -40,7 +40,7 @@ from engine import activations as A
 from engine import data as D
 from lessons import charts as lesson_charts
 from lessons.claims import SEEDS, Claim
-from lessons.common import diverged_runs, finite_rows
+from lessons.common import as_torch, diverged_runs, finite_rows
 from lessons.theme import (
     ACTIVATION_COLORS,
     DEPTH_COLORS,
@@ -523,20 +523,6 @@ def dead_fraction(model, x):
     for h in hooks:
         h.remove()
     return [1.0 - a.float().mean().item() for a in alive]
-
-
-def as_torch(res) -> nn.Sequential:
-    """A trained engine run of the ReLU family as a plain `torch.nn.Sequential` with its final weights."""
-    layers, ws = [], res.weights()
-    for i, w in enumerate(ws):
-        lin = nn.Linear(*w["W"].shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.array(w["W"].T)))
-            lin.bias.copy_(torch.from_numpy(np.array(w["b"])))
-        layers.append(lin)
-        if i < len(ws) - 1:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 def monitored(res) -> list[float]:

@@ -358,6 +358,16 @@ def app_link(query: str, page: str = "") -> str:
     return f"{base}/{page}?{query}"
 
 
+def step_linker(words, key: str):
+    """A function that turns the `[[lesson_id:step_id]]` marks of a text into links to those steps, each
+    named by the string `key` of `words` (filled with the lesson's number and the step's title)."""
+    from lessons import guide
+
+    index = guide.steps_by_lesson()
+    return lambda text: guide.resolve(text, lambda **v: words(key, number=v["number"], title=v["title"]),
+                                      href=lambda lid, sid: app_link(f"step={sid}", lid), index=index)
+
+
 def join_link(code: str) -> str:
     """The link students open to join a room: the page the presenter is on, so a class joining at
     once lands on the lesson without a page switch (a timed fragment racing a switch can blank a page)."""

@@ -16,12 +16,7 @@ if ui.started_without_app():
     st.stop()
 
 W = Words("field_guide")  # lessons/text/<language>/field_guide.md
-index = guide.steps_by_lesson()
-
-
-def linked(text: str) -> str:
-    return guide.resolve(text, lambda **v: W("field_guide.step_link", number=v["number"], title=v["title"]),
-                         href=lambda lid, sid: ui.app_link(f"step={sid}", lid), index=index)
+linked = ui.step_linker(W, "field_guide.step_link")
 
 
 @st.cache_resource(show_spinner=False)

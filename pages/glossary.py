@@ -12,12 +12,7 @@ if ui.started_without_app():
     st.stop()
 
 W = Words("glossary")  # lessons/text/<language>/glossary.md
-index = guide.steps_by_lesson()
-
-
-def linked(text: str) -> str:
-    return guide.resolve(text, lambda **v: W("glossary.step_link", number=v["number"], title=v["title"]),
-                         href=lambda lid, sid: ui.app_link(f"step={sid}", lid), index=index)
+linked = ui.step_linker(W, "glossary.step_link")
 
 
 st.title(W("glossary.title"))
