@@ -143,7 +143,7 @@ REFERENCES: tuple[Reference, ...] = (
         "goodfellow2016", "Goodfellow et al. 2016",
         "Ian Goodfellow, Yoshua Bengio and Aaron Courville. *Deep Learning.* MIT Press, 2016.",
         "https://www.deeplearningbook.org/",
-        "The textbook behind the course: maximum likelihood and losses (ch. 5-6), regularisation (ch. 7), "
+        "The textbook behind the course: maximum likelihood and losses (ch. 5-6), regularization (ch. 7), "
         "optimisation (ch. 8).",
         ("vanishing_gradients", "relu_family", "losses", "optimizers", "regularization"),
     ),
@@ -176,5 +176,5 @@ TOPIC_NAMES = {
     "relu_family": "The ReLU family",
     "losses": "Losses from maximum likelihood",
     "optimizers": "Optimizers",
-    "regularization": "Regularisation",
+    "regularization": "Regularization",
 }

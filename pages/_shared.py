@@ -188,6 +188,11 @@ def sidebar(page: str = "") -> None:
     per run, with the URL path of the page being run (the presenter view never joins as a follower)."""
     st.session_state[_URL_IS_NEW] = st.query_params.to_dict() != st.session_state.get(_LAST_URL)
     st.session_state[_NOTICES] = []
+    if st.session_state[_URL_IS_NEW]:  # step=1&step=2: say which one counts, never pick silently
+        for k in list(st.query_params.keys()):
+            given = st.query_params.get_all(k)
+            if len(given) > 1:
+                notice(T("repeated_param", param=k, used=given[-1], n=len(given)))
     with st.sidebar:  # every page: wide content scrolls in its own box on a phone
         st.html(NARROW_CSS)
     if st.session_state[_URL_IS_NEW] and "mode" in st.query_params:

@@ -15,10 +15,21 @@ if ui.started_without_app():
 H = Words("home")  # the page's words: lessons/text/<language>/home.md
 
 st.title(ui.T("app_title"))
-st.markdown(H("home.intro"))
+entries = registry.entries()
+pitch, picture = st.columns([1.25, 1], gap="large")
+with pitch:
+    st.markdown(H("home.intro"))
+    if entries and st.button(H("home.start", number=entries[0].lesson.number, title=entries[0].lesson.title),
+                             type="primary", icon=":material/play_arrow:"):  # the clear start
+        st.switch_page(entries[0].page)
+shot = Path(__file__).resolve().parent.parent / "assets" / "screenshots" / "relu_family-mode-present-step-dying.png"
+if shot.is_file():  # what a lesson looks like: a real slide (tools/screenshots.py), without its empty foot
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        picture.image(im.crop((0, 0, im.width, int(im.height * 0.6))), caption=H("home.picture_caption"))
 
 st.header(H("home.lessons"))
-entries = registry.entries()
 if not entries:
     st.info(H("home.no_lessons"))
 for e in entries:

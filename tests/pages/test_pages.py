@@ -340,6 +340,15 @@ def test_steps_are_linked_by_id_and_old_numeric_links_still_work(raw, step):
     assert at.query_params["step"] == SAMPLE.steps[step - 1].id
 
 
+def test_a_repeated_key_in_a_link_is_reported_not_resolved_silently():
+    at = AppTest.from_file(SAMPLE_APP, default_timeout=30)
+    at.query_params["mode"] = "present"
+    at.query_params["step"] = ["intro", "curve"]
+    ok(at.run())
+    (w,) = warnings(at)
+    assert "step= is given 2 times: only the last (curve) is read" in w
+
+
 def test_link_text_is_shown_literally_not_as_markdown():
     at = ok(run(SAMPLE_APP, query={"mode": "present", "step": "**bold** $x$ :red[hi]"}))
     (w,) = warnings(at)
