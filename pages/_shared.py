@@ -1111,7 +1111,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     row, charts side by side at a slide's height, warnings kept; captions, notes, tables beside
     charts, code and formulas go to the details."""
     flat = flatten(outputs)
-    charts = [o if isinstance(o, Chart) else Chart(o) for o in flat if isinstance(o, (Chart, alt.TopLevelMixin))]
+    charts = [part for o in flat if isinstance(o, (Chart, alt.TopLevelMixin))
+              for part in _rows_of(o if isinstance(o, Chart) else Chart(o))]
     metrics = [o for o in flat if isinstance(o, Metric)]
     tables = [o for o in flat if isinstance(o, (Table, pd.DataFrame))]
     alerts = [o for o in flat if isinstance(o, Note) and o.kind == "error"]
@@ -1142,6 +1143,28 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     for a in alerts:
         _render(a)
     return details
+
+
+def _rows_of(c: Chart) -> list:
+    """A chart stacked in rows (a vconcat) as one chart per row, so each row can have a slide's
+    height in its own tab; the rows keep the stack's data and config."""
+    stack = c.chart
+    if not isinstance(stack, alt.VConcatChart) or len(stack.vconcat) < 2:
+        return [c]
+    try:
+        rows = []
+        for part in stack.vconcat:
+            row = part.copy(deep=False)
+            for name in ("data", "config", "datasets", "resolve"):
+                if getattr(stack, name, alt.Undefined) is not alt.Undefined and \
+                        getattr(row, name, alt.Undefined) is alt.Undefined:
+                    setattr(row, name, getattr(stack, name))
+            row.to_dict()  # it must stand alone, or the stack is drawn as it came
+            rows.append(Chart(row))
+        rows[-1].caption = c.caption
+        return rows
+    except Exception:  # noqa: BLE001
+        return [c]
 
 
 def _row_label(row: list, k: int) -> str:
