@@ -79,7 +79,7 @@ def color_scale(mapping: Mapping[str, str], domain: Optional[Iterable[str]] = No
 
 
 def _theme() -> dict:
-    label, title = 15, 17
+    label, title = 16, 17  # labels at least the body text's 16 px, on a projector too
     return {
         "config": {
             "font": FONT,

@@ -810,7 +810,8 @@ def _room(step) -> int:
     width = 1120 * (wide / (wide + 1) if step.equation else 1)
     lines = -(-len(step.slide) // max(1, int(width / 10.5))) if step.slide else 0
     words = max(lines * 31, 95 if step.equation else 0)
-    return SLIDE_HEIGHT - 60 - 62 - words - 52 - 55
+    title = 40 if len(step.title) > 28 else 0  # a title that wraps to a second line in the top row
+    return SLIDE_HEIGHT - 60 - 62 - title - words - 52 - 55
 
 
 def _worked(step, slide: bool) -> None:
@@ -1122,7 +1123,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     render_outputs(metrics[:4])
     details += metrics[4:]
     simple = all(isinstance(c.chart, (alt.Chart, alt.LayerChart)) for c in charts)
-    per_row = 3 if len(charts) == 3 and simple else min(2, len(charts))
+    wide = any(isinstance(c.chart, (alt.HConcatChart, alt.ConcatChart, alt.FacetChart)) for c in charts)
+    per_row = 1 if wide else 3 if len(charts) == 3 and simple else min(2, len(charts))  # panels need the width
     rows = [charts[k:k + per_row] for k in range(0, len(charts), per_row)]
     height = room - (85 if metrics else 0) - (50 if len(rows) > 1 else 0) if room else SLIDE_CHART_HEIGHT
     height = max(SLIDE_CHART_MIN, min(SLIDE_CHART_MAX, height))
