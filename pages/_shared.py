@@ -628,10 +628,10 @@ def _step_buttons(lesson: Lesson, pos: int, n: int, go):
 
 SLIDE_CSS = """<style>
 [class*="st-key-present-keys"] {display: none;}
-[data-testid="stMainBlockContainer"] {padding-top: 3.2rem; padding-bottom: 1rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 2.9rem; padding-bottom: 0.8rem;}
 [data-testid="stMainBlockContainer"] h2 {padding: 0 0 0.2rem 0;}
 [data-testid="stMainBlockContainer"] [data-testid="stProgress"] {margin-top: -0.6rem;}
-[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.45rem;}
 [data-testid="stMainBlockContainer"] .katex-display {margin: 0.2em 0;}
 [data-testid="stMainBlockContainer"] button p {font-size: 1.05rem !important;}
 [data-testid="stMainBlockContainer"] [data-testid="stPopover"] button {padding: 0.25rem 0.6rem; min-height: 2.2rem;}
@@ -1104,7 +1104,7 @@ def render_outputs(outputs: list) -> None:
 
 
 SLIDE_CHART_HEIGHT = 300  # px, a chart's whole height (title and axes included) on a slide with one row of charts
-SLIDE_CHART_MIN, SLIDE_CHART_MAX = 190, 380  # the range a slide's room for charts is held to
+SLIDE_CHART_MIN, SLIDE_CHART_MAX = 260, 380  # below 260 px a chart's title, axes and legend leave no plot
 
 
 def _slide_outputs(outputs: list, room: int = 0) -> list:
@@ -1122,9 +1122,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     details += [Markdown(c.caption) for c in charts if c.caption]
     render_outputs(metrics[:4])
     details += metrics[4:]
-    simple = all(isinstance(c.chart, (alt.Chart, alt.LayerChart)) for c in charts)
     wide = any(isinstance(c.chart, (alt.HConcatChart, alt.ConcatChart, alt.FacetChart)) for c in charts)
-    per_row = 1 if wide else 3 if len(charts) == 3 and simple else min(2, len(charts))  # panels need the width
+    per_row = 1 if wide else min(2, len(charts))  # panels need the width; a legend keeps its place
     rows = [charts[k:k + per_row] for k in range(0, len(charts), per_row)]
     height = room - (85 if metrics else 0) - (50 if len(rows) > 1 else 0) if room else SLIDE_CHART_HEIGHT
     height = max(SLIDE_CHART_MIN, min(SLIDE_CHART_MAX, height))
@@ -1134,9 +1133,9 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
         with place:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
             for col, c in zip(cols, row, strict=True):
-                chart = _fit_height(c.chart, height - (30 if len(row) > 1 else 0))  # less a legend below
+                chart = _fit_height(c.chart, height)
                 try:
-                    col.altair_chart(_legend_below(chart) if len(row) > 1 else chart, width="stretch", theme=None)
+                    col.altair_chart(chart, width="stretch", theme=None)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
                     col.altair_chart(c.chart, width="stretch", theme=None)
     if not charts:
@@ -1218,17 +1217,6 @@ def _fit_height(chart, height: int):
     try:
         return fit(chart, height)
     except Exception:  # noqa: BLE001
-        return chart
-
-
-def _legend_below(chart):
-    """`chart` with its legend under the plot (charts side by side on a slide have no room beside them)."""
-    try:
-        legend = chart.config.legend if chart.config is not alt.Undefined else alt.Undefined
-        if legend is not alt.Undefined and (legend.to_dict().get("disable") or legend.to_dict().get("orient")):
-            return chart
-        return chart.configure_legend(orient="bottom", direction="horizontal", columns=0, labelLimit=200)
-    except Exception:  # noqa: BLE001 - a chart that takes no legend config stays as it is
         return chart
 
 
