@@ -628,7 +628,7 @@ def _step_buttons(lesson: Lesson, pos: int, n: int, go):
 
 SLIDE_CSS = """<style>
 [class*="st-key-present-keys"] {display: none;}
-[data-testid="stMainBlockContainer"] {padding-top: 2.9rem; padding-bottom: 0.8rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 3.9rem; padding-bottom: 0.8rem;}
 [data-testid="stMainBlockContainer"] h2 {padding: 0 0 0.2rem 0;}
 [data-testid="stMainBlockContainer"] [data-testid="stProgress"] {margin-top: -0.6rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.45rem;}
@@ -1133,7 +1133,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
         with place:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
             for col, c in zip(cols, row, strict=True):
-                chart = _fit_height(c.chart, height)
+                chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
+                # review of every slide found charts fitted to less than their own height unreadable
                 try:
                     col.altair_chart(chart, width="stretch", theme=None)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
