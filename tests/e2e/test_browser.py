@@ -63,10 +63,11 @@ def step_through(page, base, path, steps, shots, tag):
     page.goto(f"{base}/{path}", wait_until="domcontentloaded")
     settle(page)
     page.locator('[data-testid="stSidebar"]').get_by_text("Present", exact=True).click()
-    page.locator("h2", has_text=f"1. {steps[0].title}").wait_for(timeout=TIMEOUT)
+    # .first: while the mode switches, the old page's heading and the slide's can both be in the page
+    page.locator("h2", has_text=f"1. {steps[0].title}").first.wait_for(timeout=TIMEOUT)
     settle(page)
     page.get_by_role("button", name="Next", exact=False).first.click()
-    page.locator("h2", has_text=f"2. {steps[1].title}").wait_for(timeout=TIMEOUT)
+    page.locator("h2", has_text=f"2. {steps[1].title}").first.wait_for(timeout=TIMEOUT)
     settle(page)
     page.screenshot(path=str(shots / f"{tag}-present-step2.png"), full_page=True)
     assert "mode=present" in page.url and f"step={steps[1].id}" in page.url  # links name steps by id
