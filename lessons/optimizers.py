@@ -833,15 +833,20 @@ def momentum_worked() -> dict:
             "w1": ws[3][0], "w2": ws[3][1], "l1": looks[3][0], "l2": looks[3][1], "p1": pt[3][0], "p2": pt[3][1]}
 
 
+def _f_chart(paths, names):
+    """f along each optimizer's path, on a log scale (points where f is not finite and positive left out)."""
+    f = finite_rows(paths[["optimizer", "step", "f"]], "f", positive=True)
+    f = f.assign(optimizer=f["optimizer"].map(label))
+    return alt.Chart(f).mark_line().encode(
+        x=alt.X("step:Q"), y=alt.Y("f:Q", scale=alt.Scale(type="log"), title="f (log)"),
+        color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
+        tooltip=["optimizer", "step", alt.Tooltip("f:Q", format=".3g")])
+
+
 def _momentum_demo(v, progress):
     paths, tab = momentum_paths(v["lr"], v["beta"], v["steps"])
     ch = race_chart("quadratic", paths, MOM_NAMES, height=330).properties(title=W("momentum.chart_title"))
-    f = finite_rows(paths[["optimizer", "step", "f"]], "f", positive=True)
-    f = f.assign(optimizer=f["optimizer"].map(label))
-    fc = alt.Chart(f).mark_line().encode(
-        x=alt.X("step:Q"), y=alt.Y("f:Q", scale=alt.Scale(type="log"), title="f (log)"),
-        color=alt.Color("optimizer:N", scale=_opt_scale(MOM_NAMES), legend=None),
-        tooltip=["optimizer", "step", alt.Tooltip("f:Q", format=".3g")]).properties(height=200)
+    fc = _f_chart(paths, MOM_NAMES).properties(height=200)
     outs = [Chart(ch, caption=W("momentum.chart_caption")), Chart(fc, caption=W("momentum.f_caption"))]
     outs += _path_notes(tab)
     show = tab.copy()
@@ -992,13 +997,7 @@ def adaptive_worked() -> dict:
 def _adaptive_demo(v, progress):
     paths, tab = adaptive_paths(v["lr"], v["steps"])
     ch = race_chart("quadratic", paths, ADAPT_NAMES, height=300).properties(title=W("adaptive.chart_title"))
-    f = finite_rows(paths[["optimizer", "step", "f"]], "f", positive=True)
-    f = f.assign(optimizer=f["optimizer"].map(label))
-    fc = alt.Chart(f).mark_line().encode(
-        x=alt.X("step:Q"), y=alt.Y("f:Q", scale=alt.Scale(type="log"), title="f (log)"),
-        color=alt.Color("optimizer:N", scale=_opt_scale(ADAPT_NAMES), legend=None),
-        tooltip=["optimizer", "step", alt.Tooltip("f:Q", format=".3g")]).properties(
-        height=300, title=W("adaptive.f_title"))
+    fc = _f_chart(paths, ADAPT_NAMES).properties(height=300, title=W("adaptive.f_title"))
     outs = [Columns([[Chart(ch, caption=W("adaptive.chart_caption"))], [Chart(fc, caption=W("adaptive.f_caption"))]])]
     outs += _path_notes(tab)
     show = tab.copy()
