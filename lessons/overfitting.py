@@ -1343,7 +1343,7 @@ def _space_chart(tab: pd.DataFrame, picks: dict, seed: int) -> alt.LayerChart:
     floor = alt.Chart(pd.DataFrame({"y": [7.3]})).mark_rule(color=REFERENCE_GREY, strokeDash=[3, 3]).encode(
         y=alt.Y("y:Q", scale=ys))
     return alt.layer(floor, rug, dots, ring).resolve_scale(color="independent").properties(
-        height=330, title=W("search.space_title", seed=seed))
+        height=290, title=W("search.space_title", seed=seed))
 
 
 def _picks_evidence(table: pd.DataFrame, seed: int) -> alt.HConcatChart:

@@ -1086,7 +1086,7 @@ def boundary_demo(values: dict, progress=None) -> list:
                         columns=["model", "seed", "test accuracy"])
     strip = _seed_chart(dots, "model", "test accuracy", "test accuracy", color="model",
                         colors={"ReLU": ACTIVATION_COLORS["relu"], "tanh": ACTIVATION_COLORS["tanh"]},
-                        x_title="", x_type="N", height=170, width=70, title=W("boundaries.strip_title", n=len(SEEDS)))
+                        x_title="", x_type="N", height=160, width=70, title=W("boundaries.strip_title", n=len(SEEDS)))
     panels, rows = [], []
     for a in ("relu", "tanh"):
         a_acc = acc[a]
@@ -1103,8 +1103,7 @@ def boundary_demo(values: dict, progress=None) -> list:
         if r.snapshots is not None:
             panels.append(lesson_charts.decision_surface(
                 r.snapshots[-1], r.meta["extent"], drawn, W("boundaries.surface_ours", name=NAMES[act], acc=t_acc),
-                width=180,
-                height=170, legend=not panels))
+                width=170, height=160, legend=not panels))
     rows_charts = [alt.hconcat(*panels, strip)] if panels else [strip]
     if values["sklearn"]:
         sk = []
@@ -1114,7 +1113,7 @@ def boundary_demo(values: dict, progress=None) -> list:
                          "test accuracy": f"{s_acc:.3f}", "training time (s)": f"{secs:.3f}"})
             sk.append(lesson_charts.decision_surface(p, split.extent(), drawn,
                                                      W("boundaries.surface_sklearn", name=NAMES[act], acc=s_acc),
-                                                     width=180, height=170, legend=False))
+                                                     width=170, height=160, legend=False))
         rows_charts.append(alt.hconcat(*sk))
     out.append(Chart(alt.vconcat(*rows_charts), caption=W("boundaries.caption", layers=layers, seed=seed,
                                                            shown=SHOWN_TEST, n=len(SEEDS))))

@@ -635,6 +635,14 @@ SLIDE_CSS = """<style>
 [data-testid="stMainBlockContainer"] .katex-display {margin: 0.2em 0;}
 [data-testid="stMainBlockContainer"] button p {font-size: 1.05rem !important;}
 [data-testid="stMainBlockContainer"] [data-testid="stPopover"] button {padding: 0.25rem 0.6rem; min-height: 2.2rem;}
+[class*="__prev_top"], [class*="__next_top"] {container-type: inline-size;}
+@container (max-width: 128px) {  /* the sidebar open: Previous and Next keep their arrows, not a cut word */
+  [class*="__prev_top"] [data-testid="stMarkdownContainer"] {display: none;}
+}
+@container (max-width: 92px) {[class*="__next_top"] [data-testid="stMarkdownContainer"] {display: none;}}
+[class*="st-key-reveals-"] {column-gap: 0.4rem;}
+[class*="st-key-reveals-"] [data-testid="stPopoverButton"] {padding: 0.2rem 0.55rem;}
+[class*="st-key-reveals-"] [data-testid="stPopoverButton"] div[aria-hidden="true"] {display: none;}
 [data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary p {font-size: 1.05rem; line-height: 1.3;}
 [data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary {padding: 0.35rem 0.7rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] p {font-size: 1.1rem;}
@@ -745,7 +753,8 @@ def _slide(lesson: Lesson, i: int, head=None) -> None:
     """A step as one 1280x720 slide: the title, the slide's words beside the key equation, and the demo
     (controls left, outputs right, charts side by side at a slide's height). Everything the presenter
     reveals later (the prediction, worked numbers, what to notice, checks, speaker notes, the recap)
-    waits in closed expanders under the controls, so the slide keeps its height until they open it."""
+    waits behind popovers under the controls (under the outputs when there are many controls), which open
+    over the slide, so it keeps its height."""
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
     (head or st.container()).header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
@@ -946,8 +955,8 @@ def _demo(lesson: Lesson, i: int, reveals=None, room: int = 0) -> None:
             msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
             details = []
-    if reveals is not None:
-        with right, st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
+    if reveals is not None:  # under the controls, where the column has room; else under the outputs
+        with (right if len(step.controls) > 4 else left or right), st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
             if details:
                 warned = any(isinstance(o, Note) and o.kind == "warning" for o in details)
                 with st.popover(T("demo_details"), icon=":material/warning:" if warned else ":material/notes:"):
@@ -1171,14 +1180,24 @@ def _rows_of(c: Chart) -> list:
 
 def _row_label(row: list, k: int) -> str:
     """A tab's name: the titles of its charts (or "Charts k")."""
-    names = []
-    for c in row:
-        title = getattr(c.chart, "title", alt.Undefined)
+    def title_of(chart) -> str:
+        title = getattr(chart, "title", alt.Undefined)
         text = getattr(title, "text", title)
         if isinstance(text, (list, tuple)):
             text = " ".join(map(str, text))
-        if isinstance(text, str) and text:
+        return text if isinstance(text, str) else ""
+
+    names = []
+    for c in row:
+        text = title_of(c.chart)
+        if text:
             names.append(text if len(text) <= 28 else text[:27] + "…")
+        elif isinstance(c.chart, (alt.HConcatChart, alt.ConcatChart)):  # untitled panels: their titles' heads
+            parts = c.chart.hconcat if isinstance(c.chart, alt.HConcatChart) else c.chart.concat
+            heads = [title_of(p).split(" · ")[0] for p in parts]
+            text = " · ".join(h for h in heads if h)
+            if text:
+                names.append(text if len(text) <= 40 else text[:39] + "…")
     return " · ".join(names) if names else T("charts_n", n=k + 1)
 
 
@@ -1205,8 +1224,8 @@ def _fit_height(chart, height: int):
 
     def fit_one(c, h, aspect=True):
         cur = getattr(c, "height", alt.Undefined)
-        if isinstance(cur, (int, float)) and cur <= h:
-            return c
+        if isinstance(cur, (int, float)) and cur <= h or cur is not alt.Undefined and not isinstance(cur, (int, float)):
+            return c  # short enough, or sized per category (alt.Step): a band per row stays its size
         try:
             width = getattr(c, "width", alt.Undefined)
             if aspect and isinstance(width, (int, float)) and isinstance(cur, (int, float)) and cur > 0:

@@ -134,17 +134,15 @@ FITS = """() => {
 @pytest.mark.parametrize("entry, i", STEP_PARAMS or [pytest.param(None, 0, marks=pytest.mark.skip("no lesson"))])
 def test_every_step_in_present_mode(page, app_url, shots, entry, i):
     """Each step of each lesson opened by its deep link on a 1280x720 projector: it finishes, its
-    charts draw, no exception, at most 1.5 screens tall with its demo starting on the first, nothing
-    past the right edge."""
+    charts draw, no exception, one screen tall with its demo on it, nothing past the right edge."""
     page.set_viewport_size({"width": 1280, "height": 720})
     path = f"{entry.lesson.id}?mode=present&step={i + 1}"
     visit(page, f"{app_url}/{path}", shots / f"step-{entry.lesson.id}-{i + 1:02d}.png")
     page.locator("h2", has_text=f"{i + 1}. {entry.lesson.steps[i].title}").wait_for(timeout=TIMEOUT)
     assert page.locator('[data-testid="stAlert"]', has_text="could not run").count() == 0
     fit = page.evaluate(FITS)
-    # Issue #11 (open): a slide keeps its charts at their own height, so a step with a tall demo still
-    # runs past one screen; no slide may pass 1.5 screens, and its demo must start on the first one.
-    assert fit["height"] <= 1.5 * fit["screen"], f"{path}: {fit['height']} px tall on a {fit['screen']} px screen"
+    # a slide is one screen (3% for fonts that measure a little differently on another machine)
+    assert fit["height"] <= 1.03 * fit["screen"], f"{path}: {fit['height']} px tall on a {fit['screen']} px screen"
     assert fit["page"] <= 1280 and fit["right"] <= 1280, f"{path}: content reaches x = {fit['right']:.0f}"
     step = entry.lesson.steps[i]
     if step.demo is not None and fit["charts"]:
