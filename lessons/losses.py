@@ -300,9 +300,12 @@ def _demo_underflow(values: dict, progress) -> list:
     colours = {"sum of logs (exact)": EXACT_COLOR, "float32 running product": FLOAT32_COLOR,
                "float64 running product": FLOAT64_COLOR}
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
+    # N on a log axis: float32's short life (N <= 150 of ~1,300) gets most of the width instead of a sliver
+    n_axis = alt.X("n:Q", title="N (number of factors, log scale)", scale=alt.Scale(type="log"))
     layers = [alt.Chart(df).mark_line().encode(
-        x=alt.X("n:Q", title="N (number of factors)"), y=alt.Y("log10:Q", title="log₁₀ of the product"),
-        color=alt.Color("how:N", title=None, scale=color_scale(colours), legend=alt.Legend(orient="right")),
+        x=n_axis, y=alt.Y("log10:Q", title="log₁₀ of the product"),
+        color=alt.Color("how:N", title=None, scale=color_scale(colours),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
         strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])),
         # float32 as a wide band under float64: the two agree until float32 hits 0, and neither hides the other
         strokeWidth=alt.condition(alt.datum.how == "float32 running product", alt.value(6), alt.value(2)))]
@@ -338,11 +341,11 @@ def _demo_underflow(values: dict, progress) -> list:
     all_zero = bool((coin.likelihood == 0).all())
     arg_prod = None if all_zero else float(coin.theta[coin.likelihood.idxmax()])
     c1 = alt.Chart(coin).mark_line(color=FLOAT64_COLOR).encode(
-        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("likelihood:Q", title="likelihood",
+        x=alt.X("theta:Q", title="θ = P(heads)", axis=alt.Axis(values=[0, .2, .4, .6, .8, 1], format=".1f")), y=alt.Y("likelihood:Q", title="likelihood",
                                                          axis=alt.Axis(format=".2e"))
     ).properties(height=240, title=W("logs.product_title"))
     c2 = alt.Chart(coin).mark_line(color=EXACT_COLOR).encode(
-        x=alt.X("theta:Q", title="θ = P(heads)"), y=alt.Y("loglik:Q", title="log-likelihood")
+        x=alt.X("theta:Q", title="θ = P(heads)", axis=alt.Axis(values=[0, .2, .4, .6, .8, 1], format=".1f")), y=alt.Y("loglik:Q", title="log-likelihood")
     ).properties(height=240, title=W("logs.logsum_title"))
     coin_note = W("logs.coin", flips=n_coin, heads=k_heads, arg=arg_log, frac=k_heads / n_coin)
     coin_note += " " + (W("logs.coin_lost") if all_zero else W("logs.coin_kept", arg=arg_prod))

@@ -677,7 +677,7 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
     lines = alt.Chart(shown).mark_line(clip=True, strokeWidth=2.2).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
         color=alt.Color("optimizer:N", scale=_opt_scale(names), title="optimizer",
-                        legend=alt.Legend(orient="bottom", columns=4)),
+                        legend=alt.Legend(orient="bottom", columns=2)),
         tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
                  alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")])
     layers = [contour(surface), lines]
@@ -698,9 +698,11 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
             x="x:Q", y="y:Q", color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
             tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
                      alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")]))
-        return alt.layer(*layers).properties(height=height, title=W("race.chart_title_at", surface=surface,
-                                                                   iteration=int(upto)))
-    return alt.layer(*layers).properties(height=height, title=W("race.chart_title", surface=surface))
+    width = int(round(height * (x1 - x0) / (y1 - y0)))  # equal scales on both axes, when drawn as `square`
+    if upto is not None:
+        return alt.layer(*layers).properties(height=height, width=width, title=W(
+            "race.chart_title_at", surface=surface, iteration=int(upto)))
+    return alt.layer(*layers).properties(height=height, width=width, title=W("race.chart_title", surface=surface))
 
 
 def _path_notes(tab: pd.DataFrame) -> list:
@@ -721,7 +723,9 @@ def _race_demo(v, progress):
     paths, tab = race(surface, v["mult"], (v["x0"], v["y0"]), v["steps"])  # once per setting: scrubbing only filters
     upto = race_iteration(v)
     cap = W("race.chart_caption") if upto is None else W("race.chart_caption_at", iteration=upto, steps=v["steps"])
-    outs = [Chart(race_chart(surface, paths, upto=upto), caption=cap)]
+    x0, x1, y0, y1 = SURFACES[surface].window
+    square = x1 - x0 == y1 - y0  # a square window is drawn square; a long valley takes the column's width
+    outs = [Chart(race_chart(surface, paths, height=240 if square else 430, upto=upto), caption=cap, square=square)]
     outs += _path_notes(tab)
     lrs = finite_rows(paths[["optimizer", "step", "lr"]], "lr")
     lrs = lrs.assign(optimizer=lrs["optimizer"].map(label))

@@ -83,7 +83,7 @@ def _theme() -> dict:
     return {
         "config": {
             "font": FONT,
-            "background": "white",
+            "background": "transparent",  # the page is white; a phone's scroll shadow shows through (NARROW_CSS)
             "view": {"continuousWidth": 560, "continuousHeight": 340, "stroke": "#DDDDDD"},
             # titles anchor at the chart's outer edge (not the plot's), so narrow panels keep them whole
             "title": {"fontSize": 19, "fontWeight": 600, "anchor": "start", "offset": 10, "frame": "bounds"},

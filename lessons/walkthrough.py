@@ -115,10 +115,12 @@ def Toggle(name, label, default=False, help="") -> Control:  # noqa: N802
 
 @dataclass
 class Chart:
-    """An Altair chart (any alt.TopLevelMixin)."""
+    """An Altair chart (any alt.TopLevelMixin). `square`: a 2-D map whose axes share one scale, drawn at
+    its own width and height (declare both) instead of stretched to the column, so it keeps its aspect."""
 
     chart: Any
     caption: str = ""
+    square: bool = False
 
 
 @dataclass

@@ -71,6 +71,15 @@ NARROW_CSS = """<style>
     overflow-x: auto !important; overflow-y: hidden; max-width: 100%;
     scrollbar-width: thin; scrollbar-color: #888888 #EEEEEE;}
   [data-testid="stMain"] {overflow-x: hidden;}  /* KaTeX's hidden MathML copy must not widen the page */
+  /* a display equation: room below for its fractions (a Markdown block's negative bottom margin would let
+     its column clip them), and a shadow at an edge while more of it lies beyond (the scroll cue on phones,
+     whose scrollbars show only while scrolling) */
+  .katex-display {margin-bottom: 1.1rem !important; padding: 0.2rem 0 0.6rem 0 !important;}
+  .katex-display, [data-testid="stVegaLiteChart"] {
+    background: linear-gradient(to right, white 30%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
+      linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
+      radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.3), transparent) left / 12px 100% no-repeat scroll,
+      radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.3), transparent) right / 12px 100% no-repeat scroll;}
 }
 </style>"""
 
@@ -956,7 +965,7 @@ def _demo(lesson: Lesson, i: int, reveals=None, room: int = 0) -> None:
             st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
             details = []
     if reveals is not None:  # under the controls, where the column has room; else under the outputs
-        with (right if len(step.controls) > 4 else left or right), st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
+        with (right if len(step.controls) > 6 else left or right), st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
             if details:
                 warned = any(isinstance(o, Note) and o.kind == "warning" for o in details)
                 with st.popover(T("demo_details"), icon=":material/warning:" if warned else ":material/notes:"):
@@ -1145,9 +1154,9 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
                 chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
                 # review of every slide found charts fitted to less than their own height unreadable
                 try:
-                    col.altair_chart(chart, width="stretch", theme=None)
+                    _draw(col, chart, c.square)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
-                    col.altair_chart(c.chart, width="stretch", theme=None)
+                    _draw(col, c.chart, c.square)
     if not charts:
         for t in tables:
             _render(t if isinstance(t, Table) else Table(t))
@@ -1248,6 +1257,16 @@ def _with_parts(c, parts):
     return out
 
 
+def _draw(place, chart, square: bool = False) -> None:
+    """An Altair chart, stretched to its column; a `square` map at its own size, its plot area exactly
+    the width and height it declares (legend, title and axes around it), so its axes keep one scale."""
+    if square:
+        place.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad")), width="content",
+                           height="content", theme=None)
+    else:
+        place.altair_chart(chart, width="stretch", theme=None)
+
+
 def _render(out) -> None:
     if isinstance(out, alt.TopLevelMixin):
         out = Chart(out)
@@ -1256,7 +1275,7 @@ def _render(out) -> None:
     elif isinstance(out, str):
         out = Markdown(out)
     if isinstance(out, Chart):
-        st.altair_chart(out.chart, width="stretch", theme=None)
+        _draw(st, out.chart, out.square)
         if out.caption:
             st.caption(out.caption)
     elif isinstance(out, Table):
