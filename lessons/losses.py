@@ -670,7 +670,8 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(pts).mark_circle(size=35, stroke="black", strokeWidth=0.6, opacity=1).encode(
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"]), legend=None), tooltip=["label:N"]),
-    ).resolve_scale(color="independent").properties(height=280, title=W("bernoulli.map_title", seed=seed, shown=shown))
+    ).resolve_scale(color="independent").properties(height=220, width=round(220 * (x1 - x0) / (y1 - y0)),
+                                                    title=W("bernoulli.map_title", seed=seed, shown=shown))
     zz = np.linspace(-10, 10, 201)
     curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
                            "label": ["class 1"] * len(zz) + ["class 0"] * len(zz)})
@@ -697,7 +698,7 @@ def _demo_logistic(values: dict, progress) -> list:
         Metric(W("bernoulli.likelihood"), _fmt_pow10(ll / math.log(10)), help=W("bernoulli.likelihood_help", n=n)),
         Metric(W("loglik"), f"{ll:.2f}"),
         Metric(W("bernoulli.mean_loss"), f"{v['loss_engine']:.4f}", help=W("bernoulli.mean_loss_help")),
-        Columns([[Chart(regions, caption=W("bernoulli.map_caption"))],
+        Columns([[Chart(regions, caption=W("bernoulli.map_caption"), square=True)],
                  [Chart(loss_chart, caption=W("bernoulli.loss_caption"))]]),
         Table(coef_tab, caption=W("bernoulli.table_caption", shown=shown, gap=gap)),
         Chart(alt.hconcat(norm_c, loss_c), caption=W("bernoulli.evidence_caption", held=ev.held, n=ev.n)),
@@ -962,7 +963,7 @@ def _demo_softmax(values: dict, progress) -> list:
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(
             x="x1:Q", y="x2:Q"),
-    ).properties(height=300, title=W("categorical.map_title", seed=seed))
+    ).properties(height=195, width=round(195 * (x1 - x0) / (y1 - y0)), title=W("categorical.map_title", seed=seed))
     # every training point of every data set at this spread: loss against signed distance to the boundary
     others = sweep[sweep.seed != seed]
     m = np.linspace(float(sweep.distance.min()), float(sweep.distance.max()), 2)
@@ -1003,7 +1004,7 @@ def _demo_softmax(values: dict, progress) -> list:
         Metric(W("categorical.sklearn_loss"), f"{v['loss_sk']:.5f}", help=W("categorical.sklearn_loss_help")),
         Metric(W("categorical.agree"), f"{v['agree']:.1%}", help=W("categorical.agree_help")),
         Metric(W("categorical.point_loss", point=i + 1), f"{loss_i:.4f}", help=W("categorical.point_loss_help")),
-        Columns([[Chart(regions, caption=W("categorical.map_caption"))],
+        Columns([[Chart(regions, caption=W("categorical.map_caption"), square=True)],
                  [Chart(bar, caption=W("categorical.bar_caption", point=i + 1, p=p[y[i]], loss=loss_i, n=len(y),
                                        mean=v["loss_engine"]))]]),
         Chart(scatter, caption=W("categorical.scatter_caption", spread=spread, top=int(top.sum()), n=len(top),

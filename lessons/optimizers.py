@@ -1293,15 +1293,15 @@ def _nets_demo(v, progress):
                      "test accuracy": _final(r, "test_metric"), "diverged at": div})
     df, fin = pd.concat(parts, ignore_index=True), pd.DataFrame(fin)
     col = alt.Color("optimizer:N", scale=_opt_scale(NET_OPTS), title="", legend=alt.Legend(orient="bottom",
-                                                                                           columns=4))
+                                                                                           columns=3))
     loss = alt.Chart(finite_rows(df, "train_loss")).mark_line().encode(
         x="step:Q", y=alt.Y("train_loss:Q", scale=alt.Scale(type="log"), title="training loss (log)"), color=col,
         tooltip=["optimizer", "step", alt.Tooltip("train_loss:Q", format=".3f")]).properties(
-        height=240, title=W("networks.curves_title", seed=seed))
+        height=310, title=W("networks.curves_title", seed=seed))
     ok = fin[np.isfinite(fin["final train loss"]) & (fin["final train loss"] > 0)]
     ev = _seed_chart(ok.assign(log_loss=np.log10(ok["final train loss"])), "optimizer", "log_loss",
                      color="optimizer", colors=_opt_colors(NET_OPTS), sort=[label(n) for n in NET_OPTS],
-                     height=240, angle=-40,
+                     height=310, angle=-40,
                      y_title="log₁₀ final training loss", title=W("final_loss_title", n=len(SEEDS)))
     outs = [Columns([[Chart(loss, caption=W("networks.curves_caption"))],
                      [Chart(ev, caption=W("seeds_evidence"))]])]

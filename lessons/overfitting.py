@@ -797,12 +797,15 @@ def _kfold_demo(v, progress):
     scores = tab["val MSE"].to_numpy()
     strip = pd.DataFrame({"row": np.arange(len(assign)), "fold": [f"fold {a + 1}" for a in assign]})
     fold_names = [f"fold {i + 1}" for i in range(k)]
-    strip_chart = alt.Chart(strip).mark_tick(thickness=2, size=24).encode(
+    # one line per fold (named on the axis, so no legend): a tick for each row it holds out
+    strip_chart = alt.Chart(strip).mark_tick(thickness=2, size=14).encode(
         x=alt.X("row:Q", title=W("kfold.rows_axis"),
                 scale=alt.Scale(domain=[0, len(assign)], nice=False), axis=alt.Axis(tickCount=5)),
+        y=alt.Y("fold:N", sort=fold_names, title=None),
         color=alt.Color("fold:N", sort=fold_names, legend=None,
                         scale=alt.Scale(scheme="tableau10", domain=fold_names)),
-        tooltip=["row", "fold"]).properties(height=95, title=W("kfold.rows_title", seed=seed))
+        tooltip=["row", "fold"]).properties(height=alt.Step(20 if k <= 5 else 14),
+                                            title=W("kfold.rows_title", seed=seed))
     bars = alt.Chart(tab.assign(fold=[f"{i}" for i in tab["fold"]])).mark_bar(
         color=SPLIT_COLORS["val"]).encode(
         x=alt.X("fold:N", sort=[str(i + 1) for i in range(k)], axis=alt.Axis(labelAngle=0), title="fold"),
@@ -1108,8 +1111,10 @@ def _collinear_demo(v, progress):
     b = collinear_coefficients(rho)
     base = collinear_coefficients(0.0)
     df = pd.DataFrame({"b1": b[:, 0], "b2": b[:, 1]})
-    scatter = alt.Chart(df).mark_circle(size=30, opacity=0.5, color=SPLIT_COLORS["train"]).encode(
-        x=alt.X("b1:Q", title="coefficient of x1"), y=alt.Y("b2:Q", title="coefficient of x2"),
+    r = float(np.abs(b - 1.0).max()) * 1.05  # one scale on both axes, centred on the truth (1, 1): the
+    axis = alt.Scale(domain=[1 - r, 1 + r], nice=False)  # swing along b1 + b2 = 2 shows as a slope of -1
+    scatter = alt.Chart(df).mark_circle(size=30, opacity=0.5, color=SPLIT_COLORS["train"], clip=True).encode(
+        x=alt.X("b1:Q", title="coefficient of x1", scale=axis), y=alt.Y("b2:Q", title="coefficient of x2", scale=axis),
         tooltip=[alt.Tooltip("b1:Q", format=".2f"), alt.Tooltip("b2:Q", format=".2f")])
     truth_pt = alt.Chart(pd.DataFrame({"b1": [1.0], "b2": [1.0]})).mark_point(
         shape="cross", size=300, color=HIGHLIGHT_INK, filled=True).encode(x="b1:Q", y="b2:Q")
@@ -1121,8 +1126,8 @@ def _collinear_demo(v, progress):
     for c in tab.columns[1:]:
         tab[c] = tab[c].map(lambda x: f"{x:.3f}")
     return [
-        Chart((scatter + truth_pt).properties(height=320, title=W("collinear.scatter_title", rho=rho)),
-              caption=W("collinear.scatter_caption")),
+        Chart((scatter + truth_pt).properties(height=240, width=240, title=W("collinear.scatter_title", rho=rho)),
+              caption=W("collinear.scatter_caption"), square=True),
         Metric(W("collinear.sd_b1"), f"{b[:, 0].std():.3f}"), Metric(W("collinear.sd_sum"), f"{b.sum(1).std():.3f}"),
         Metric(W("collinear.corr_b"), f"{np.corrcoef(b.T)[0, 1]:.2f}"),
         Table(tab, caption=W("collinear.table_caption")),

@@ -1255,17 +1255,19 @@ def _collapse_demo(v, progress):
     split = D.load(shown[0].data)
     chk = collapse_check(lin)
     cols = []
+    x0, x1, y0, y1 = lin.meta["extent"]
+    size = {"height": 250, "width": round(250 * (x1 - x0) / (y1 - y0))}  # one scale on both axes (drawn square)
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
-                                     title=W("linear.surface_title", name=name, seed=seed), width=340, height=320)
+                                     title=W("linear.surface_title", name=name, seed=seed), **size)
         line = _boundary_line(chk, split, r.meta["extent"]) if r is lin else None
         crosses = line is not None and len(line.data) > 0
         if crosses:
             ch = alt.layer(*ch.layer, line).properties(
-                width=340, height=320, title=W("linear.surface_title", name=name, seed=seed)
+                **size, title=W("linear.surface_title", name=name, seed=seed)
             ).resolve_scale(color="independent")
         key = "surface" if r is not lin else "surface_line" if crosses else "surface_no_line"
-        cols.append([Chart(ch, caption=W(f"linear.{key}", depth=d))])
+        cols.append([Chart(ch, caption=W(f"linear.{key}", depth=d), square=True)])
     rows = []
     for i, s in enumerate(SEEDS):
         li, re_ = res[2 + 2 * i], res[3 + 2 * i]

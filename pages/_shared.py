@@ -75,12 +75,13 @@ NARROW_CSS = """<style>
      its column clip them), and a shadow at an edge while more of it lies beyond (the scroll cue on phones,
      whose scrollbars show only while scrolling) */
   .katex-display {margin-bottom: 1.1rem !important; padding: 0.2rem 0 0.6rem 0 !important;}
-  .katex-display, [data-testid="stVegaLiteChart"] {
-    background: linear-gradient(to right, white 30%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
-      linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
-      radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.3), transparent) left / 12px 100% no-repeat scroll,
-      radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.3), transparent) right / 12px 100% no-repeat scroll;}
 }
+/* on every screen: a shadow at the edge of a box that scrolls while more of it lies beyond */
+.katex-display, [data-testid="stVegaLiteChart"] {
+  background: linear-gradient(to right, white 30%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
+    linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.3), transparent) left / 12px 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.3), transparent) right / 12px 100% no-repeat scroll;}
 </style>"""
 
 PRESENT_CSS = """<style>
@@ -94,6 +95,8 @@ PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] .katex-display .katex {font-size: 1.6em;}
 [data-testid="stMainBlockContainer"] .katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 0.3rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
+/* a slide is laid out for 1280x720; a 1920x1080 projector shows the same slide 1.4 times larger */
+@media (min-width: 1800px) and (min-height: 1000px) {[data-testid="stMainBlockContainer"] {zoom: 1.4;}}
 </style>"""
 
 
@@ -799,15 +802,25 @@ def _slide(lesson: Lesson, i: int, head=None) -> None:
     if has_demo:
         _demo(lesson, i, reveals, _room(step))
         return
+    checks = step.checks_filled(evidence) if evidence is not None else ()
+    if evidence is not None and step.notice:  # a step without a demo whose content is what to notice (a
+        st.markdown(step.notice_text(evidence))  # table): on show, its check and notes behind buttons
+        with st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
+            if checks:
+                with st.popover(T("pop_check"), icon=":material/quiz:"):
+                    for j, q in enumerate(checks):
+                        _ask(lesson, i, j, q)
+            if step.notes:
+                with st.popover(T("pop_notes"), icon=":material/speaker_notes:"):
+                    st.markdown(step.notes)
+            if i == len(lesson.steps) - 1:
+                _lesson_end(lesson, True)
+        return
     # a step without a demo (a check): its words, then its questions one tab each
     if step.notes:
         st.markdown(step.notes)
     if evidence is None:
         st.warning(T("measure_failed"), icon=":material/warning:")
-    elif step.notice:
-        with st.expander(T("what_to_notice"), icon=":material/visibility:"):
-            st.markdown(step.notice_text(evidence))
-    checks = step.checks_filled(evidence) if evidence is not None else ()
     if len(checks) > 1:
         for j, (tab, q) in enumerate(zip(st.tabs([T("question_n", n=j + 1) for j in range(len(checks))]), checks,
                                          strict=True)):
