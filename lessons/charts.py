@@ -158,10 +158,13 @@ def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, c
         dom = list(dict.fromkeys(df[color].astype(str)))
         scale = color_scale(colors, dom) if colors else alt.Scale(domain=dom)
         kw["color"] = alt.Color(f"{color}:N", scale=scale, title="")
-    ex = alt.X(f"{x}:Q", title=x_title if x_title is not None else x)
+    whole = pd.api.types.is_integer_dtype(df[x]) and df[x].nunique() <= 12  # layers: no ticks at 1.5, 2.5
+    ex = alt.X(f"{x}:Q", title=x_title if x_title is not None else x,
+               **({"axis": alt.Axis(tickMinStep=1, format="d")} if whole else {}))
+    thin_kw = {"color": kw["color"].legend(None)} if kw else {}  # the legend's swatches from the means, not faded
     thin = alt.Chart(df).mark_line(strokeWidth=1, opacity=0.25).encode(
         x=ex, y=alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, scale=yscale),
-        detail="seed:N", **kw, tooltip=[])
+        detail="seed:N", **thin_kw, tooltip=[])
     group = [x] + ([color] if color else [])
     mean_df = df.groupby(group, as_index=False, sort=False)[y].mean()
     thick = alt.Chart(mean_df).mark_line(strokeWidth=3).encode(

@@ -302,13 +302,15 @@ def _demo_underflow(values: dict, progress) -> list:
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
     # N on a log axis: float32's short life (N <= 150 of ~1,300) gets most of the width instead of a sliver
     n_axis = alt.X("n:Q", title="N (number of factors, log scale)", scale=alt.Scale(type="log"))
-    layers = [alt.Chart(df).mark_line().encode(
-        x=n_axis, y=alt.Y("log10:Q", title="log₁₀ of the product"),
-        color=alt.Color("how:N", title=None, scale=color_scale(colours),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
-        strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])),
-        # float32 as a wide band under float64: the two agree until float32 hits 0, and neither hides the other
-        strokeWidth=alt.condition(alt.datum.how == "float32 running product", alt.value(6), alt.value(2)))]
+    enc = dict(x=n_axis, y=alt.Y("log10:Q", title="log₁₀ of the product"),
+               color=alt.Color("how:N", title=None, scale=color_scale(colours),
+                               legend=alt.Legend(orient="bottom", direction="vertical")),
+               strokeDash=alt.condition(alt.datum.how == "sum of logs (exact)", alt.value([5, 4]), alt.value([1, 0])))
+    wide = df["how"] == "float32 running product"
+    # float32 as a wide band drawn first, float64 and the exact sum over it: the two agree until float32
+    # hits 0, and neither hides the other
+    layers = [alt.Chart(df[wide]).mark_line(strokeWidth=7).encode(**enc),
+              alt.Chart(df[~wide]).mark_line(strokeWidth=2).encode(**enc)]
     if len(ev):
         layers.append(alt.Chart(ev).mark_rule(color=GUIDE_GREY, strokeDash=[2, 2]).encode(
             x="n:Q", tooltip=["what:N", "n:Q"]))

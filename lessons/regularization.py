@@ -660,8 +660,8 @@ def _decay_demo(v, progress):
     long = pd.concat([pd.DataFrame({"seed": t["seed"], "optimizer": n, "weight norm": t[c]})
                       for n, c in zip(names, ("none", "adam", "adamw"))])
     chart = seed_chart(long, "optimizer", "weight norm", color="optimizer", colors=TORCH_DECAY_COLORS, sort=names,
-                       x_title="", title=W("weight_norm_title"), height=260, legend=False, label_angle=0,
-                       label_limit=140)
+                       x_title="", title=W("weight_norm_title"), height=300, legend=False, label_angle=-25,
+                       label_limit=220)
     code = inspect.getsource(fit) + "\n\n" + inspect.getsource(three_optimizers)
     return [
         Chart(chart, caption=W("decay.caption", steps=TORCH_STEPS, wd=TORCH_WD, lr=TORCH_LR)),

@@ -440,7 +440,7 @@ def dying_demo(values: dict, progress=None) -> list:
         d = df[df["layer"] == layer]
         relu = d[d["activation"] == "relu"]
         thin = alt.Chart(relu[relu["step"] % 10 == 0]).mark_line(strokeWidth=1, opacity=0.25).encode(
-            x=alt.X("step:Q", title="training step"), y=y, color=colour, detail="seed:N")
+            x=alt.X("step:Q", title="training step"), y=y, color=colour.legend(None), detail="seed:N")
         mean = d.groupby(["activation", "step"], as_index=False)["dead"].mean()
         thick = alt.Chart(mean).mark_line(strokeWidth=3).encode(
             x="step:Q", y="dead:Q", color=colour,

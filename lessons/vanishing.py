@@ -696,7 +696,8 @@ def _gradients_demo(v, progress):
         color=alt.Color("log10 grad norm:Q", scale=alt.Scale(scheme="viridis"), title="log10 ||∂E/∂W||"),
         tooltip=["activation", "layer", "step", alt.Tooltip("grad_norm:Q", format=".2e")],
     ).properties(width=520, height=90).facet(row=alt.Row("activation:N", sort=list(SQUASH), title=None)
-                                             ).resolve_scale(color="independent")
+                                             ).resolve_scale(color="independent").properties(
+        title=W("gradients.heat_title", seed=seed))
     outs.append(Chart(heat, caption=W("gradients.heat_caption", seed=seed, steps=GRAD_STEPS)))
     return outs
 

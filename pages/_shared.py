@@ -78,8 +78,8 @@ NARROW_CSS = """<style>
 }
 /* on every screen: a shadow at the edge of a box that scrolls while more of it lies beyond */
 .katex-display, [data-testid="stVegaLiteChart"] {
-  background: linear-gradient(to right, white 30%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
-    linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
+  background: linear-gradient(to right, white 55%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
+    linear-gradient(to left, white 55%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
     radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.3), transparent) left / 12px 100% no-repeat scroll,
     radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.3), transparent) right / 12px 100% no-repeat scroll;}
 </style>"""
@@ -1166,6 +1166,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
             for col, c in zip(cols, row, strict=True):
                 chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
                 # review of every slide found charts fitted to less than their own height unreadable
+                if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
+                    chart = _grow(chart, height)
                 try:
                     _draw(col, chart, c.square)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
@@ -1260,6 +1262,18 @@ def _fit_height(chart, height: int):
         return fit(chart, height)
     except Exception:  # noqa: BLE001
         return chart
+
+
+def _grow(chart, height: int):
+    """A single-view chart shorter than `height` px at `height` (Streamlit fits title, axes and legend
+    into a stretched chart's height, so a short chart with a legend leaves a strip of plot)."""
+    cur = getattr(chart, "height", alt.Undefined)
+    if isinstance(chart, (alt.Chart, alt.LayerChart)) and isinstance(cur, (int, float)) and cur < height:
+        try:
+            return chart.properties(height=height)
+        except Exception:  # noqa: BLE001
+            return chart
+    return chart
 
 
 def _with_parts(c, parts):
