@@ -95,8 +95,6 @@ PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] .katex-display .katex {font-size: 1.6em;}
 [data-testid="stMainBlockContainer"] .katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 0.3rem;}
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.6rem;}
-/* a slide is laid out for 1280x720; a 1920x1080 projector shows the same slide 1.4 times larger */
-@media (min-width: 1800px) and (min-height: 1000px) {[data-testid="stMainBlockContainer"] {zoom: 1.4;}}
 </style>"""
 
 
