@@ -50,6 +50,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
+from pages import _flights
 from pages import _plan_codec as _plans
 from pages import _rooms
 
@@ -1091,13 +1092,20 @@ def _cached_evidence(lesson_id: str, step_id: str, _step, _progress) -> dict:
     return _step.evidence(_progress)
 
 
+@st.cache_resource(show_spinner=False)
+def flights() -> _flights.Flights:
+    """The trainings running now, for every session of this server (a second visitor follows the first's)."""
+    return _flights.Flights()
+
+
 def _evidence(lesson: Lesson, step):
     """The step's claims measured over seeds (shared by every visitor), None when that failed."""
     if not step.claims:
         return {}
     bar = _Bar()
     try:
-        return _cached_evidence(lesson.id, step.id, step, bar)
+        return flights().run(("evidence", lesson.id, step.id),
+                             lambda report: _cached_evidence(lesson.id, step.id, step, report), bar)
     except Exception:  # noqa: BLE001 - a failed measurement must not take the page down
         return None
     finally:
@@ -1111,8 +1119,9 @@ def _run_demo(lesson: Lesson, step, values: dict) -> list:
     if not step.heavy:
         return _cached_demo(lesson.id, step.id, params, step, no_progress)
     bar = _Bar()
-    try:
-        return _cached_demo(lesson.id, step.id, params, step, bar)
+    try:  # a view another session is training now: its progress here, then its cached result
+        return flights().run(("demo", lesson.id, step.id, params),
+                             lambda report: _cached_demo(lesson.id, step.id, params, step, report), bar)
     finally:
         bar.clear()
 
