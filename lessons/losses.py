@@ -34,7 +34,7 @@ from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine.data import load
-from lessons.charts import seed_chart, seed_curves
+from lessons.charts import cell_grid, seed_chart, seed_curves
 from lessons.claims import Claim
 from lessons.theme import (
     CE_COLOR,
@@ -195,12 +195,14 @@ def _demo_line(values: dict, progress) -> list:
     ).properties(height=320, title=W("line.data_title"))
 
     grid = likelihood_map(sigma)
+    side = int(round(len(grid) ** 0.5))  # its n x n cells
     best = grid.loc[grid.loglik.idxmax()]
     ls = v["lstsq"]
     marks = pd.DataFrame({"theta1": [t1, ls[0]], "theta2": [t2, ls[1]],
                           "what": ["your line", "least squares (numpy)"]})
     mp = alt.layer(
-        alt.Chart(grid).mark_rect(clip=True).encode(
+        cell_grid((*T1_RANGE, *T2_RANGE), (side, side), edges=("t1a", "t1b", "t2a", "t2b"),
+                  centres=("theta1", "theta2"), loglik=grid.loglik.to_numpy()).mark_rect(clip=True).encode(
             x=alt.X("t1a:Q", title="θ₁ (slope)", scale=alt.Scale(domain=list(T1_RANGE), nice=False)), x2="t1b:Q",
             y=alt.Y("t2a:Q", title="θ₂ (intercept)", scale=alt.Scale(domain=list(T2_RANGE), nice=False)), y2="t2b:Q",
             color=alt.Color("loglik:Q", title="log-likelihood", scale=alt.Scale(scheme="viridis")),
@@ -427,9 +429,8 @@ def _demo_gd(values: dict, progress) -> list:
     t1 = np.linspace(*T1_RANGE, n)
     t2 = np.linspace(*T2_RANGE, n)
     g1, g2 = np.meshgrid(t1, t2)
-    d1, d2 = (t1[1] - t1[0]) / 2, (t2[1] - t2[0]) / 2
-    surf = pd.DataFrame({"a": g1.ravel() - d1, "b": g1.ravel() + d1, "c": g2.ravel() - d2, "d": g2.ravel() + d2,
-                         "level": np.log10(mse(g1, g2).ravel() - j_star + 1e-3)})
+    surf = cell_grid((*T1_RANGE, *T2_RANGE), g1.shape, edges=("a", "b", "c", "d"),
+                     level=np.log10(mse(g1, g2) - j_star + 1e-3))
     far = np.flatnonzero((path.theta1.abs() > 50) | (path.theta2.abs() > 50))
     inside = path.iloc[: far[0] + 1] if len(far) else path  # up to the first point off the map (drawn clipped)
     pts = pd.DataFrame({"theta1": [star[0], GD_START[0]], "theta2": [star[1], GD_START[1]],
@@ -437,7 +438,7 @@ def _demo_gd(values: dict, progress) -> list:
     xs = alt.Scale(domain=list(T1_RANGE), nice=False)
     ys = alt.Scale(domain=list(T2_RANGE), nice=False)
     contour = alt.layer(
-        alt.Chart(surf).mark_rect(clip=True).encode(
+        surf.mark_rect(clip=True).encode(
             x=alt.X("a:Q", title="θ₁ (slope)", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="θ₂ (intercept)", scale=ys),
             y2="d:Q", color=alt.Color("level:Q", title="log₁₀(MSE − min)",
                                       scale=alt.Scale(type="quantize", scheme="blues", nice=True, zero=False)),
@@ -656,16 +657,14 @@ def _demo_logistic(values: dict, progress) -> list:
     res, split = v["res"], v["split"]
     x0, x1, y0, y1 = res.meta["extent"]
     G = res.snapshots.shape[-1]
-    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
-    dx, dy = (x1 - x0) / (G - 1) / 2, (y1 - y0) / (G - 1) / 2
-    surf = pd.DataFrame({"a": gx.ravel() - dx, "b": gx.ravel() + dx, "c": gy.ravel() - dy, "d": gy.ravel() + dy,
-                         "p": res.snapshots[v["k"]].ravel().astype(float)})
+    surf = cell_grid((x0, x1, y0, y1), (G, G), edges=("a", "b", "c", "d"),
+                     p=res.snapshots[v["k"]].astype(np.float32))
     pts = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1],
                         "label": np.where(v["t"] > 0, "class 1", "class 0")})
     xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
     lab = alt.Color("label:N", title="label", scale=color_scale(CLASS_COLORS, ["class 0", "class 1"]))
     regions = alt.layer(
-        alt.Chart(surf).mark_rect(opacity=0.85).encode(
+        surf.mark_rect(opacity=0.85).encode(
             x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
             color=alt.Color("p:Q", title="P(y = 1)", scale=alt.Scale(scheme="blueorange", domain=[0, 1])),
             tooltip=alt.value(None)),
@@ -944,18 +943,16 @@ def _demo_softmax(values: dict, progress) -> list:
     i = min(max(point, 1), len(y)) - 1
     x0, x1, y0, y1 = res.meta["extent"]
     G = res.snapshots.shape[-1]
-    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
-    dx, dy = (x1 - x0) / (G - 1) / 2, (y1 - y0) / (G - 1) / 2
     names = [f"class {c}" for c in range(3)]
-    surf = pd.DataFrame({"a": gx.ravel() - dx, "b": gx.ravel() + dx, "c": gy.ravel() - dy, "d": gy.ravel() + dy,
-                         "cls": np.array(names)[res.snapshots[-1].ravel().astype(int)]})
+    surf = cell_grid((x0, x1, y0, y1), (G, G), edges=("a", "b", "c", "d"),
+                     cls=np.array(names)[res.snapshots[-1].ravel().astype(int)])
     dots = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1], "cls": np.array(names)[y],
                          "point": pts.point, "loss": pts.loss.round(3)})
     xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
     col = alt.Color("cls:N", title="class", scale=color_scale(CLASS_COLORS, names))
     worst = dots.loc[pts.loss.nlargest(5).index]
     regions = alt.layer(
-        alt.Chart(surf).mark_rect(opacity=0.3).encode(
+        surf.mark_rect(opacity=0.3).encode(
             x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
             color=col, tooltip=alt.value(None)),
         alt.Chart(dots).mark_circle(size=35, stroke="black", strokeWidth=0.5, opacity=1).encode(
@@ -973,7 +970,8 @@ def _demo_softmax(values: dict, progress) -> list:
     scatter = alt.layer(
         alt.Chart(band).mark_rect(color=CONTEXT_GREY, opacity=0.25).encode(
             y=alt.Y("lo:Q"), y2="hi:Q", tooltip=alt.value(W("categorical.band_tooltip"))),
-        alt.Chart(others[["distance", "loss"]].round(3)).mark_circle(size=10, color=CONTEXT_GREY, opacity=0.35).encode(
+        # no tooltip, so no rounding: charts.lean sends these 1,620 points as float32
+        alt.Chart(others[["distance", "loss"]]).mark_circle(size=10, color=CONTEXT_GREY, opacity=0.35).encode(
             x="distance:Q", y="loss:Q", tooltip=alt.value(None)),
         alt.Chart(pts.assign(cls=np.array(names)[pts.cls])[["distance", "loss", "cls", "point"]].round(3))
         .mark_circle(size=30, stroke="black", strokeWidth=0.4, opacity=0.9).encode(

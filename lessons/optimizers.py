@@ -37,7 +37,7 @@ from engine import data as D
 from engine.optim import lr_table
 from engine.surfaces import SURFACES, grid, trajectory
 from engine.threads import cpu_threads
-from lessons.charts import seed_chart, seed_curves
+from lessons.charts import cell_grid, seed_chart, seed_curves, thin_path
 from lessons.claims import SEEDS, Claim
 from lessons.common import diverged_at, diverged_runs, finite_rows
 from lessons.theme import (
@@ -645,13 +645,12 @@ def _race(surface: str, mult: float, start: tuple, steps: int, names: tuple) -> 
 def contour(surface: str, n: int = 45) -> alt.Chart:
     """The surface as a heatmap over its plotting window, shaded by the rank of f (darker is higher).
 
-    Only what the marks draw is sent, rounded (DESIGN.md's budget: a step sends at most 100 KB)."""
+    Only what the marks draw is sent: a cell number and its shade (charts.cell_grid; issue #12's budget:
+    a step sends at most 100 KB)."""
     g = grid(surface, n)
     x0, x1, y0, y1 = SURFACES[surface].window
-    dx, dy = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
-    level = np.log10(1 + g["f"] - g["f"].min())
-    g = pd.DataFrame({"x": g["x"], "y": g["y"], "level": level.rank(pct=True)}).round(3)  # by rank: every band
-    return alt.Chart(g).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
+    level = np.log10(1 + g["f"] - g["f"].min()).rank(pct=True)  # by rank: every band
+    return cell_grid((x0, x1, y0, y1), (n, n), anchor="start", level=level.to_numpy()).mark_rect(
         opacity=0.75).encode(
         x=alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title="w₁"), x2="x2:Q",
         y=alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title="w₂"), y2="y2:Q",
@@ -669,9 +668,10 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
         paths = paths[paths["step"] <= int(upto)]
     shown = paths[np.isfinite(paths["x"]) & np.isfinite(paths["y"]) & (paths["x"].abs() < pad)
                   & (paths["y"].abs() < pad)]
-    shown = shown[["optimizer", "step", "x", "y", "f"]].assign(  # 4 significant digits: all a path needs
-        optimizer=shown["optimizer"].map(label),  # the names a reader knows, not the configs' ids
-        **{c: shown[c].map(lambda v: float(f"{v:.4g}")) for c in ("x", "y", "f")})
+    shown = shown[["optimizer", "step", "x", "y", "f"]].assign(
+        optimizer=shown["optimizer"].map(label))  # the names a reader knows, not the configs' ids
+    # a point closer than a thousandth of the window to the last one drawn is not seen (issue #12)
+    shown = thin_path(shown, "x", "y", by="optimizer", tol=((x1 - x0) / 1000, (y1 - y0) / 1000))
     xs = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     ys = alt.Scale(domain=[y0, y1], nice=False, zero=False)
     lines = alt.Chart(shown).mark_line(clip=True, strokeWidth=2.2).encode(

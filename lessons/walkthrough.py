@@ -12,6 +12,8 @@ Controls know how to parse a raw URL query value (`Control.parse`), so deep link
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
@@ -204,6 +206,27 @@ class Question:
     explanations: tuple
 
 
+def _lean_outputs(demo: Callable[..., list]) -> Callable[..., list]:
+    """`demo` whose charts (also inside Columns) go through `lessons.charts.lean`."""
+    @functools.wraps(demo)
+    def lean_demo(*args, **kwargs):
+        from lessons.charts import lean
+
+        def each(o):
+            if isinstance(o, Chart):
+                return dataclasses.replace(o, chart=lean(o.chart))  # caption and square kept
+            if isinstance(o, Columns):
+                return Columns([[each(x) for x in col] if isinstance(col, (list, tuple)) else each(col)
+                                for col in o.cols])
+            return lean(o) if type(o).__module__.startswith("altair") else o
+
+        outs = demo(*args, **kwargs)
+        return outs if outs is None else [each(o) for o in outs]
+
+    lean_demo.lean_charts = True
+    return lean_demo
+
+
 @dataclass(frozen=True)
 class Step:
     """One step, declared in one place in its lesson module: id, controls, the runs it needs, the demo,
@@ -227,6 +250,12 @@ class Step:
     predict: Optional[Question] = None  # asked before the demo; its explanations reveal how the runs compare
     worked: str = ""  # worked numbers before the demo: a short hand calculation (Markdown, `{name:fmt}` placeholders)
     worked_values: Optional[Callable[[], dict]] = None  # computes the placeholders of `worked` with the engine
+
+    def __post_init__(self):
+        # every chart the demo returns travels lean: only the columns it draws, in compact types
+        # (lessons.charts.lean; issue #12). What is drawn is the same.
+        if self.demo is not None and not getattr(self.demo, "lean_charts", False):
+            object.__setattr__(self, "demo", _lean_outputs(self.demo))
 
     def views(self) -> list[dict]:
         """The control values of the default view and of every preset (what the shipped cache must hold)."""

@@ -30,9 +30,18 @@ def step_bytes(at, lesson_id: str, step_id: str) -> int:
     return sum(e.proto.ByteSize() for kind in KINDS for e in at.get(kind))
 
 
-def main(argv=None) -> None:
+def lesson_bytes(entry) -> dict[str, int]:
+    """{step id: bytes its default Present view sends} for one `lessons.registry` entry, in step order
+    (one AppTest for the whole lesson). Their sum is what the lesson's Self-paced page sends."""
     from streamlit.testing.v1 import AppTest
 
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(entry.page)
+    return {s.id: step_bytes(at, entry.lesson.id, s.id) for s in entry.lesson.steps}
+
+
+def main(argv=None) -> None:
     from lessons import registry
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,14 +49,9 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     rows = []
     for e in registry.entries():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        at.switch_page(e.page)
-        total = 0
-        for s in e.lesson.steps:
-            n = step_bytes(at, e.lesson.id, s.id)
-            rows.append((n, e.lesson.id, s.id))
-            total += n
+        sizes = lesson_bytes(e)
+        rows += [(n, e.lesson.id, sid) for sid, n in sizes.items()]
+        total = sum(sizes.values())
         flag = "over" if total > LESSON_BUDGET else "ok"
         print(f"lesson {e.lesson.number} {e.lesson.id:<22} {total / 1000:8.1f} KB  ({flag} the 250 KB budget)")
     over = [r for r in rows if r[0] > STEP_BUDGET]
