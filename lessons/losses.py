@@ -344,12 +344,12 @@ def _demo_underflow(values: dict, progress) -> list:
     arg_log = float(coin.theta[coin.loglik.idxmax()])
     all_zero = bool((coin.likelihood == 0).all())
     arg_prod = None if all_zero else float(coin.theta[coin.likelihood.idxmax()])
+    theta_x = alt.X("theta:Q", title="θ = P(heads)", axis=alt.Axis(values=[0, .2, .4, .6, .8, 1], format=".1f"))
     c1 = alt.Chart(coin).mark_line(color=FLOAT64_COLOR).encode(
-        x=alt.X("theta:Q", title="θ = P(heads)", axis=alt.Axis(values=[0, .2, .4, .6, .8, 1], format=".1f")), y=alt.Y("likelihood:Q", title="likelihood",
-                                                         axis=alt.Axis(format=".2e"))
+        x=theta_x, y=alt.Y("likelihood:Q", title="likelihood", axis=alt.Axis(format=".2e"))
     ).properties(height=240, title=W("logs.product_title"))
     c2 = alt.Chart(coin).mark_line(color=EXACT_COLOR).encode(
-        x=alt.X("theta:Q", title="θ = P(heads)", axis=alt.Axis(values=[0, .2, .4, .6, .8, 1], format=".1f")), y=alt.Y("loglik:Q", title="log-likelihood")
+        x=theta_x, y=alt.Y("loglik:Q", title="log-likelihood")
     ).properties(height=240, title=W("logs.logsum_title"))
     coin_note = W("logs.coin", flips=n_coin, heads=k_heads, arg=arg_log, frac=k_heads / n_coin)
     coin_note += " " + (W("logs.coin_lost") if all_zero else W("logs.coin_kept", arg=arg_prod))

@@ -50,9 +50,8 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
-from pages import _flights
+from pages import _flights, _rooms
 from pages import _plan_codec as _plans
-from pages import _rooms
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 MODES = ("Self-paced", "Present")
@@ -977,7 +976,8 @@ def _demo(lesson: Lesson, i: int, reveals=None, room: int = 0) -> None:
             st.error(T("demo_failed", error=f"{type(e).__name__}{': ' + msg if msg else ''}"), icon=":material/error:")
             details = []
     if reveals is not None:  # under the controls, where the column has room; else under the outputs
-        with (right if len(step.controls) > 6 else left or right), st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
+        place = right if len(step.controls) > 6 else left or right
+        with place, st.container(horizontal=True, gap="small", key=f"reveals-{lesson.id}-{step.id}"):
             if details:
                 warned = any(isinstance(o, Note) and o.kind == "warning" for o in details)
                 with st.popover(T("demo_details"), icon=":material/warning:" if warned else ":material/notes:"):

@@ -1,14 +1,18 @@
-"""Benchmark the running app as a user meets it: render times per page and step, and server memory.
+"""Benchmark the running app as a user meets it: render times, server CPU and memory, bytes, a class.
 
-    python tools/bench_app.py [--port 8765]
+    python tools/bench_app.py [--port 8765] [--class-sizes 1 10 20] [--no-bytes]
 
 Starts `streamlit run app.py` with an empty local engine cache (so only the shipped
 `assets/cache/` helps), then in headless Debian Chromium opens Home, References and every step of
 every lesson in Present mode twice: the first visit is cold (fresh server: imports, Streamlit
 caches empty), the second warm; each lesson is also opened in Self-paced mode (all its steps on one
-page). It also times a cached interaction (the "Next" button on a
-warm page). Prints one line per URL and a summary; compare with the budgets in DESIGN.md
+page). It times a cached interaction (the "Next" button on a warm page) and measures the server's
+CPU seconds (user + system, /proc) for each warm view. Then a class: K browser sessions open the
+same warm step at once; it reports the server CPU seconds they cost and the slowest one's time.
+Last, per lesson, the bytes its charts and tables send (tools/bench_bytes.py). Prints one line per
+URL, a summary per lesson and overall; compare with issue #12's targets and DESIGN.md's budgets
 (warm default < 2 s, cached interaction < 300 ms, heaviest cold default < 10 s, server < 600 MB).
+Figures, not a timed test: this machine is shared and noisy.
 """
 from __future__ import annotations
 
@@ -54,6 +58,22 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (Linux /proc)."""
+    pids = [pid]
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    pids += [int(p) for p in out]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def start_server(port: int, cache_prefix: str) -> subprocess.Popen:
     """`streamlit run app.py` on `port` with an empty local engine cache (only the shipped one helps)."""
     env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix=cache_prefix))
@@ -80,6 +100,30 @@ def timed_visit(page, url) -> float:
     return time.perf_counter() - t
 
 
+def class_opens(browser, base: str, path: str, k: int, pid: int) -> tuple[float, float]:
+    """K browser sessions (each its own context, so its own Streamlit session) open `path` at once:
+    (server CPU seconds they cost, seconds until the slowest has every chart drawn)."""
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(k)]
+    pages = [c.new_page() for c in contexts]
+    cpu0, t = cpu_seconds(pid), time.perf_counter()
+    for pg in pages:  # all requests go out before any page is waited on
+        pg.goto(f"{base}/{path}", wait_until="commit")
+    for pg in pages:
+        settle(pg, timeout=300_000)
+    slowest = time.perf_counter() - t
+    cpu = cpu_seconds(pid) - cpu0
+    for c in contexts:
+        c.close()
+    return cpu, slowest
+
+
+def lesson_sizes(entries) -> dict[str, int]:
+    """{lesson id: bytes its charts and tables send} (tools/bench_bytes.py's AppTest measurement)."""
+    from tools.bench_bytes import lesson_bytes
+
+    return {e.lesson.id: sum(lesson_bytes(e).values()) for e in entries}
+
+
 def main(argv=None):
     from playwright.sync_api import sync_playwright
 
@@ -87,6 +131,9 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--class-sizes", type=int, nargs="*", default=[1, 10, 20],
+                    help="K browser sessions opening one step at once")
+    ap.add_argument("--no-bytes", action="store_true", help="skip the per-lesson bytes (AppTest, ~2 min)")
     a = ap.parse_args(argv)
     port = a.port or free_port()
     server = start_server(port, "bench-cache-")
@@ -106,9 +153,11 @@ def main(argv=None):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for path in paths:
                 cold = timed_visit(page, f"{base}/{path}")
+                cpu0 = cpu_seconds(server.pid)
                 warm = timed_visit(page, f"{base}/{path}")
-                rows.append((path, cold, warm))
-                print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s", flush=True)
+                cpu = cpu_seconds(server.pid) - cpu0
+                rows.append((path, cold, warm, cpu))
+                print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s   server CPU {cpu:5.2f} s", flush=True)
             clicks = []
             for e in registry.entries():  # a cached interaction: Next on warm pages
                 page.goto(f"{base}/{e.lesson.id}?mode=present&step=1", wait_until="domcontentloaded")
@@ -119,14 +168,30 @@ def main(argv=None):
                     page.wait_for_timeout(50)
                     settle(page)
                     clicks.append(time.perf_counter() - t)
+            mem = rss_mb(server.pid)  # after every page twice (cold, then warm)
+            step = f"{registry.entries()[0].lesson.id}?mode=present&step=playground"
+            klass = [(k, *class_opens(browser, base, step, k, server.pid)) for k in a.class_sizes]
             browser.close()
-        mem = rss_mb(server.pid)
+        lessons = {e.lesson.id: e for e in registry.entries()}
+        sizes = {} if a.no_bytes else lesson_sizes(registry.entries())
+        print("\nper lesson: Self-paced warm (s), Present steps warm median (s), server CPU per warm view (s), KB sent")
+        for lid, e in lessons.items():
+            own = [r for r in rows if r[0] == lid]
+            steps = [r for r in rows if r[0].startswith(f"{lid}?")]
+            med = sorted(r[2] for r in steps)[len(steps) // 2]
+            cpu = sorted(r[3] for r in steps)[len(steps) // 2]
+            kb = f"{sizes[lid] / 1000:6.1f}" if lid in sizes else "   n/a"
+            print(f"  lesson {e.lesson.number} {lid:<22} self-paced {own[0][2]:5.2f}   step median {med:5.2f}"
+                  f"   CPU/view {cpu:5.2f}   {kb} KB")
+        for k, cpu, slowest in klass:
+            print(f"class of {k:>2} opening one warm step at once: server CPU {cpu:6.2f} s, slowest {slowest:6.2f} s")
         worst_cold = max(rows, key=lambda r: r[1])
         worst_warm = max(rows, key=lambda r: r[2])
         print(f"pages={len(rows)} warm_max={worst_warm[2]:.2f}s ({worst_warm[0] or 'home'}) "
               f"warm_median={sorted(r[2] for r in rows)[len(rows) // 2]:.2f}s "
               f"cold_max={worst_cold[1]:.2f}s ({worst_cold[0] or 'home'}) "
               f"next_step_median={sorted(clicks)[len(clicks) // 2] if clicks else float('nan'):.2f}s "
+              f"server_cpu_per_warm_view_median={sorted(r[3] for r in rows)[len(rows) // 2]:.2f}s "
               f"server_rss_mb={mem:.0f}")
     finally:
         server.terminate()
