@@ -249,7 +249,8 @@ def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, c
     if color is not None:
         dom = list(dict.fromkeys(df[color].astype(str)))
         scale = color_scale(colors, dom) if colors else alt.Scale(domain=dom)
-        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="")
+        # the legend's swatches opaque: they stand for the thick means, not the faded single runs
+        kw["color"] = alt.Color(f"{color}:N", scale=scale, title="", legend=alt.Legend(symbolOpacity=1))
     whole = pd.api.types.is_integer_dtype(df[x]) and df[x].nunique() <= 12  # layers: no ticks at 1.5, 2.5
     ex = alt.X(f"{x}:Q", title=x_title if x_title is not None else x,
                **({"axis": alt.Axis(tickMinStep=1, format="d")} if whole else {}))
@@ -258,10 +259,9 @@ def seed_curves(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, c
     series = [color] if color else []
     df = downsample(df, x, y, by=["seed"] + series)
     mean_df = downsample(mean_df, x, y, by=series)
-    thin_kw = {"color": kw["color"].legend(None)} if kw else {}  # the legend's swatches from the means, not faded
     thin = alt.Chart(df).mark_line(strokeWidth=1, opacity=0.25).encode(
         x=ex, y=alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, scale=yscale),
-        detail="seed:N", **thin_kw, tooltip=[])
+        detail="seed:N", **kw, tooltip=[])
     thick = alt.Chart(mean_df).mark_line(strokeWidth=3).encode(
         x=ex, y=alt.Y(f"{y}:Q", scale=yscale, title=y_title if y_title is not None else y), **kw,
         tooltip=[alt.Tooltip(f"{x}:Q")] + ([f"{color}:N"] if color else []) +

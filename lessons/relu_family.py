@@ -206,7 +206,7 @@ def family_demo(values: dict, progress=None) -> list:
             frames.append(pd.DataFrame({"x": x.numpy(), "f": torch.relu(-x).numpy(), "df": np.nan,
                                         "activation": act, "part": "max(0, −z)"}))
     df = pd.concat(frames, ignore_index=True)
-    colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
+    colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom", symbolOpacity=1),
                        scale=color_scale(ACTIVATION_COLORS, list(dict.fromkeys([name, other]))))
     dash = alt.StrokeDash("part:N", title="part", scale=alt.Scale(domain=["f", "max(0, z)", "max(0, −z)"],
                                                                   range=[[1, 0], [1, 0], [6, 4]]), legend=None)
@@ -431,7 +431,7 @@ def dying_demo(values: dict, progress=None) -> list:
             df["activation"], df["seed"] = r.config.model.activation, s
             frames.append(df)
     df = finite_rows(pd.concat(frames, ignore_index=True), "dead")
-    colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom"),
+    colour = alt.Color("activation:N", title=None, legend=alt.Legend(orient="bottom", symbolOpacity=1),
                        scale=color_scale(ACTIVATION_COLORS, DYING_ACTS))
     panels = []
     for layer in sorted(df["layer"].unique()):
@@ -440,7 +440,7 @@ def dying_demo(values: dict, progress=None) -> list:
         d = df[df["layer"] == layer]
         relu = d[d["activation"] == "relu"]
         thin = alt.Chart(relu[relu["step"] % 10 == 0]).mark_line(strokeWidth=1, opacity=0.25).encode(
-            x=alt.X("step:Q", title="training step"), y=y, color=colour.legend(None), detail="seed:N")
+            x=alt.X("step:Q", title="training step"), y=y, color=colour, detail="seed:N")
         mean = d.groupby(["activation", "step"], as_index=False)["dead"].mean()
         thick = alt.Chart(mean).mark_line(strokeWidth=3).encode(
             x="step:Q", y="dead:Q", color=colour,

@@ -91,6 +91,8 @@ def _theme() -> dict:
                 "labelFontSize": label, "titleFontSize": title, "titleFontWeight": 600,
                 "gridColor": "#E6E6E6", "domainColor": "#888888", "tickColor": "#888888",
                 "labelColor": "#333333", "titleColor": "#222222", "titlePadding": 8,
+                # no two tick labels touch ("100200" was two labels): drop every other one until they part
+                "labelOverlap": "greedy", "labelSeparation": 4,
             },
             "legend": {
                 "labelFontSize": label, "titleFontSize": title, "symbolSize": 160,

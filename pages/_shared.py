@@ -1175,6 +1175,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
                 # review of every slide found charts fitted to less than their own height unreadable
                 if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
                     chart = _grow(chart, height)
+                if len(row) > 1:  # half a slide's width: a long title on two lines, not cut with "…"
+                    chart = _wrap_title(chart, 30)
                 try:
                     _draw(col, chart, c.square)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
@@ -1281,6 +1283,19 @@ def _grow(chart, height: int):
         except Exception:  # noqa: BLE001
             return chart
     return chart
+
+
+def _wrap_title(chart, width: int):
+    """`chart` with a plain-text title longer than `width` characters split into two lines at a space."""
+    title = getattr(chart, "title", alt.Undefined)
+    if not isinstance(title, str) or len(title) <= width or " " not in title:
+        return chart
+    spaces = [k for k, ch in enumerate(title) if ch == " "]
+    cut = min(spaces, key=lambda k: abs(k - len(title) / 2))
+    try:
+        return chart.properties(title=[title[:cut], title[cut + 1:]])
+    except Exception:  # noqa: BLE001
+        return chart
 
 
 def _with_parts(c, parts):
