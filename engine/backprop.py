@@ -51,10 +51,14 @@ def _dact(name: str, z, h, param, slope, rr):
     raise ValueError(name)
 
 
-_FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass
-    "tanh": lambda dh, z, h: torch.ops.aten.tanh_backward(dh, h),
-    "sigmoid": lambda dh, z, h: torch.ops.aten.sigmoid_backward(dh, h),
-    "relu": lambda dh, z, h: torch.ops.aten.threshold_backward(dh, z, 0),
+_FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass, into `out`
+    "tanh": lambda dh, z, h, out: torch.ops.aten.tanh_backward.grad_input(dh, h, grad_input=out),
+    "sigmoid": lambda dh, z, h, out: torch.ops.aten.sigmoid_backward.grad_input(dh, h, grad_input=out),
+    "relu": lambda dh, z, h, out: torch.ops.aten.threshold_backward.grad_input(dh, z, 0, grad_input=out),
+}
+_IN_PLACE = {  # activations whose backward needs only their output: computed over their input
+    "tanh": lambda z: K.tanh(z, out=z),
+    "sigmoid": lambda z: torch.sigmoid(z, out=z),
 }
 
 
@@ -150,6 +154,8 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
         if act == "rrelu":
             rr = spec.rrelu_lower + (spec.rrelu_upper - spec.rrelu_lower) * noise(z.shape)
             h = torch.where(z >= 0, z, z * rr)
+        elif act in _IN_PLACE:  # z is not needed again (the fused backward reads h): overwrite it
+            h = _IN_PLACE[act](z)
         else:
             h = A.apply(act, z, param=net.act_param, slope=slope, training=True)
         rrs.append(rr)
@@ -162,11 +168,11 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     data_loss, delta = _dloss(loss, out, y, w, smoothing, n_classes, state)
     for i in range(L.n_layers - 1, -1, -1):
         hin = hs[i]
-        v["gb"][i].copy_(delta.sum(1, keepdim=True))
-        v["gW"][i].copy_(K.bmm(hin.transpose(1, 2), delta))
+        torch.sum(delta, 1, keepdim=True, out=v["gb"][i])  # straight into the gradient row
+        K.bmm(hin, delta, out=v["gW"][i], ta=True)
         if i == 0:
             break
-        dh = K.bmm(delta, v["W"][i].transpose(1, 2))  # grad wrt layer i's input
+        dh = K.bmm(delta, v["W"][i], tb=True)  # grad wrt layer i's input
         if net.use_dropout:
             dh = dh * masks[i - 1]
         z = zs[i - 1]
@@ -175,7 +181,7 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
             delta = dh[..., :half] * (z > 0) - dh[..., half:] * (z < 0)
             continue
         if act in _FUSED:
-            delta = _FUSED[act](dh, z, acts[i - 1])
+            delta = _FUSED[act](dh, z, acts[i - 1], dh)  # dh is a temporary: overwritten
             continue
         if act == "prelu":
             v["gslope"][i - 1].copy_((dh * torch.where(z > 0, torch.zeros_like(z), z)).sum(1, keepdim=True))

@@ -16,10 +16,14 @@ tests/engine/test_kernels.py checks both routes against torch on every shape the
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
 _NUMPY_DTYPES = (torch.float32, torch.float64)
+_LOCAL = threading.local()  # .quiet: a pass has set numpy's error state for this thread (`quiet_pass`)
 
 
 def _numpy_ok(*ts: torch.Tensor) -> bool:
@@ -32,26 +36,86 @@ def _numpy_ok(*ts: torch.Tensor) -> bool:
     return True
 
 
-def _quiet():
-    """Like torch, let overflow give inf/NaN silently: the trainer records divergence itself."""
-    return np.errstate(over="ignore", invalid="ignore")
+class _Quiet:
+    """Like torch, let overflow give inf/NaN silently: the trainer records divergence itself. Free
+    inside `quiet_pass` (which set numpy's error state once for the whole pass)."""
+
+    __slots__ = ("state",)
+
+    def __enter__(self):
+        self.state = None if getattr(_LOCAL, "quiet", False) else np.errstate(over="ignore", invalid="ignore")
+        if self.state is not None:
+            self.state.__enter__()
+
+    def __exit__(self, *exc):
+        if self.state is not None:
+            self.state.__exit__(*exc)
+
+
+def _quiet() -> _Quiet:
+    return _Quiet()
+
+
+@contextmanager
+def quiet_pass():
+    """Numpy's overflow and invalid-value warnings off for a whole training pass in this thread (the
+    kernels below would otherwise set and reset the error state around every call: ~1 us each, a
+    few dozen times a step). Error state only silences warnings; no result changes."""
+    if getattr(_LOCAL, "quiet", False):
+        yield
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        _LOCAL.quiet = True
+        try:
+            yield
+        finally:
+            _LOCAL.quiet = False
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
+    return t.detach().numpy() if t.requires_grad else t.numpy()
 
 
-def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Batched product (R, n, k) @ (R, k, m) -> (R, n, m)."""
-    if a.shape[-1] == 1:  # an outer product: no reduction, so a broadcast multiply is exact
-        return a * b
-    if _numpy_ok(a, b):
-        bn = _np(b)
-        if not bn.flags.c_contiguous and b.numel() <= 1 << 16:  # a transposed weight: BLAS is ~1.4x
+def bmm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, *, ta: bool = False,
+        tb: bool = False) -> torch.Tensor:
+    """Batched product (R, n, k) @ (R, k, m) -> (R, n, m). `ta`/`tb`: the operand is given as its
+    transpose ((R, k, n) / (R, m, k)), which the numpy route transposes for free. `out`, when given
+    (a (R, n, m) view, e.g. of a gradient row), receives the product and is returned: on the numpy
+    route the BLAS writes there directly, with the same kernel and so the same bits as into a fresh
+    array."""
+    if _numpy_ok(a, b) and (out is None or (out.dtype is a.dtype and out.is_cpu and not out.requires_grad)):
+        an, bn = _np(a), _np(b)
+        if ta:
+            an = an.transpose(0, 2, 1)
+        if tb:
+            bn = bn.transpose(0, 2, 1)
+        if an.shape[-1] == 1:  # an outer product: no reduction, so a broadcast multiply is exact
+            return _outer(a, b, ta, tb, out)
+        if not bn.flags.c_contiguous and bn.size <= 1 << 16:  # a transposed weight: BLAS is ~1.4x
             bn = np.ascontiguousarray(bn)  # faster on a contiguous copy
         with _quiet():
-            return torch.from_numpy(np.matmul(_np(a), bn))
-    return torch.bmm(a, b)
+            if out is None:
+                return torch.from_numpy(np.matmul(an, bn))
+            np.matmul(an, bn, out=out.numpy())
+        return out
+    if ta:
+        a = a.transpose(1, 2)
+    if tb:
+        b = b.transpose(1, 2)
+    if a.shape[-1] == 1:
+        return _outer(a, b, False, False, out)
+    if out is None:
+        return torch.bmm(a, b)
+    out.copy_(torch.bmm(a, b))
+    return out
+
+
+def _outer(a, b, ta, tb, out):
+    a = a.transpose(1, 2) if ta else a
+    b = b.transpose(1, 2) if tb else b
+    if out is None:
+        return a * b
+    return torch.mul(a, b, out=out)
 
 
 def affine(bias: torch.Tensor, h: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -63,8 +127,12 @@ def affine(bias: torch.Tensor, h: torch.Tensor, W: torch.Tensor) -> torch.Tensor
     return torch.baddbmm(bias, h, W)
 
 
-def tanh(x: torch.Tensor) -> torch.Tensor:
-    if _numpy_ok(x):
+def tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """tanh(x); `out` (x itself, say, when x is not needed afterwards) receives it when given."""
+    if _numpy_ok(x) and (out is None or _numpy_ok(x, out)):
         with _quiet():
-            return torch.from_numpy(np.asarray(np.tanh(_np(x))))  # asarray: a 0-d input gives a scalar
-    return torch.tanh(x)
+            if out is None:
+                return torch.from_numpy(np.asarray(np.tanh(_np(x))))  # asarray: a 0-d input gives a scalar
+            np.tanh(_np(x), out=_np(out))
+        return out
+    return torch.tanh(x) if out is None else torch.tanh(x, out=out)

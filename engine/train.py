@@ -22,6 +22,7 @@ import torch
 
 from . import data as D
 from . import graphs
+from . import kernels as K
 from .backprop import objective_and_grad
 from .config import Experiment
 from .losses import per_sample, weighted_mean
@@ -44,7 +45,7 @@ def group_key(exp: Experiment) -> tuple:
 
 
 def train_group(exps: list[Experiment], device: torch.device, progress=None) -> list[Result]:
-    with cpu_threads(), blas_one_thread():
+    with cpu_threads(), blas_one_thread(), K.quiet_pass():
         return _train_group(exps, device, progress)
 
 
