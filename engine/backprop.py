@@ -57,7 +57,7 @@ _FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass, 
     "relu": lambda dh, z, h, out: torch.ops.aten.threshold_backward.grad_input(dh, z, 0, grad_input=out),
 }
 _IN_PLACE = {  # activations whose backward needs only their output: computed over their input
-    "tanh": lambda z: K.tanh(z, out=z),
+    "tanh": lambda z: K.tanh_(z),
     "sigmoid": lambda z: torch.sigmoid(z, out=z),
 }
 
@@ -70,7 +70,7 @@ def _batch_constants(y, w, smoothing, loss, state):
     den = w.sum(1, keepdim=True)  # (R, 1)
     scale = (w / den)[..., None]  # (R, B, 1)
     t = y * (1 - smoothing) + (1 - y) * smoothing if loss == "bce" else None
-    out = (den, scale, t)
+    out = (den[:, 0], scale, t, None if t is None else t[..., None])
     if state is not None:
         state["batch_key"], state["batch_consts"] = key, out
         state["batch_refs"] = (y, w, smoothing)  # keep the ids alive while they are the key
@@ -79,11 +79,11 @@ def _batch_constants(y, w, smoothing, loss, state):
 
 def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
     """d(weighted mean loss)/dz and the per-run data loss."""
-    den, scale, t = _batch_constants(y, w, smoothing, loss, state)
+    den, scale, t, t3 = _batch_constants(y, w, smoothing, loss, state)
     if loss == "bce":
         zz = z[..., 0]
         val = F.softplus(zz) - t * zz
-        g = (torch.sigmoid(zz) - t)[..., None]
+        g = torch.sigmoid(z).sub_(t3)  # (sigmoid(zz) - t)[..., None], without the temporaries
     elif loss == "softmax_ce":
         onehot = F.one_hot(y, n_classes).to(z.dtype)
         s = smoothing[..., None]
@@ -109,7 +109,7 @@ def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
         val, g = d.abs(), torch.sign(d)[..., None]
     else:
         raise ValueError(loss)
-    return (val * w).sum(1) / den[:, 0], g * scale
+    return (val * w).sum(1) / den, g.mul_(scale)  # (every g above is a fresh tensor)
 
 
 def _views(net: Net, flat, state):
@@ -122,6 +122,7 @@ def _views(net: Net, flat, state):
     v = {"grad": grad,
          "W": [L.view(flat, p) for p in net.Ws], "b": [L.view(flat, p) for p in net.bs],
          "gW": [L.view(grad, p) for p in net.Ws], "gb": [L.view(grad, p) for p in net.bs]}
+    v["mm"] = K.LayerProducts(v["W"], v["gW"])
     if net.spec.activation == "prelu":
         pieces = [L.get("slope", i) for i in range(len(net.spec.hidden))]
         v["slope"] = [L.view(flat, p) for p in pieces]
@@ -140,11 +141,11 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     L, spec = net.layout, net.spec
     act = spec.activation
     v = _views(net, flat, state)
-    grad = v["grad"]
+    grad, mm = v["grad"], v["mm"]
     hs, zs, acts, masks, rrs = [X], [], [], [], []
     h = X
     for i in range(L.n_layers):
-        z = K.affine(v["b"][i], h, v["W"][i])
+        z = mm.forward(i, v["b"][i], h)
         if i == L.n_layers - 1:
             out = z
             break
@@ -169,10 +170,10 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     for i in range(L.n_layers - 1, -1, -1):
         hin = hs[i]
         torch.sum(delta, 1, keepdim=True, out=v["gb"][i])  # straight into the gradient row
-        K.bmm(hin, delta, out=v["gW"][i], ta=True)
+        mm.grad_w(i, hin, delta)
         if i == 0:
             break
-        dh = K.bmm(delta, v["W"][i], tb=True)  # grad wrt layer i's input
+        dh = mm.grad_in(i, delta)  # grad wrt layer i's input
         if net.use_dropout:
             dh = dh * masks[i - 1]
         z = zs[i - 1]

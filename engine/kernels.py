@@ -136,3 +136,60 @@ def tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
             np.tanh(_np(x), out=_np(out))
         return out
     return torch.tanh(x) if out is None else torch.tanh(x, out=out)
+
+
+def tanh_(x: torch.Tensor) -> torch.Tensor:
+    """tanh in place (the numpy route when `tanh` would take it: the same function, the same bits)."""
+    if _numpy_ok(x):
+        xn = _np(x)
+        with _quiet():
+            np.tanh(xn, out=xn)
+        return x
+    return x.tanh_()
+
+
+class LayerProducts:
+    """The three products of each layer of a stacked MLP, on views of one parameter row (`Ws`,
+    (R, k, m) each) and of its gradient buffer (`gWs`): the forward `bias + h @ W`, the weight
+    gradient `gW <- h^T delta` and the input gradient `delta @ W^T`.
+
+    Made once per training pass. On the numpy route the views' numpy twins are made here too, so a
+    step pays no per-call checks or conversions for the parameters; every product is the call
+    `bmm`/`affine` would make on the same operands (same BLAS kernel, same bits)."""
+
+    def __init__(self, Ws: list, gWs: list):
+        self.W, self.gW = Ws, gWs
+        self.numpy = _numpy_ok(*Ws, *gWs) and not any(t.requires_grad for t in (*Ws, *gWs))
+        self.dtype = Ws[0].dtype
+        if self.numpy:
+            self.Wn = [w.numpy() for w in Ws]
+            self.gWn = [g.numpy() for g in gWs]
+
+    def _np_ok(self, t: torch.Tensor) -> bool:
+        return t.dtype is self.dtype and t.is_cpu and not t.requires_grad
+
+    def forward(self, i: int, bias: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """bias + h @ W_i: bias (R, 1, m), h (R, n, k) -> (R, n, m), a new tensor."""
+        if self.numpy and self._np_ok(h) and self._np_ok(bias):
+            with _quiet():
+                z = np.matmul(h.numpy(), self.Wn[i])
+            return torch.from_numpy(z).add_(bias)  # torch broadcasts the add faster than numpy
+        return affine(bias, h, self.W[i])
+
+    def grad_w(self, i: int, h: torch.Tensor, delta: torch.Tensor) -> None:
+        """gW_i <- h^T delta (h (R, n, k), delta (R, n, m)), written into the gradient row."""
+        if self.numpy and h.shape[1] != 1 and self._np_ok(h) and self._np_ok(delta):
+            with _quiet():
+                np.matmul(h.numpy().transpose(0, 2, 1), delta.numpy(), out=self.gWn[i])
+            return
+        bmm(h, delta, out=self.gW[i], ta=True)
+
+    def grad_in(self, i: int, delta: torch.Tensor) -> torch.Tensor:
+        """delta @ W_i^T: delta (R, n, m) -> (R, n, k), a new tensor."""
+        if self.numpy and delta.shape[-1] != 1 and self._np_ok(delta):
+            bn = self.Wn[i].transpose(0, 2, 1)
+            if not bn.flags.c_contiguous and bn.size <= 1 << 16:  # as `bmm` does
+                bn = np.ascontiguousarray(bn)
+            with _quiet():
+                return torch.from_numpy(np.matmul(delta.numpy(), bn))
+        return bmm(delta, self.W[i], tb=True)

@@ -119,10 +119,11 @@ def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progr
 def _update(m: Stack, rec: Recorder, es: EarlyStop, g, t: int) -> None:
     """Stage "update": the optimizer step on every run's row. Rows are independent, so a diverged run
     may go on producing NaN without touching the others; only early stopping needs frozen rows."""
+    p = m.flat.data if m.flat.requires_grad else m.flat  # (.data makes a new tensor object every call)
     if m.shared_lr is not None and not es.on:
-        m.opt.step(m.flat.data, g, m.shared_lr[t])
+        m.opt.step(p, g, m.shared_lr[t])
     else:
-        m.opt.step(m.flat.data, g, m.lrs[t][:, None], rec.active if es.on else None)
+        m.opt.step(p, g, m.lrs[t][:, None], rec.active if es.on else None)
 
 
 def _graph_step(graph, t: int, steps: int):
