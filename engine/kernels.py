@@ -13,6 +13,14 @@ So on a CPU, for tensors that autograd does not track, these helpers run numpy o
 memory (no copy) and wrap the result back into a tensor; an outer product (inner dimension 1) is a
 broadcast multiply. Everywhere else (GPU, MPS, autograd) they are the plain torch calls.
 tests/engine/test_kernels.py checks both routes against torch on every shape the engine uses.
+
+Results must keep their bits (the shipped cache, assets/cache, holds results of this code): a
+faster call is welcome only if it runs the same kernel on the same operands. So `out=` variants
+write a product straight into a gradient row (BLAS with the same leading dimensions: the same
+bits), tanh may run in place, and numpy's error state is set once per training pass
+(`quiet_pass`) rather than around every call. torch 2.13's tanh is now about as fast as numpy's
+(38 vs 37 us on the tensor above), but switching would change the last bits of every result.
+`tests/engine/compare_trees.py` compares two checkouts' results bit for bit.
 """
 from __future__ import annotations
 
