@@ -190,6 +190,8 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
         else:
             slope = None
         delta = dh * _dact(act, z, acts[i - 1], net.act_param, slope, rrs[i - 1])
+    if state is not None and not net.use_dropout and act != "rrelu":  # the eval forward pass would be
+        state["forward"] = (X, out, acts)  # the same (no randomness): the recorder reuses it this step
     obj = data_loss
     if use_l1:
         obj = obj + l1 * (flat.abs() * wmask).sum(1)

@@ -93,12 +93,14 @@ def _loop(m: Stack, batch: Batches, noise: Streams, rec: Recorder, es: EarlyStop
             graph, g = _graph_step(graph, t, steps)
             if g is not None:
                 rec.window.append(graph.objs[t])
+        forward = None
         if graph is None and t < steps:
             obj, g = _eager_step(m, batch, noise, t, e0.reg.input_noise > 0)
             rec.window.append(obj.detach())
+            forward = m.bp_state.pop("forward", None)  # this step's forward pass (hand-written backprop)
         if rec.snap_steps:
             rec.snapshot(t)
-        if (t % k == 0 or t == steps) and not _record(m, rec, es, g, t, steps, progress):
+        if (t % k == 0 or t == steps) and not _record(m, rec, es, g, t, steps, progress, forward):
             break  # every run has diverged or stopped early
         if t < steps and graph is None:
             _update(m, rec, es, g, t)
@@ -113,11 +115,11 @@ def _eager_step(m: Stack, batch: Batches, noise: Streams, t: int, input_noise: b
     return _objective_and_grad(m, Xb, yb, wb, noise)
 
 
-def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progress) -> bool:
+def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progress, forward=None) -> bool:
     """Stage "record": divergence, the history row, early stopping, progress. False when no run is left."""
     with torch.no_grad():
         rec.check_divergence(t)
-        va_loss = rec.record(t, g)
+        va_loss = rec.record(t, g, forward)
     if es.on:
         es.update(t, va_loss, m.flat, rec.active)
     if progress is not None:
