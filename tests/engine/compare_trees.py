@@ -32,7 +32,7 @@ def _kind(e) -> tuple:
 
 
 def _extras():
-    from engine.config import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec
+    from engine.config import DataSpec, Experiment, TrainSpec
 
     base = Experiment(data=DataSpec("moons", n=200, seed=1), train=TrainSpec(steps=120, record_every=10))
     mods = [dict(reg=dict(l1=1e-3)), dict(reg=dict(l2=1e-2)), dict(reg=dict(l1=1e-3, l2=1e-3)),
