@@ -51,10 +51,14 @@ def _dact(name: str, z, h, param, slope, rr):
     raise ValueError(name)
 
 
-_FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass
-    "tanh": lambda dh, z, h: torch.ops.aten.tanh_backward(dh, h),
-    "sigmoid": lambda dh, z, h: torch.ops.aten.sigmoid_backward(dh, h),
-    "relu": lambda dh, z, h: torch.ops.aten.threshold_backward(dh, z, 0),
+_FUSED = {  # activation -> fused aten kernel computing dh * f'(z) in one pass, into `out`
+    "tanh": lambda dh, z, h, out: torch.ops.aten.tanh_backward.grad_input(dh, h, grad_input=out),
+    "sigmoid": lambda dh, z, h, out: torch.ops.aten.sigmoid_backward.grad_input(dh, h, grad_input=out),
+    "relu": lambda dh, z, h, out: torch.ops.aten.threshold_backward.grad_input(dh, z, 0, grad_input=out),
+}
+_IN_PLACE = {  # activations whose backward needs only their output: computed over their input
+    "tanh": lambda z: K.tanh_(z),
+    "sigmoid": lambda z: torch.sigmoid(z, out=z),
 }
 
 
@@ -66,7 +70,7 @@ def _batch_constants(y, w, smoothing, loss, state):
     den = w.sum(1, keepdim=True)  # (R, 1)
     scale = (w / den)[..., None]  # (R, B, 1)
     t = y * (1 - smoothing) + (1 - y) * smoothing if loss == "bce" else None
-    out = (den, scale, t)
+    out = (den[:, 0], scale, t, None if t is None else t[..., None])
     if state is not None:
         state["batch_key"], state["batch_consts"] = key, out
         state["batch_refs"] = (y, w, smoothing)  # keep the ids alive while they are the key
@@ -75,11 +79,11 @@ def _batch_constants(y, w, smoothing, loss, state):
 
 def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
     """d(weighted mean loss)/dz and the per-run data loss."""
-    den, scale, t = _batch_constants(y, w, smoothing, loss, state)
+    den, scale, t, t3 = _batch_constants(y, w, smoothing, loss, state)
     if loss == "bce":
         zz = z[..., 0]
         val = F.softplus(zz) - t * zz
-        g = (torch.sigmoid(zz) - t)[..., None]
+        g = torch.sigmoid(z).sub_(t3)  # (sigmoid(zz) - t)[..., None], without the temporaries
     elif loss == "softmax_ce":
         onehot = F.one_hot(y, n_classes).to(z.dtype)
         s = smoothing[..., None]
@@ -105,7 +109,7 @@ def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
         val, g = d.abs(), torch.sign(d)[..., None]
     else:
         raise ValueError(loss)
-    return (val * w).sum(1) / den[:, 0], g * scale
+    return (val * w).sum(1) / den, g.mul_(scale)  # (every g above is a fresh tensor)
 
 
 def _views(net: Net, flat, state):
@@ -118,6 +122,7 @@ def _views(net: Net, flat, state):
     v = {"grad": grad,
          "W": [L.view(flat, p) for p in net.Ws], "b": [L.view(flat, p) for p in net.bs],
          "gW": [L.view(grad, p) for p in net.Ws], "gb": [L.view(grad, p) for p in net.bs]}
+    v["mm"] = K.LayerProducts(v["W"], v["gW"])
     if net.spec.activation == "prelu":
         pieces = [L.get("slope", i) for i in range(len(net.spec.hidden))]
         v["slope"] = [L.view(flat, p) for p in pieces]
@@ -136,11 +141,11 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     L, spec = net.layout, net.spec
     act = spec.activation
     v = _views(net, flat, state)
-    grad = v["grad"]
+    grad, mm = v["grad"], v["mm"]
     hs, zs, acts, masks, rrs = [X], [], [], [], []
     h = X
     for i in range(L.n_layers):
-        z = K.affine(v["b"][i], h, v["W"][i])
+        z = mm.forward(i, v["b"][i], h)
         if i == L.n_layers - 1:
             out = z
             break
@@ -150,6 +155,8 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
         if act == "rrelu":
             rr = spec.rrelu_lower + (spec.rrelu_upper - spec.rrelu_lower) * noise(z.shape)
             h = torch.where(z >= 0, z, z * rr)
+        elif act in _IN_PLACE:  # z is not needed again (the fused backward reads h): overwrite it
+            h = _IN_PLACE[act](z)
         else:
             h = A.apply(act, z, param=net.act_param, slope=slope, training=True)
         rrs.append(rr)
@@ -162,11 +169,11 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
     data_loss, delta = _dloss(loss, out, y, w, smoothing, n_classes, state)
     for i in range(L.n_layers - 1, -1, -1):
         hin = hs[i]
-        v["gb"][i].copy_(delta.sum(1, keepdim=True))
-        v["gW"][i].copy_(K.bmm(hin.transpose(1, 2), delta))
+        torch.sum(delta, 1, keepdim=True, out=v["gb"][i])  # straight into the gradient row
+        mm.grad_w(i, hin, delta)
         if i == 0:
             break
-        dh = K.bmm(delta, v["W"][i].transpose(1, 2))  # grad wrt layer i's input
+        dh = mm.grad_in(i, delta)  # grad wrt layer i's input
         if net.use_dropout:
             dh = dh * masks[i - 1]
         z = zs[i - 1]
@@ -175,7 +182,7 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
             delta = dh[..., :half] * (z > 0) - dh[..., half:] * (z < 0)
             continue
         if act in _FUSED:
-            delta = _FUSED[act](dh, z, acts[i - 1])
+            delta = _FUSED[act](dh, z, acts[i - 1], dh)  # dh is a temporary: overwritten
             continue
         if act == "prelu":
             v["gslope"][i - 1].copy_((dh * torch.where(z > 0, torch.zeros_like(z), z)).sum(1, keepdim=True))
@@ -183,6 +190,8 @@ def objective_and_grad(net: Net, flat, X, y, w, *, loss, smoothing, n_classes, l
         else:
             slope = None
         delta = dh * _dact(act, z, acts[i - 1], net.act_param, slope, rrs[i - 1])
+    if state is not None and not net.use_dropout and act != "rrelu":  # the eval forward pass would be
+        state["forward"] = (X, out, acts)  # the same (no randomness): the recorder reuses it this step
     obj = data_loss
     if use_l1:
         obj = obj + l1 * (flat.abs() * wmask).sum(1)

@@ -79,12 +79,12 @@ class StackedOptimizer:
         self.uniform_wd = float(self.wd.flatten()[0]) if bool((self.wd == self.wd.flatten()[0]).all()) else None
         self._step_t = torch.zeros((), dtype=params.dtype, device=params.device)
 
-    def _fused(self, p, g, lr: float) -> bool:
+    def _fused(self, p, g, lr: float, t: int) -> bool:
         s = self.spec
         if not self.fused_ok or s.name not in ("adam", "adamw") or (s.name == "adamw" and self.uniform_wd is None):
             return False
         kernel = torch._fused_adam_ if s.name == "adam" else torch._fused_adamw_
-        self._step_t.fill_(self.t)
+        self._step_t.fill_(t)
         try:
             kernel([p], [g], [self.m], [self.v], [], [self._step_t], lr=lr, beta1=s.beta1, beta2=s.beta2,
                    weight_decay=self.uniform_wd if s.name == "adamw" else 0.0, eps=s.eps, amsgrad=False,
@@ -94,19 +94,26 @@ class StackedOptimizer:
             type(self).fused_ok = False  # kernel checks its arguments before it writes anything
             return False
 
-    @torch.no_grad()
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor | float, active: torch.Tensor | None = None,
              done: torch.Tensor | None = None):
         """One update. `done`, when given, is a 0-d int64 tensor counting the updates made so far on
         the device, read there instead of the Python counter: the update then makes no host
         decision, so a CUDA graph can capture it (engine/graphs.py); bias corrections are then
         computed in float64 on the device, as on the host."""
+        if (active is None and done is None and isinstance(lr, float) and not (p.requires_grad or g.requires_grad)
+                and self._fused(p, g, lr, self.t + 1)):  # in place on untracked tensors: no grad mode needed
+            self.t += 1
+            return
+        with torch.no_grad():
+            self._step(p, g, lr, active, done)
+
+    def _step(self, p, g, lr, active, done):
         s = self.spec
         self.t += 1
         t = self.t if done is None else (done + 1).double()  # float64, as the host computes it
         sqrt = math.sqrt if done is None else torch.sqrt
         if isinstance(lr, float) and done is None:
-            if active is None and self._fused(p, g, lr):
+            if active is None and self._fused(p, g, lr, self.t):
                 return
             lr = torch.full((p.shape[0], 1), lr, dtype=p.dtype, device=p.device)
         if s.name == "sgd":

@@ -91,8 +91,10 @@ class Stack:
         self.opt = StackedOptimizer(e0.optim, self.flat.detach(), per([e.optim.weight_decay for e in exps]).view(R, 1))
         self.loss, self.task, self.n_classes = e0.loss, s0.task, s0.n_classes
 
-    def evaluate(self, X, y, w, keep=None):
-        z = self.net.forward(self.flat, X, training=False, keep=keep)
+    def evaluate(self, X, y, w, keep=None, z=None):
+        """Loss and metric per run; `z`, when given, is the logits of this X already computed."""
+        if z is None:
+            z = self.net.forward(self.flat, X, training=False, keep=keep)
         return (weighted_mean(per_sample(self.loss, z, y, 0.0, self.n_classes), w),
                 metric(self.task, z, y, w))
 
@@ -193,11 +195,18 @@ class Recorder:
             self.window.clear()
             self.window_start = t + 1
 
-    def record(self, t: int, g) -> torch.Tensor:
-        """One history row per run; returns the validation loss (R,) for early stopping."""
+    def record(self, t: int, g, forward=None) -> torch.Tensor:
+        """One history row per run; returns the validation loss (R,) for early stopping. `forward`:
+        (X, logits, hidden outputs) of this step's training pass when it ran on the whole training
+        set with these weights and no randomness: the evaluation forward pass would repeat it bit
+        for bit (the same kernels on the same operands), so it is reused."""
         m, d, R, zero = self.m, self.data, self.R, self.zero
-        keep = []
-        tr_loss, tr_m = m.evaluate(d.Xtr, d.ytr, d.wtr, keep)
+        if forward is not None and forward[0] is d.Xtr:
+            keep = list(forward[2])
+            tr_loss, tr_m = m.evaluate(d.Xtr, d.ytr, d.wtr, z=forward[1])
+        else:
+            keep = []
+            tr_loss, tr_m = m.evaluate(d.Xtr, d.ytr, d.wtr, keep)
         va_loss, va_m = m.evaluate(d.Xva, d.yva, d.wva) if d.Xva.shape[1] else (zero.expand(R) * math.nan,) * 2
         cols = [m.lrs[min(t, m.steps - 1)], tr_loss, va_loss, tr_m, va_m]
         for piece in self.W_pieces:

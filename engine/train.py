@@ -14,6 +14,7 @@ gathering the results (`_results`).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -22,6 +23,7 @@ import torch
 
 from . import data as D
 from . import graphs
+from . import kernels as K
 from .backprop import objective_and_grad
 from .config import Experiment
 from .losses import per_sample, weighted_mean
@@ -44,17 +46,19 @@ def group_key(exp: Experiment) -> tuple:
 
 
 def train_group(exps: list[Experiment], device: torch.device, progress=None) -> list[Result]:
-    with cpu_threads(), blas_one_thread():
+    with cpu_threads(), blas_one_thread(), K.quiet_pass():
         return _train_group(exps, device, progress)
 
 
 def _objective_and_grad(m: Stack, Xb, yb, wb, noise):
     """Each run's objective (R,) and the gradient of its flat row (R, P)."""
     if m.fast:
-        with torch.no_grad():
-            return objective_and_grad(m.net, m.flat, Xb, yb, wb, loss=m.loss, smoothing=m.smooth,
-                                      n_classes=m.n_classes, l1=m.l1, l2=m.l2, wmask=m.wmask, noise=noise,
-                                      use_l1=m.use_l1, use_l2=m.use_l2, state=m.bp_state)
+        if torch.is_grad_enabled():  # (the trainer's loop has turned it off already: ~1.5 us a step)
+            with torch.no_grad():
+                return _objective_and_grad(m, Xb, yb, wb, noise)
+        return objective_and_grad(m.net, m.flat, Xb, yb, wb, loss=m.loss, smoothing=m.smooth,
+                                  n_classes=m.n_classes, l1=m.l1, l2=m.l2, wmask=m.wmask, noise=noise,
+                                  use_l1=m.use_l1, use_l2=m.use_l2, state=m.bp_state)
     z = m.net.forward(m.flat, Xb, training=True, noise=noise)
     obj = weighted_mean(per_sample(m.loss, z, yb, m.smooth, m.n_classes), wb)
     if m.use_l1:
@@ -74,24 +78,32 @@ def _train_group(exps: list[Experiment], device: torch.device, progress=None) ->
     batch = Batches(data, e0.train.batch_size, noise)
     rec = Recorder(exps, data, m, dev)
     es = EarlyStop(exps, m.flat, data.Xva.shape[1])
-    steps, k = m.steps, e0.train.record_every
     graph = graphs.GraphStep(m, data, _objective_and_grad) if graphs.usable(dev, m, batch, e0, es) else None
+    with torch.no_grad() if m.fast else contextlib.nullcontext():  # the fast path differentiates nothing
+        _loop(m, batch, noise, rec, es, graph, e0, progress)
+    return _results(exps, data, m, rec, es, dev, time.perf_counter() - t0)
+
+
+def _loop(m: Stack, batch: Batches, noise: Streams, rec: Recorder, es: EarlyStop, graph, e0, progress) -> None:
+    """Steps 0..steps: objective and gradient, snapshots, records, update (stages below)."""
+    steps, k = m.steps, e0.train.record_every
     for t in range(steps + 1):
         g = None
         if graph is not None:  # one replay: update with gradient t-1, then objective and gradient t
             graph, g = _graph_step(graph, t, steps)
             if g is not None:
                 rec.window.append(graph.objs[t])
+        forward = None
         if graph is None and t < steps:
             obj, g = _eager_step(m, batch, noise, t, e0.reg.input_noise > 0)
             rec.window.append(obj.detach())
+            forward = m.bp_state.pop("forward", None)  # this step's forward pass (hand-written backprop)
         if rec.snap_steps:
             rec.snapshot(t)
-        if (t % k == 0 or t == steps) and not _record(m, rec, es, g, t, steps, progress):
+        if (t % k == 0 or t == steps) and not _record(m, rec, es, g, t, steps, progress, forward):
             break  # every run has diverged or stopped early
         if t < steps and graph is None:
             _update(m, rec, es, g, t)
-    return _results(exps, data, m, rec, es, dev, time.perf_counter() - t0)
 
 
 def _eager_step(m: Stack, batch: Batches, noise: Streams, t: int, input_noise: bool):
@@ -103,11 +115,11 @@ def _eager_step(m: Stack, batch: Batches, noise: Streams, t: int, input_noise: b
     return _objective_and_grad(m, Xb, yb, wb, noise)
 
 
-def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progress) -> bool:
+def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progress, forward=None) -> bool:
     """Stage "record": divergence, the history row, early stopping, progress. False when no run is left."""
     with torch.no_grad():
         rec.check_divergence(t)
-        va_loss = rec.record(t, g)
+        va_loss = rec.record(t, g, forward)
     if es.on:
         es.update(t, va_loss, m.flat, rec.active)
     if progress is not None:
@@ -118,10 +130,11 @@ def _record(m: Stack, rec: Recorder, es: EarlyStop, g, t: int, steps: int, progr
 def _update(m: Stack, rec: Recorder, es: EarlyStop, g, t: int) -> None:
     """Stage "update": the optimizer step on every run's row. Rows are independent, so a diverged run
     may go on producing NaN without touching the others; only early stopping needs frozen rows."""
+    p = m.flat.data if m.flat.requires_grad else m.flat  # (.data makes a new tensor object every call)
     if m.shared_lr is not None and not es.on:
-        m.opt.step(m.flat.data, g, m.shared_lr[t])
+        m.opt.step(p, g, m.shared_lr[t])
     else:
-        m.opt.step(m.flat.data, g, m.lrs[t][:, None], rec.active if es.on else None)
+        m.opt.step(p, g, m.lrs[t][:, None], rec.active if es.on else None)
 
 
 def _graph_step(graph, t: int, steps: int):

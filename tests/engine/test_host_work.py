@@ -133,3 +133,30 @@ def test_early_stopping_per_run_in_one_vectorised_update():
     stop = short.meta["stopped_at"]
     best_step = int(h.loc[h["val_loss"].idxmin(), "step"])
     assert (stop - best_step) // 5 == 3  # stops after more than `patience` = 2 evaluations without a better one
+
+
+@pytest.mark.parametrize("model", [dict(activation="tanh"), dict(activation="prelu"), dict(activation="crelu"),
+                                   dict(activation="relu", dropout=0.2), dict(activation="rrelu")])
+def test_records_reuse_the_training_forward_pass_bit_for_bit(monkeypatch, model):
+    """The recorder takes the step's own forward pass (full batch, no randomness) instead of running it
+    again: histories equal the re-run ones exactly (and dropout/RReLU, whose training pass differs, re-run)."""
+    from engine import stages
+
+    exps = [Experiment(data=DataSpec("blobs3", n=200, seed=1), model=ModelSpec(hidden=(8, 8), **model),
+                       optim=OptimSpec("adam", lr=0.02), train=TrainSpec(steps=30, record_every=3), seed=s)
+            for s in range(3)]
+    used = []
+    plain = stages.Recorder.record
+
+    def spy(self, t, g, forward=None):
+        used.append(forward is not None and forward[0] is self.data.Xtr)
+        return plain(self, t, g, forward)
+
+    monkeypatch.setattr(stages.Recorder, "record", spy)
+    reused = run_many(exps, cache=False)
+    assert any(used) == (model.get("dropout", 0) == 0 and model["activation"] != "rrelu")
+    monkeypatch.setattr(stages.Recorder, "record", lambda self, t, g, forward=None: plain(self, t, g))
+    rerun = run_many(exps, cache=False)
+    for a, b in zip(reused, rerun):
+        assert np.array_equal(a.history.to_numpy(), b.history.to_numpy(), equal_nan=True)
+        assert np.array_equal(a.params, b.params)

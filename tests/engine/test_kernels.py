@@ -102,3 +102,74 @@ def test_training_keeps_numpy_blas_at_one_thread_and_restores_it():
             assert set(blas_threads()) <= {1}
         assert set(blas_threads()) <= {1}  # still inside the first pass
     assert blas_threads() == before
+
+
+def _grad_row_views(dtype=torch.float32):
+    """A 2-16-16-1 net's weight views into a parameter row and a gradient row, as the trainer has them."""
+    L = Layout(ModelSpec(hidden=(16, 16), activation="tanh"), 2, 1)
+    g = torch.Generator().manual_seed(4)
+    flat, grad = torch.randn(R, L.size, generator=g, dtype=dtype), torch.zeros(R, L.size, dtype=dtype)
+    Ws = [L.view(flat, L.get("W", i)) for i in range(3)]
+    gWs = [L.view(grad, L.get("W", i)) for i in range(3)]
+    bs = [L.view(flat, L.get("b", i)) for i in range(3)]
+    return Ws, gWs, bs, g
+
+
+@pytest.mark.parametrize("n", [N, 1])  # 1: a batch of one, where h^T delta is an outer product
+def test_layer_products_give_the_bits_of_the_calls_they_replace(n):
+    """K.LayerProducts (numpy twins made once) writes exactly what bmm/affine give on the same operands,
+    and the written-into gradient views match a fresh product bit for bit: the shipped cache depends on it."""
+    Ws, gWs, bs, g = _grad_row_views()
+    mm = K.LayerProducts(Ws, gWs)
+    assert mm.numpy
+    h = torch.randn(R, n, 2, generator=g)
+    for i in range(3):
+        z = mm.forward(i, bs[i], h)
+        assert torch.equal(z, K.affine(bs[i], h, Ws[i]))
+        delta = torch.randn(R, n, Ws[i].shape[2], generator=g)
+        mm.grad_w(i, h, delta)
+        assert torch.equal(gWs[i], K.bmm(h.transpose(1, 2), delta))
+        assert torch.equal(gWs[i], K.bmm(h, delta, ta=True))
+        out = torch.empty_like(gWs[i])
+        assert K.bmm(h, delta, out=out, ta=True) is out and torch.equal(out, gWs[i])
+        dh = mm.grad_in(i, delta)
+        assert torch.equal(dh, K.bmm(delta, Ws[i].transpose(1, 2)))
+        assert torch.equal(dh, K.bmm(delta, Ws[i], tb=True))
+        torch.testing.assert_close(dh, torch.bmm(delta, Ws[i].transpose(1, 2)), rtol=1e-5, atol=1e-5)
+        h = torch.tanh(z)
+
+
+def test_layer_products_take_torch_where_numpy_cannot():
+    """Tracked weights (or a GPU) keep the torch route, with torch's answers."""
+    Ws, gWs, bs, g = _grad_row_views(torch.float64)
+    tracked = [w.detach().clone().requires_grad_(True) for w in Ws]
+    mm = K.LayerProducts(tracked, gWs)
+    assert not mm.numpy
+    h = torch.randn(R, N, 2, generator=g, dtype=torch.float64)
+    delta = torch.randn(R, N, 16, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(mm.forward(0, bs[0], h), torch.baddbmm(bs[0], h, Ws[0]))
+    mm.grad_w(0, h, delta)
+    torch.testing.assert_close(gWs[0], torch.bmm(h.transpose(1, 2), delta))
+    torch.testing.assert_close(mm.grad_in(0, delta), torch.bmm(delta, Ws[0].transpose(1, 2)))
+    out = torch.empty(R, 2, 16, dtype=torch.float64)  # bmm's torch route with out= and transposed operands
+    assert K.bmm(h.clone().requires_grad_(True), delta, out=out, ta=True) is out
+    torch.testing.assert_close(out.detach(), torch.bmm(h.transpose(1, 2), delta))
+    torch.testing.assert_close(K.bmm(delta, tracked[1], tb=True).detach(), torch.bmm(delta, Ws[1].transpose(1, 2)))
+
+
+def test_in_place_tanh_and_quiet_pass():
+    x = torch.cat([torch.randn(600) * s for s in (1e-3, 1, 30)]).view(3, 20, 30)
+    ref = K.tanh(x)
+    y = x.clone()
+    assert K.tanh_(y) is y and torch.equal(y, ref)  # the same numpy function, in place: the same bits
+    out = torch.empty_like(x)
+    assert K.tanh(x, out=out) is out and torch.equal(out, ref)
+    big = torch.full((2, 3, 4), 3e38)
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with K.quiet_pass():  # numpy's error state set once for a pass: no warning, nothing changed
+            with K.quiet_pass():
+                assert not torch.isfinite(K.affine(torch.zeros(2, 1, 4), big, torch.full((2, 4, 4), 3e38))).any()
+            assert np.geterr()["over"] == "ignore"
+    assert np.geterr() == before  # restored to the caller's setting

@@ -111,3 +111,18 @@ def test_trajectory_divergence_is_recorded_not_raised():
     df, meta = trajectory("rosenbrock", OptimSpec("sgd", lr=1.0), steps=200)
     assert meta["diverged_at"] is not None and meta["diverged_at"] < 200
     assert len(df) == meta["diverged_at"] + 1
+
+
+def test_fused_adam_outside_grad_mode_and_on_tracked_rows():
+    """The trainer calls the fused kernel without entering no_grad (it passes untracked rows); a tracked
+    row still gets the update (under no_grad, as before) and the kernel stays on."""
+    g = torch.Generator().manual_seed(2)
+    p0 = torch.randn(3, 7, generator=g)
+    a, b = p0.clone(), p0.clone().requires_grad_(True)
+    oa, ob = StackedOptimizer(OptimSpec("adam", lr=0.02), a), StackedOptimizer(OptimSpec("adam", lr=0.02), b.detach())
+    for _ in range(5):
+        grads = torch.randn(3, 7, generator=g)
+        oa.step(a, grads, 0.02)
+        ob.step(b, grads.clone(), 0.02)
+    assert StackedOptimizer.fused_ok and oa.t == ob.t == 5
+    assert torch.equal(a, b.detach())
