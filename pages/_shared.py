@@ -75,9 +75,9 @@ NARROW_CSS = """<style>
      its column clip them), and a shadow at an edge while more of it lies beyond (the scroll cue on phones,
      whose scrollbars show only while scrolling) */
   .katex-display {margin-bottom: 1.1rem !important; padding: 0.2rem 0 0.6rem 0 !important;}
+  [data-testid="stMarkdownContainer"] table {display: block; overflow-x: auto; max-width: 100%;}
 }
 /* on every screen: a shadow at the edge of a box that scrolls while more of it lies beyond */
-[data-testid="stMarkdownContainer"] table {display: block; overflow-x: auto; max-width: 100%;}
 .katex-display, [data-testid="stVegaLiteChart"], [data-testid="stMarkdownContainer"] table {
   background: linear-gradient(to right, white 55%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
     linear-gradient(to left, white 55%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
