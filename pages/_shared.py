@@ -77,7 +77,9 @@ NARROW_CSS = """<style>
   .katex-display {margin-bottom: 1.1rem !important; padding: 0.2rem 0 0.6rem 0 !important;}
   [data-testid="stMarkdownContainer"] table {display: block; overflow-x: auto; max-width: 100%;}
 }
-/* on every screen: a shadow at the edge of a box that scrolls while more of it lies beyond */
+/* on every screen: a chart drawn at its own size (a square map) wider than its column scrolls inside
+   its box instead of spilling over its neighbour; a shadow marks the edge of a box that scrolls */
+[class*="st-key-square-"] [data-testid="stVegaLiteChart"] {overflow-x: auto; overflow-y: hidden; max-width: 100%;}
 .katex-display, [data-testid="stVegaLiteChart"], [data-testid="stMarkdownContainer"] table {
   background: linear-gradient(to right, white 55%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
     linear-gradient(to left, white 55%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
@@ -1177,11 +1179,11 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
                 if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
                     chart = _grow(chart, height)
                 if len(row) > 1:  # half a slide's width: a long title on two lines, not cut with "…"
-                    chart = _wrap_title(chart, 30)
+                    chart = _wrap_title(chart, 33)
                 try:
-                    _draw(col, chart, c.square)
+                    _draw(col, chart, c.square, boxed=False)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
-                    _draw(col, c.chart, c.square)
+                    _draw(col, c.chart, c.square, boxed=False)
     if not charts:
         for t in tables:
             _render(t if isinstance(t, Table) else Table(t))
@@ -1307,12 +1309,15 @@ def _with_parts(c, parts):
     return out
 
 
-def _draw(place, chart, square: bool = False) -> None:
+def _draw(place, chart, square: bool = False, boxed: bool = True) -> None:
     """An Altair chart, stretched to its column; a `square` map at its own size, its plot area exactly
     the width and height it declares (legend, title and axes around it), so its axes keep one scale."""
-    if square:
-        place.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad")), width="content",
-                           height="content", theme=None)
+    chart = chart.properties(autosize=alt.AutoSizeParams(type="pad")) if square else chart
+    if square and boxed:  # in a keyed box: wider than its column, it scrolls (NARROW_CSS) instead of
+        with place.container(key=f"square-{id(chart)}"):  # spilling over its neighbour (Self-paced columns)
+            st.altair_chart(chart, width="content", height="content", theme=None)
+    elif square:  # a slide sizes its maps to fit
+        place.altair_chart(chart, width="content", height="content", theme=None)
     else:
         place.altair_chart(chart, width="stretch", theme=None)
 
