@@ -1,6 +1,7 @@
 """lessons/guide.py: the course-wide pages' step links resolve, and the field guide's live checks
 agree with the closed form (a uniform guess over K = 10 classes costs ln 10 = 2.303 nats)."""
 import math
+import os
 
 import pytest
 
@@ -81,6 +82,8 @@ def evidence():
     return guide.evidence()  # the shipped runs (tests/conftest.py gives a fresh local cache)
 
 
+@pytest.mark.skipif(os.environ.get("ENGINE_SHIPPED_CACHE", "").lower() in ("0", "off", "no"),
+                    reason="the shipped cache is switched off (ENGINE_SHIPPED_CACHE=off)")
 def test_the_checks_runs_are_shipped():
     shipped = Cache(local_dir=SHIPPED_DIR, shipped_dir=None)
     missing = [e for e in guide.experiments() if shipped.get(e) is None]
