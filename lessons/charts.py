@@ -61,6 +61,13 @@ def cell_grid(extent, shape, *, edges=("x", "x2", "y", "y2"), centres=None, anch
             .transform_calculate(cell="datum.row - 1").transform_calculate(**calc))
 
 
+def equal_axes(extent, height: int) -> dict:
+    """Width and height (px) for a map of `extent` (x0, x1, y0, y1) whose axes keep one scale: a unit
+    on x as long as a unit on y, when the chart is drawn as `Chart(..., square=True)`."""
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    return {"height": int(height), "width": int(round(height * (x1 - x0) / (y1 - y0)))}
+
+
 def points_frame(split: D.Split, which=("train", "test")) -> pd.DataFrame:
     parts = []
     for name in which:

@@ -34,7 +34,7 @@ from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine.data import load
-from lessons.charts import cell_grid, seed_chart, seed_curves
+from lessons.charts import cell_grid, equal_axes, seed_chart, seed_curves
 from lessons.claims import Claim
 from lessons.theme import (
     CE_COLOR,
@@ -214,7 +214,7 @@ def _demo_line(values: dict, progress) -> list:
                                                                   range=["circle", "cross"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
                                                                  range=["white", MSE_COLOR]))),
-    ).properties(height=340, title=W("line.map_title", sigma=sigma))
+    ).properties(**equal_axes((*T1_RANGE, *T2_RANGE), 300), title=W("line.map_title", sigma=sigma))
     prod_txt = f"{v['product']:.3g}" if v["product"] > 0 else W("line.underflow")
     ll_parts = (rf"\log p(\mathcal{{D}}\mid\theta) = -\tfrac{{{n}}}{{2}}\log(2\pi \cdot {sigma:g}^2) - "
                 rf"\frac{{{v['sse']:.3f}}}{{2 \cdot {sigma:g}^2}} = {v['loglik']:.3f}")
@@ -227,7 +227,7 @@ def _demo_line(values: dict, progress) -> list:
         Latex(ll_parts),
         Markdown(W("line.only_sse")),
         Chart(chart, caption=W("line.bells_caption")),
-        Chart(mp, caption=W("line.map_caption", t1=best.theta1, t2=best.theta2, ls1=ls[0], ls2=ls[1])),
+        Chart(mp, caption=W("line.map_caption", t1=best.theta1, t2=best.theta2, ls1=ls[0], ls2=ls[1]), square=True),
     ]
 
 
@@ -454,7 +454,7 @@ def _demo_gd(values: dict, progress) -> list:
                                                                   range=["cross", "square"])),
             fill=alt.Fill("what:N", legend=None, scale=alt.Scale(domain=["closed form", "start"],
                                                                  range=["white", START_COLOR]))),
-    ).properties(height=360, title=W("descent.path_title", lr=lr))
+    ).properties(**equal_axes((*T1_RANGE, *T2_RANGE), 300), title=W("descent.path_title", lr=lr))
     lossdf = path.assign(excess=np.maximum(path.mse - j_star, 1e-16))
     curve = alt.Chart(lossdf).mark_line(
         color=MSE_COLOR, point=alt.OverlayMarkDef(color=MSE_COLOR, size=25) if steps <= 60 else False).encode(
@@ -485,7 +485,7 @@ def _demo_gd(values: dict, progress) -> list:
         Metric(W("descent.eigenvalues"), f"{eig[0]:.3f}, {eig[1]:.3f}"),
         status,
         Table(table, caption=W("descent.table_caption")),
-        Chart(contour, caption=W("descent.path_caption")),
+        Chart(contour, caption=W("descent.path_caption"), square=True),
         Chart(curve),
     ]
 
@@ -671,7 +671,7 @@ def _demo_logistic(values: dict, progress) -> list:
         alt.Chart(pts).mark_circle(size=35, stroke="black", strokeWidth=0.6, opacity=1).encode(
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"]), legend=None), tooltip=["label:N"]),
-    ).resolve_scale(color="independent").properties(height=220, width=round(220 * (x1 - x0) / (y1 - y0)),
+    ).resolve_scale(color="independent").properties(**equal_axes((x0, x1, y0, y1), 220),
                                                     title=W("bernoulli.map_title", seed=seed, shown=shown))
     zz = np.linspace(-10, 10, 201)
     curves = pd.DataFrame({"z": np.r_[zz, zz], "loss": np.r_[np.logaddexp(0, -zz), np.logaddexp(0, zz)],
@@ -962,7 +962,7 @@ def _demo_softmax(values: dict, progress) -> list:
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(
             x="x1:Q", y="x2:Q"),
-    ).properties(height=195, width=round(195 * (x1 - x0) / (y1 - y0)), title=W("categorical.map_title", seed=seed))
+    ).properties(**equal_axes((x0, x1, y0, y1), 195), title=W("categorical.map_title", seed=seed))
     # every training point of every data set at this spread: loss against signed distance to the boundary
     others = sweep[sweep.seed != seed]
     m = np.linspace(float(sweep.distance.min()), float(sweep.distance.max()), 2)

@@ -37,7 +37,7 @@ from engine import data as D
 from engine.optim import lr_table
 from engine.surfaces import SURFACES, grid, trajectory
 from engine.threads import cpu_threads
-from lessons.charts import cell_grid, seed_chart, seed_curves, thin_path
+from lessons.charts import cell_grid, equal_axes, seed_chart, seed_curves, thin_path
 from lessons.claims import SEEDS, Claim
 from lessons.common import diverged_at, diverged_runs, finite_rows
 from lessons.theme import (
@@ -96,7 +96,7 @@ def seeded(exps, seed: int) -> list[Experiment]:
 
 def _seed_chart(df: pd.DataFrame, x: str, y: str, y_title: str, angle: int = 0, **kw) -> alt.LayerChart:
     """lessons.charts.seed_chart with this lesson's x labels (upright) and legend choice."""
-    return seed_chart(df, x, y, y_title=y_title, label_angle=angle, label_limit=90, legend=False, **kw)
+    return seed_chart(df, x, y, y_title=y_title, label_angle=angle, label_limit=140, legend=False, **kw)
 
 
 def _seed_control():
@@ -698,11 +698,11 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
             x="x:Q", y="y:Q", color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
             tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
                      alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")]))
-    width = int(round(height * (x1 - x0) / (y1 - y0)))  # equal scales on both axes, when drawn as `square`
+    size = equal_axes((x0, x1, y0, y1), height)  # equal scales on both axes, when drawn as `square`
     if upto is not None:
-        return alt.layer(*layers).properties(height=height, width=width, title=W(
+        return alt.layer(*layers).properties(**size, title=W(
             "race.chart_title_at", surface=surface, iteration=int(upto)))
-    return alt.layer(*layers).properties(height=height, width=width, title=W("race.chart_title", surface=surface))
+    return alt.layer(*layers).properties(**size, title=W("race.chart_title", surface=surface))
 
 
 def _path_notes(tab: pd.DataFrame) -> list:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine import data as D
-from lessons.charts import evidence_chart, seed_chart
+from lessons.charts import equal_axes, evidence_chart, seed_chart
 from lessons.claims import Claim, measure
 from lessons.common import diverged_runs, finite_rows
 from lessons.theme import (
@@ -599,8 +599,9 @@ def _leak_demo(v, progress):
     one = W("one_run", seed=seed)
     return [
         Columns([[Code(inspect.getsource(pick_on_test))], [Code(inspect.getsource(pick_on_validation))]]),
-        Columns([[Chart((diag + dots + ring).properties(height=270, title=W("leak.scatter_title", one=one)),
-                        caption=W("leak.scatter_caption"))],
+        Columns([[Chart((diag + dots + ring).properties(**equal_axes((*lim, *lim), 230),
+                                                        title=W("leak.scatter_title", one=one)),
+                        caption=W("leak.scatter_caption"), square=True)],
                  [Chart(strips, caption=W("leak.strips_caption"))]]),
         *[Metric(W("leak.metric", way=way), f"{first.loc[way, 'reported']:.3f} / {first.loc[way, 'fresh']:.3f}",
                  help=W("leak.metric_help", one=one, size=size)) for way in LEAK_WAYS],
@@ -1200,8 +1201,8 @@ def _bottleneck_demo(v, progress):
     codes = bottleneck_codes(res[BOTTLENECKS.index(2)])
     digits = [str(i) for i in range(10)]
     scatter = alt.Chart(codes).mark_text(fontSize=12, fontWeight=600).encode(
-        x=alt.X("unit 1:Q", scale=alt.Scale(domain=[-1.05, 1.05])),
-        y=alt.Y("unit 2:Q", scale=alt.Scale(domain=[-1.05, 1.05])), text="digit:N",
+        x=alt.X("unit 1:Q", scale=alt.Scale(domain=[-1.15, 1.15], nice=False)),
+        y=alt.Y("unit 2:Q", scale=alt.Scale(domain=[-1.15, 1.15], nice=False)), text="digit:N",
         color=alt.Color("digit:N", sort=digits, scale=alt.Scale(scheme="tableau10", domain=digits), legend=None),
         tooltip=["digit", alt.Tooltip("unit 1:Q", format=".2f"), alt.Tooltip("unit 2:Q", format=".2f")])
     a = {w: r.final["test_metric"] for w, r in zip(BOTTLENECKS, res)}
@@ -1212,8 +1213,8 @@ def _bottleneck_demo(v, progress):
         Chart((dots + ring).properties(height=270, title=W("bottleneck.accuracy_title", seed=seed))
               .configure_axisX(labelAngle=0),
               caption=W("bottleneck.accuracy_caption", n_test=n_test, steps=BN_STEPS)),
-        Chart(scatter.properties(height=320, title=W("bottleneck.codes_title", one=one)),
-              caption=W("bottleneck.codes_caption")),
+        Chart(scatter.properties(**equal_axes((-1.15, 1.15, -1.15, 1.15), 260), title=W("bottleneck.codes_title", one=one)),
+              caption=W("bottleneck.codes_caption"), square=True),
         *[Metric(W("bottleneck.test_w", w=w), f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
     ]
 

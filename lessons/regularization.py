@@ -175,10 +175,11 @@ def _shown_points(split: D.Split, n_test: int = 200):
                            y_test=split.y_test[:n_test])
 
 
-def surface_chart(results, title: str, legend: bool = False, width: int = 220, height: int = 300):
+def surface_chart(results, title: str, legend: bool = False, height: int = 240):
+    """The averaged decision surface of `results`, one scale on both axes (draw it as `square`)."""
     split = D.load(results[0].config.data)
     return charts.decision_surface(surface(results, split), split.extent(), _shown_points(split), title=title,
-                                   width=width, height=height, legend=legend)
+                                   legend=legend, **charts.equal_axes(split.extent(), height))
 
 
 def _narrow(chart, width: int = 230, flat_labels: bool = False):
@@ -289,7 +290,7 @@ def ridge_experiment(lam: float = 0.1, steps: int = 3000) -> Experiment:
 def _surface_pair(left, right, left_title: str, right_title: str, note: str):
     return Columns([[Chart(surface_chart([r], t, legend=lg),
                            caption=W("surface_caption", note=note, train=r.final["train_metric"],
-                                     test=r.final["test_metric"]))]
+                                     test=r.final["test_metric"]), square=True)]
                     for r, t, lg in ((left, left_title, True), (right, right_title, True))])
 
 
@@ -907,8 +908,9 @@ def _eval_demo(v, progress):
     diag = alt.Chart(pd.DataFrame({"first call": [0.0, 1.0], "second call": [0.0, 1.0]})).mark_line(
         color=REFERENCE_GREY, strokeDash=[4, 3]).encode(x="first call:Q", y="second call:Q")
     dots = alt.Chart(rows).mark_circle(size=45, opacity=0.75).encode(
-        x=alt.X("first call:Q", title="P(class 1), first call", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("second call:Q", title="P(class 1), second call", scale=alt.Scale(domain=[0, 1])), color=col,
+        x=alt.X("first call:Q", title="P(class 1), first call", scale=alt.Scale(domain=[0, 1], nice=False)),
+        y=alt.Y("second call:Q", title="P(class 1), second call", scale=alt.Scale(domain=[0, 1], nice=False)),
+        color=col,
         tooltip=["mode", "test point", alt.Tooltip("first call:Q", format=".3f"),
                  alt.Tooltip("second call:Q", format=".3f")])
     chart = (diag + dots).properties(width=260, height=260, title=W("eval.chart_title", seed=seed, n=shown))
@@ -919,7 +921,7 @@ def _eval_demo(v, progress):
                      x_title="", title=W("eval.acc_title"), height=230, legend=False)
     code = inspect.getsource(predict_without_eval) + "\n\n" + inspect.getsource(predict_with_eval)
     return [
-        Columns([[Chart(chart, caption=W("eval.chart_caption", seed=seed))],
+        Columns([[Chart(chart, caption=W("eval.chart_caption", seed=seed), square=True)],
                  [Chart(_narrow(acc, 230, flat_labels=True), caption=W("eval.acc_caption"))]]),
         Code(code),
         Metric(W("eval.flips"), f"{m['train_flips']:.1%}", help=W("eval.flips_help", seed=seed)),
@@ -1261,10 +1263,11 @@ def _bagging_demo(v, progress):
         panels.append(_narrow(chart, flat_labels=True))
     return [
         Columns([[Chart(surface_chart([res[-1]], W("bagging.single_title"), legend=True),
-                        caption=W("bagging.single_caption", seed=seed, acc=out["single"], loss=out["single loss"]))],
+                        caption=W("bagging.single_caption", seed=seed, acc=out["single"], loss=out["single loss"]),
+                        square=True)],
                  [Chart(surface_chart(res[:b], W("bagging.bagged_title", b=b), legend=True),
                         caption=W("bagging.bagged_caption", seed=seed, acc=out["bagged"],
-                                  loss=out["bagged loss"]))]]),
+                                  loss=out["bagged loss"]), square=True)]]),
         Columns([[Chart(panels[0], caption=W("bagging.panels_caption"))], [Chart(panels[1], caption=W("dots"))]]),
         Metric(W("bagging.bagged_loss", b=b), f"{out['bagged loss']:.2f}", help=W("bagging.loss_help", seed=seed)),
         Metric(W("bagging.single_loss"), f"{out['single loss']:.2f}", help=W("bagging.loss_help", seed=seed)),

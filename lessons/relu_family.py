@@ -695,7 +695,7 @@ def slopes_demo(values: dict, progress=None) -> list:
     pts = pd.DataFrame({"x": x.numpy(), modes[0]: y_tr.numpy(), modes[1]: y_ev.numpy()})
     pts_long = pts.melt("x", var_name="mode", value_name="y")
     rr = alt.Chart(pts_long).encode(x=alt.X("x:Q", title="z"), y=alt.Y("y:Q", title="RReLU(z)"),
-                                    color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="bottom"),
+                                    color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="top-left"),  # empty corner
                                                     scale=alt.Scale(domain=modes, range=[
                                                         ACTIVATION_COLORS["rrelu"], ONE_RUN])))
     rr_chart = alt.layer(rr.transform_filter(alt.datum.mode == modes[0]).mark_point(size=18, opacity=0.6),
@@ -1103,7 +1103,7 @@ def boundary_demo(values: dict, progress=None) -> list:
         if r.snapshots is not None:
             panels.append(lesson_charts.decision_surface(
                 r.snapshots[-1], r.meta["extent"], drawn, W("boundaries.surface_ours", name=NAMES[act], acc=t_acc),
-                width=170, height=160, legend=not panels))
+                legend=not panels, **lesson_charts.equal_axes(r.meta["extent"], 160)))
     rows_charts = [alt.hconcat(*panels, strip)] if panels else [strip]
     if values["sklearn"]:
         sk = []
@@ -1113,10 +1113,10 @@ def boundary_demo(values: dict, progress=None) -> list:
                          "test accuracy": f"{s_acc:.3f}", "training time (s)": f"{secs:.3f}"})
             sk.append(lesson_charts.decision_surface(p, split.extent(), drawn,
                                                      W("boundaries.surface_sklearn", name=NAMES[act], acc=s_acc),
-                                                     width=170, height=160, legend=False))
+                                                     legend=False, **lesson_charts.equal_axes(split.extent(), 160)))
         rows_charts.append(alt.hconcat(*sk))
     out.append(Chart(alt.vconcat(*rows_charts), caption=W("boundaries.caption", layers=layers, seed=seed,
-                                                           shown=SHOWN_TEST, n=len(SEEDS))))
+                                                           shown=SHOWN_TEST, n=len(SEEDS)), square=True))
     if len(acc["relu"]) and len(acc["tanh"]):
         for a in ("relu", "tanh"):
             out.append(Metric(W("boundaries.test_acc", name=NAMES[a]), f"{acc[a].mean():.3f}",

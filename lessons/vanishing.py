@@ -491,7 +491,7 @@ def _playground_demo(v, progress):
     seed = int(v["seed"])
     surf = charts.decision_surface(res.snapshots[idx], res.meta["extent"], _display_split(split),
                                    title=W("playground.surface_title", seed=seed, step=shown_step),
-                                   width=340, height=330)
+                                   **charts.equal_axes(res.meta["extent"], 300))
     curves = charts.learning_curves(res, vertical=True, width=330, height=135)
     f = res.final
     outs += [
@@ -503,7 +503,7 @@ def _playground_demo(v, progress):
         Metric(W("playground.parameters"), f"{res.meta['n_params']}"),
         Metric(W("playground.time"),
                W("playground.cached") if res.meta.get("cache_hit") else f"{res.meta['wall_time']:.1f} s"),
-        Columns([[Chart(surf, caption=W("playground.surface_caption", shown=SHOWN_TEST))],
+        Columns([[Chart(surf, caption=W("playground.surface_caption", shown=SHOWN_TEST), square=True)],
                  [Chart(curves, caption=W("playground.curves_caption"))]]),
         Chart(_preset_chart(preset_evidence(progress), seed), caption=W("playground.presets_caption", seed=seed)),
     ]
@@ -1257,7 +1257,7 @@ def _collapse_demo(v, progress):
     chk = collapse_check(lin)
     cols = []
     x0, x1, y0, y1 = lin.meta["extent"]
-    size = {"height": 250, "width": round(250 * (x1 - x0) / (y1 - y0))}  # one scale on both axes (drawn square)
+    size = charts.equal_axes(lin.meta["extent"], 250)  # one scale on both axes (drawn square)
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
                                      title=W("linear.surface_title", name=name, seed=seed), **size)

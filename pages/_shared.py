@@ -1145,6 +1145,7 @@ def render_outputs(outputs: list) -> None:
 
 
 SLIDE_CHART_HEIGHT = 300  # px, a chart's whole height (title and axes included) on a slide with one row of charts
+SQUARE_CHROME = 65  # px a `square` map's title (two lines) and x axis add to its plot's height
 SLIDE_CHART_MIN, SLIDE_CHART_MAX = 260, 380  # below 260 px a chart's title, axes and legend leave no plot
 
 
@@ -1176,6 +1177,8 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
             for col, c in zip(cols, row, strict=True):
                 chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
                 # review of every slide found charts fitted to less than their own height unreadable
+                if c.square and isinstance(chart, (alt.Chart, alt.LayerChart)):  # a map's height is its plot's:
+                    chart = _fit_height(chart, height - SQUARE_CHROME)  # its title and axes come on top
                 if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
                     chart = _grow(chart, height)
                 if len(row) > 1:  # half a slide's width: a long title on two lines, not cut with "…"
@@ -1207,7 +1210,7 @@ def _rows_of(c: Chart) -> list:
                         getattr(row, name, alt.Undefined) is alt.Undefined:
                     setattr(row, name, getattr(stack, name))
             row.to_dict()  # it must stand alone, or the stack is drawn as it came
-            rows.append(Chart(row))
+            rows.append(Chart(row, square=c.square))
         rows[-1].caption = c.caption
         return rows
     except Exception:  # noqa: BLE001
@@ -1215,7 +1218,7 @@ def _rows_of(c: Chart) -> list:
 
 
 def _row_label(row: list, k: int) -> str:
-    """A tab's name: the titles of its charts (or "Charts k")."""
+    """A tab's name: the short titles of its charts (or "Charts k")."""
     def title_of(chart) -> str:
         title = getattr(chart, "title", alt.Undefined)
         text = getattr(title, "text", title)
@@ -1227,14 +1230,31 @@ def _row_label(row: list, k: int) -> str:
     for c in row:
         text = title_of(c.chart)
         if text:
-            names.append(text if len(text) <= 28 else text[:27] + "…")
+            names.append(_short_title(text))
         elif isinstance(c.chart, (alt.HConcatChart, alt.ConcatChart)):  # untitled panels: their titles' heads
             parts = c.chart.hconcat if isinstance(c.chart, alt.HConcatChart) else c.chart.concat
-            heads = [title_of(p).split(" · ")[0] for p in parts]
-            text = " · ".join(h for h in heads if h)
-            if text:
-                names.append(text if len(text) <= 40 else text[:39] + "…")
+            heads = [_short_title(title_of(p).split(" · ")[0]) for p in parts]
+            names += [h for h in heads if h]
     return " · ".join(names) if names else T("charts_n", n=k + 1)
+
+
+_TAIL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "under",
+               "vs", "with"}
+
+
+def _short_title(text: str, limit: int = 30) -> str:
+    """A chart title short enough for a tab, whole words and no "…": a long title keeps its part before
+    the first comma ("Weight norm, 10 data sets" -> "Weight norm"), or its first words up to `limit`
+    characters, without a dangling "of" or "by"."""
+    if len(text) <= limit:
+        return text
+    head = text.split(", ")[0]
+    if 8 <= len(head) <= limit:
+        return head
+    words = text[:limit + 1].split(" ")[:-1] or [text[:limit]]
+    while len(words) > 1 and words[-1].lower().strip(":;,") in _TAIL_WORDS:
+        words.pop()
+    return " ".join(words).rstrip(":;,·")
 
 
 def _fit_height(chart, height: int):

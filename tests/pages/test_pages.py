@@ -381,3 +381,18 @@ def test_present_mode_is_a_slide_with_speaker_notes_and_keys():
     assert set(keys.values()) >= {"left", "right", "pageup", "pagedown", "space"}
     ok(at.button(key="present-space-sample_lesson").click().run())
     assert [h.value for h in at.header] == [title(3)]
+
+
+@pytest.mark.parametrize("title, label", [
+    ("Gradient per layer", "Gradient per layer"),  # short titles stay whole
+    ("Weight norm, 10 data sets", "Weight norm, 10 data sets"),
+    ("How far each fit moves, 3 outliers and none", "How far each fit moves"),  # the part before the comma
+    ("Fitting q to 100 rolls by maximum likelihood", "Fitting q to 100 rolls"),  # whole words, no dangling "by"
+    ("Seed 0: every configuration tried on the grid", "Seed 0: every configuration"),
+    ("Supercalifragilisticexpialidociousandmore", "Supercalifragilisticexpialidoc"),
+])
+def test_tab_names_are_whole_words(title, label):
+    """A slide's tab is named by its charts' titles cut at whole words, never mid-word with "…"."""
+    shared = importlib.import_module("pages._shared")
+    assert shared._short_title(title) == label
+    assert len(label) <= 30 and "…" not in label
