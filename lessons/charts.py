@@ -214,7 +214,9 @@ def seed_chart(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, co
     df, (x, y, color), titles = _plain_fields(df, x, y, color)
     axis = {}
     if label_angle is not None:
-        axis = {"axis": alt.Axis(labelAngle=label_angle, **({"labelLimit": label_limit} if label_limit else {}))}
+        axis = {"axis": alt.Axis(labelAngle=label_angle, **({"labelLimit": label_limit} if label_limit else {}),
+                                 # slanted names do not collide, though their boxes do: keep every one
+                                 **({"labelOverlap": False} if label_angle else {}))}
     enc_x = alt.X(f"{x}:{x_type}", title=x_title if x_title is not None else titles[x], sort=sort, **axis)
     yscale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     ytitle = y_title if y_title is not None else titles[y]

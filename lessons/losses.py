@@ -303,7 +303,8 @@ def _demo_underflow(values: dict, progress) -> list:
                "float64 running product": FLOAT64_COLOR}
     ev = pd.DataFrame([{"n": s[0], "what": f"{fmt} hits 0"} for fmt, s in stats.items() if s[0]])
     # N on a log axis: float32's short life (N <= 150 of ~1,300) gets most of the width instead of a sliver
-    n_axis = alt.X("n:Q", title="N (number of factors, log scale)", scale=alt.Scale(type="log"))
+    n_axis = alt.X("n:Q", title="N (number of factors, log scale)",  # up to N drawn, not the next power of 10
+                   scale=alt.Scale(type="log", domain=[1, nmax], nice=False))
     enc = dict(x=n_axis, y=alt.Y("log10:Q", title="log₁₀ of the product"),
                color=alt.Color("how:N", title=None, scale=color_scale(colours),
                                legend=alt.Legend(orient="bottom", direction="vertical")),

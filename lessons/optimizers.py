@@ -658,9 +658,10 @@ def contour(surface: str, n: int = 45) -> alt.Chart:
 
 
 def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
-               upto: int | None = None) -> alt.LayerChart:
-    """The paths on the surface. `upto`: draw each path only up to that iteration and mark where each
-    optimizer is then (the notebook's iteration slider); None draws the whole paths, with no marks."""
+               upto: int | None = None, max_width: int = 760) -> alt.LayerChart:
+    """The paths on the surface, one scale on both axes (draw it as `square`), `height` px tall or less
+    so that it is at most `max_width` px wide. `upto`: draw each path only up to that iteration and mark
+    where each optimizer is then (the notebook's iteration slider); None draws the whole paths."""
     s = SURFACES[surface]
     x0, x1, y0, y1 = s.window
     pad = 3 * max(x1 - x0, y1 - y0)
@@ -698,7 +699,9 @@ def race_chart(surface: str, paths: pd.DataFrame, names=RACE, height: int = 430,
             x="x:Q", y="y:Q", color=alt.Color("optimizer:N", scale=_opt_scale(names), legend=None),
             tooltip=["optimizer", "step", alt.Tooltip("x:Q", format=".3f", title="w₁"),
                      alt.Tooltip("y:Q", format=".3f", title="w₂"), alt.Tooltip("f:Q", format=".3g")]))
-    size = equal_axes((x0, x1, y0, y1), height)  # equal scales on both axes, when drawn as `square`
+    size = equal_axes((x0, x1, y0, y1), height)
+    if size["width"] > max_width:  # a long valley: as wide as the room, less tall
+        size = equal_axes((x0, x1, y0, y1), height * max_width // size["width"])
     if upto is not None:
         return alt.layer(*layers).properties(**size, title=W(
             "race.chart_title_at", surface=surface, iteration=int(upto)))
@@ -724,8 +727,8 @@ def _race_demo(v, progress):
     upto = race_iteration(v)
     cap = W("race.chart_caption") if upto is None else W("race.chart_caption_at", iteration=upto, steps=v["steps"])
     x0, x1, y0, y1 = SURFACES[surface].window
-    square = x1 - x0 == y1 - y0  # a square window is drawn square; a long valley takes the column's width
-    outs = [Chart(race_chart(surface, paths, height=240 if square else 430, upto=upto), caption=cap, square=square)]
+    square = x1 - x0 == y1 - y0  # a square window beside its legend; a long valley as wide as the slide
+    outs = [Chart(race_chart(surface, paths, height=240 if square else 430, upto=upto), caption=cap, square=True)]
     outs += _path_notes(tab)
     lrs = finite_rows(paths[["optimizer", "step", "lr"]], "lr")
     lrs = lrs.assign(optimizer=lrs["optimizer"].map(label))
@@ -849,9 +852,10 @@ def _f_chart(paths, names):
 
 def _momentum_demo(v, progress):
     paths, tab = momentum_paths(v["lr"], v["beta"], v["steps"])
-    ch = race_chart("quadratic", paths, MOM_NAMES, height=330).properties(title=W("momentum.chart_title"))
-    fc = _f_chart(paths, MOM_NAMES).properties(height=200)
-    outs = [Chart(ch, caption=W("momentum.chart_caption")), Chart(fc, caption=W("momentum.f_caption"))]
+    ch = race_chart("quadratic", paths, MOM_NAMES, height=330, max_width=320).properties(
+        title=W("momentum.chart_title"))
+    fc = _f_chart(paths, MOM_NAMES).properties(height=200, title=W("adaptive.f_title"))
+    outs = [Chart(ch, caption=W("momentum.chart_caption"), square=True), Chart(fc, caption=W("momentum.f_caption"))]
     outs += _path_notes(tab)
     show = tab.copy()
     show["optimizer"] = show["optimizer"].map(label)
@@ -1000,9 +1004,11 @@ def adaptive_worked() -> dict:
 
 def _adaptive_demo(v, progress):
     paths, tab = adaptive_paths(v["lr"], v["steps"])
-    ch = race_chart("quadratic", paths, ADAPT_NAMES, height=300).properties(title=W("adaptive.chart_title"))
+    ch = race_chart("quadratic", paths, ADAPT_NAMES, height=300, max_width=320).properties(
+        title=W("adaptive.chart_title"))
     fc = _f_chart(paths, ADAPT_NAMES).properties(height=300, title=W("adaptive.f_title"))
-    outs = [Columns([[Chart(ch, caption=W("adaptive.chart_caption"))], [Chart(fc, caption=W("adaptive.f_caption"))]])]
+    outs = [Columns([[Chart(ch, caption=W("adaptive.chart_caption"), square=True)],
+                     [Chart(fc, caption=W("adaptive.f_caption"))]])]
     outs += _path_notes(tab)
     show = tab.copy()
     show["optimizer"] = show["optimizer"].map(label)

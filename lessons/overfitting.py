@@ -419,13 +419,16 @@ def _picks_chart(table: pd.DataFrame, seed: int) -> alt.LayerChart:
     enc = dict(x=alt.X("units:N", sort=[str(w) for w in SELECT_WIDTHS], title="hidden units",
                        axis=alt.Axis(labelAngle=0)),
                y=alt.Y("seed:O", title="seed"),
-               color=alt.Color("what:N", scale=colors, legend=None),
+               color=alt.Color("what:N", scale=colors, title=None,
+                               legend=alt.Legend(orient="top", columns=2, symbolStrokeWidth=2.5)),
+               shape=alt.Shape("what:N", scale=alt.Scale(domain=list(kinds), range=["circle", "circle", "cross"]),
+                               title=None),
                tooltip=["seed:O", "units", "what"])
     ring = alt.Chart(df[df["what"] == "lowest test loss"]).mark_point(size=300, strokeWidth=2.5, filled=False).encode(
         **enc)
     dot = alt.Chart(df[df["what"] == "validation pick"]).mark_circle(size=130, opacity=1).encode(**enc)
     cross = alt.Chart(df[df["what"] == "lowest training loss"]).mark_point(
-        shape="cross", size=70, filled=True, opacity=0.8).encode(**enc)
+        size=70, filled=True, opacity=0.8).encode(**enc)
     shown = alt.Chart(pd.DataFrame({"seed": [seed]})).mark_rect(color=HIGHLIGHT_INK, opacity=0.08).encode(y="seed:O")
     return alt.layer(shown, ring, dot, cross)
 

@@ -241,7 +241,7 @@ FAMILY_STEP = Step(
         Select("convention", "Leaky ReLU written as", ("x/a", "a*x"), "x/a", help=W("family.convention_help")),
         LogSlider("a", "Leaky parameter a", A_OPTIONS, 5.5),
         Slider("alpha", "ELU α", 0.1, 3.0, 1.0, step=0.1),
-        Toggle("all", "All twelve in the table", False, help=W("family.all_help")),
+        Toggle("all", "All twelve", False, help=W("family.all_help")),
     ),
     presets=(
         ("a = 5.5 (x/a)", {"activation": "leaky_relu", "convention": "x/a", "a": 5.5}),

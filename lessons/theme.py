@@ -94,8 +94,6 @@ def _theme() -> dict:
                 # no two tick labels touch ("100200" was two labels): drop every other one until they part
                 "labelOverlap": "greedy", "labelSeparation": 4,
             },
-            # a category's name is never dropped (greedy removal hid "exponential" on a slanted axis)
-            "axisDiscrete": {"labelOverlap": False},
             "legend": {
                 "labelFontSize": label, "titleFontSize": title, "symbolSize": 160,
                 "labelLimit": 260, "orient": "right",

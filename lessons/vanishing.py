@@ -81,10 +81,12 @@ def _y_title(chart, title: str):
     return chart
 
 
-def _compact(chart, legend: bool = True):
+def _compact(chart, legend: bool = True, columns: int | None = None):
     """Upright x labels, and the legend under the plot (or none) so narrow columns keep their plot."""
     out = chart.configure_axisX(labelAngle=0)
-    return out.configure_legend(orient="bottom") if legend else out.configure_legend(disable=True)
+    if not legend:
+        return out.configure_legend(disable=True)
+    return out.configure_legend(orient="bottom", **({"columns": columns} if columns else {}))
 
 
 # ============================================================ step 2: the chain of derivatives
@@ -940,7 +942,7 @@ def _scheme_scale(schemes=DRAWN):
 def _layer_chart(df: pd.DataFrame, y: str, y_title: str, title: str, x_title: str, h: int):
     ch = charts.seed_curves(df, "layer", y, color="init", colors=INIT_COLORS, log_y=True, height=h,
                             x_title=x_title, y_title=y_title, title=title)
-    return _compact(ch)
+    return _compact(ch, columns=2)  # four schemes in two rows: in one row they outgrew half a slide
 
 
 def _init_formula_metrics() -> list:

@@ -22,6 +22,7 @@ progress callback is left out of the key and, for heavy steps, drives an `st.pro
 from __future__ import annotations
 
 import contextvars
+import itertools
 import runpy
 import time
 from pathlib import Path
@@ -80,6 +81,8 @@ NARROW_CSS = """<style>
 /* on every screen: a chart drawn at its own size (a square map) wider than its column scrolls inside
    its box instead of spilling over its neighbour; a shadow marks the edge of a box that scrolls */
 [class*="st-key-square-"] [data-testid="stVegaLiteChart"] {overflow-x: auto; overflow-y: hidden; max-width: 100%;}
+/* tab names that do not fit one line wrap to a second line, whole, instead of hiding behind an arrow */
+[data-testid="stTabs"] [role="tablist"] {flex-wrap: wrap; overflow: visible;}
 .katex-display, [data-testid="stVegaLiteChart"], [data-testid="stMarkdownContainer"] table {
   background: linear-gradient(to right, white 55%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,
     linear-gradient(to left, white 55%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,
@@ -716,6 +719,9 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
         st.markdown(lesson.intro)
     with st.expander(T("contents"), expanded=False):
         st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" for i, s in enumerate(lesson.steps)))
+        every = f"{lesson.id}.__every_demo"
+        _keep(every, False)
+        _kept()[every] = st.toggle(T("every_demo"), key=every, help=T("every_demo_help", n=EAGER_DEMOS))
     idx = st.session_state.get(_step_key(lesson))
     if linked and idx:
         st.info(T("link_opens", number=idx + 1, title=lesson.steps[idx].title),
@@ -747,7 +753,7 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
     evidence = _evidence(lesson, step)
     guessed = _predict(lesson, i, evidence, False) if has_demo else None
     if has_demo:
-        _demo(lesson, i)
+        _demo_when_reached(lesson, i)
     if evidence is None:
         st.warning(T("measure_failed"), icon=":material/warning:")
     elif step.notice and guessed is False:  # closed until the prediction is answered
@@ -760,6 +766,37 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
         _question(lesson, i, j, q)
     if i == len(lesson.steps) - 1:
         _lesson_end(lesson, False)
+
+
+EAGER_DEMOS = 1  # a Self-paced page draws the demos of its first steps at once, the others when asked
+
+
+def _shown_key(lesson: Lesson, i: int) -> str:
+    return f"{lesson.id}.{lesson.steps[i].id}.__shown"
+
+
+def _demo_when_reached(lesson: Lesson, i: int) -> None:
+    """A Self-paced step's demo: drawn at once for the first steps, the step a link or the learner is
+    on, and every step once asked ("Draw every demo" in the contents); further down, a button draws
+    it where the reader has got to. Drawing 10-18 charts a lesson before the first can be read took
+    the browser 3.6-4.9 s on 2 cores (issue #12)."""
+    if (i < EAGER_DEMOS or st.session_state.get(_step_key(lesson)) == i or _kept().get(_shown_key(lesson, i))
+            or _kept().get(f"{lesson.id}.__every_demo")):
+        _demo(lesson, i)
+    else:
+        _demo_button(lesson, i)
+
+
+@st.fragment
+def _demo_button(lesson: Lesson, i: int) -> None:
+    """The button that draws a demo (a fragment: only this step reruns), or the demo once pressed."""
+    if _kept().get(_shown_key(lesson, i)):
+        _demo(lesson, i)
+        return
+    step = lesson.steps[i]
+    st.button(T("draw_demo"), key=f"{_shown_key(lesson, i)}.button", icon=":material/play_arrow:",
+              on_click=_kept().__setitem__, args=(_shown_key(lesson, i), True), type="primary",
+              help=T("draw_demo_help", controls=len(step.controls)) if step.controls else None)
 
 
 def _slide(lesson: Lesson, i: int, head=None) -> None:
@@ -1184,9 +1221,9 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
                 if len(row) > 1:  # half a slide's width: a long title on two lines, not cut with "…"
                     chart = _wrap_title(chart, 33)
                 try:
-                    _draw(col, chart, c.square, boxed=False)
+                    _draw(col, chart, c.square)
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
-                    _draw(col, c.chart, c.square, boxed=False)
+                    _draw(col, c.chart, c.square)
     if not charts:
         for t in tables:
             _render(t if isinstance(t, Table) else Table(t))
@@ -1329,17 +1366,20 @@ def _with_parts(c, parts):
     return out
 
 
-def _draw(place, chart, square: bool = False, boxed: bool = True) -> None:
+_BOXES = itertools.count()  # a new key for every box ever drawn: two boxes never share one
+
+
+def _draw(place, chart, square: bool = False) -> None:
     """An Altair chart, stretched to its column; a `square` map at its own size, its plot area exactly
-    the width and height it declares (legend, title and axes around it), so its axes keep one scale."""
-    chart = chart.properties(autosize=alt.AutoSizeParams(type="pad")) if square else chart
-    if square and boxed:  # in a keyed box: wider than its column, it scrolls (NARROW_CSS) instead of
-        with place.container(key=f"square-{id(chart)}"):  # spilling over its neighbour (Self-paced columns)
-            st.altair_chart(chart, width="content", height="content", theme=None)
-    elif square:  # a slide sizes its maps to fit
-        place.altair_chart(chart, width="content", height="content", theme=None)
-    else:
+    the width and height it declares (legend, title and axes around it), so its axes keep one scale. A
+    map wider than its column scrolls in its own box (NARROW_CSS) instead of spilling over its
+    neighbour or being squeezed to the column (a phone drew the bagging maps 25% taller than wide)."""
+    if not square:
         place.altair_chart(chart, width="stretch", theme=None)
+        return
+    with place.container(key=f"square-{next(_BOXES)}"):
+        st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad")), width="content",
+                        height="content", theme=None)
 
 
 def _render(out) -> None:

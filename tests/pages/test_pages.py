@@ -396,3 +396,26 @@ def test_tab_names_are_whole_words(title, label):
     shared = importlib.import_module("pages._shared")
     assert shared._short_title(title) == label
     assert len(label) <= 30 and "…" not in label
+
+
+def test_self_paced_draws_later_demos_when_asked():
+    """A Self-paced page draws its first step's demo at once and the rest when the reader presses a
+    step's "Run this step's demo" (only that step reruns), or all at once with "Draw every demo now"."""
+    shared = importlib.import_module("pages._shared")
+    entry = registry.entries()[2]  # losses: every step after the first has a demo
+    lesson = entry.lesson
+    at = open_lesson(entry.page, {})
+    first = len(at.get("vega_lite_chart"))
+    later = [i for i, s in enumerate(lesson.steps) if s.demo is not None and i >= shared.EAGER_DEMOS]
+    assert first > 0 and later
+    buttons = {b.key for b in at.button}
+    assert {f"{shared._shown_key(lesson, i)}.button" for i in later} <= buttons
+    at.button(key=f"{shared._shown_key(lesson, later[0])}.button").click()
+    ok(at.run())
+    one_more = len(at.get("vega_lite_chart"))
+    assert one_more > first
+    assert f"{shared._shown_key(lesson, later[0])}.button" not in {b.key for b in at.button}
+    at.toggle(key=f"{lesson.id}.__every_demo").set_value(True)
+    ok(at.run())
+    assert len(at.get("vega_lite_chart")) > one_more
+    assert not any(b.key and b.key.endswith("__shown.button") for b in at.button)
