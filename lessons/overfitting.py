@@ -1216,7 +1216,8 @@ def _bottleneck_demo(v, progress):
         Chart((dots + ring).properties(height=270, title=W("bottleneck.accuracy_title", seed=seed))
               .configure_axisX(labelAngle=0),
               caption=W("bottleneck.accuracy_caption", n_test=n_test, steps=BN_STEPS)),
-        Chart(scatter.properties(**equal_axes((-1.15, 1.15, -1.15, 1.15), 260), title=W("bottleneck.codes_title", one=one)),
+        Chart(scatter.properties(**equal_axes((-1.15, 1.15, -1.15, 1.15), 260),
+                                 title=W("bottleneck.codes_title", one=one)),
               caption=W("bottleneck.codes_caption"), square=True),
         *[Metric(W("bottleneck.test_w", w=w), f"{a[w]:.1%}", help=one) for w in BOTTLENECKS],
     ]

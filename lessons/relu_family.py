@@ -694,8 +694,9 @@ def slopes_demo(values: dict, progress=None) -> list:
     modes = ["training (random slope)", "evaluation (mean slope)"]
     pts = pd.DataFrame({"x": x.numpy(), modes[0]: y_tr.numpy(), modes[1]: y_ev.numpy()})
     pts_long = pts.melt("x", var_name="mode", value_name="y")
+    # the legend in the empty upper-left corner, not under a half-width chart where it was cut
     rr = alt.Chart(pts_long).encode(x=alt.X("x:Q", title="z"), y=alt.Y("y:Q", title="RReLU(z)"),
-                                    color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="top-left"),  # empty corner
+                                    color=alt.Color("mode:N", title=None, legend=alt.Legend(orient="top-left"),
                                                     scale=alt.Scale(domain=modes, range=[
                                                         ACTIVATION_COLORS["rrelu"], ONE_RUN])))
     rr_chart = alt.layer(rr.transform_filter(alt.datum.mode == modes[0]).mark_point(size=18, opacity=0.6),

@@ -768,7 +768,7 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
         _lesson_end(lesson, False)
 
 
-EAGER_DEMOS = 1  # a Self-paced page draws the demos of its first steps at once, the others when asked
+EAGER_DEMOS = 1  # a Self-paced page draws its first demo at once, the others when the reader asks
 
 
 def _shown_key(lesson: Lesson, i: int) -> str:
@@ -780,7 +780,8 @@ def _demo_when_reached(lesson: Lesson, i: int) -> None:
     on, and every step once asked ("Draw every demo" in the contents); further down, a button draws
     it where the reader has got to. Drawing 10-18 charts a lesson before the first can be read took
     the browser 3.6-4.9 s on 2 cores (issue #12)."""
-    if (i < EAGER_DEMOS or st.session_state.get(_step_key(lesson)) == i or _kept().get(_shown_key(lesson, i))
+    first = [k for k, s in enumerate(lesson.steps) if s.demo is not None or s.controls][:EAGER_DEMOS]
+    if (i in first or st.session_state.get(_step_key(lesson)) == i or _kept().get(_shown_key(lesson, i))
             or _kept().get(f"{lesson.id}.__every_demo")):
         _demo(lesson, i)
     else:
