@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import re
 import runpy
 import time
 from pathlib import Path
@@ -1208,7 +1209,10 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     height = room - (85 if metrics else 0) - (50 if len(rows) > 1 else 0) if room else SLIDE_CHART_HEIGHT
     height = max(SLIDE_CHART_MIN, min(SLIDE_CHART_MAX, height))
     # more than one row of charts: one tab per row, so the slide keeps one row's height
-    places = st.tabs([_row_label(row, k) for k, row in enumerate(rows)]) if len(rows) > 1 else [st.container()]
+    names = [_row_label(row, k) for k, row in enumerate(rows)]
+    if sum(len(n) + 4 for n in names) > TAB_ROW_CHARS:  # one line of tabs keeps the slide one screen tall
+        names = [_row_label(row, k, limit=22, slack=0) for k, row in enumerate(rows)]
+    places = st.tabs(names) if len(rows) > 1 else [st.container()]
     for place, row in zip(places, rows, strict=True):
         with place:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
@@ -1255,8 +1259,12 @@ def _rows_of(c: Chart) -> list:
         return [c]
 
 
-def _row_label(row: list, k: int) -> str:
-    """A tab's name: the short titles of its charts (or "Charts k")."""
+TAB_ROW_CHARS = 90  # about what one line of tabs holds beside a slide's controls at 1280 px
+
+
+def _row_label(row: list, k: int, limit: int = 30, slack: int = 4) -> str:
+    """A tab's name: the short titles of its charts (or "Charts k"), each at most `limit` characters
+    (`slack` more for a title that then stays whole)."""
     def title_of(chart) -> str:
         title = getattr(chart, "title", alt.Undefined)
         text = getattr(title, "text", title)
@@ -1268,28 +1276,36 @@ def _row_label(row: list, k: int) -> str:
     for c in row:
         text = title_of(c.chart)
         if text:
-            names.append(_short_title(text))
+            names.append(_short_title(text, limit, slack))
         elif isinstance(c.chart, (alt.HConcatChart, alt.ConcatChart)):  # untitled panels: their titles' heads
             parts = c.chart.hconcat if isinstance(c.chart, alt.HConcatChart) else c.chart.concat
-            heads = [_short_title(title_of(p).split(" · ")[0]) for p in parts]
+            heads = [_short_title(title_of(p).split(" · ")[0], limit, slack) for p in parts]
             names += [h for h in heads if h]
     return " · ".join(names) if names else T("charts_n", n=k + 1)
 
 
-_TAIL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "under",
-               "vs", "with"}
+_TAIL_WORDS = {"a", "against", "along", "an", "and", "as", "at", "between", "by", "each", "every", "for", "from",
+               "in", "into", "of", "on", "or", "over", "per", "than", "the", "to", "under", "vs", "with"}
 
 
-def _short_title(text: str, limit: int = 30) -> str:
-    """A chart title short enough for a tab, whole words and no "…": a long title keeps its part before
-    the first comma ("Weight norm, 10 data sets" -> "Weight norm"), or its first words up to `limit`
-    characters, without a dangling "of" or "by"."""
-    if len(text) <= limit:
+def _short_title(text: str, limit: int = 30, slack: int = 4) -> str:
+    """A chart title short enough for a tab, whole words and no "…": a title a little over `limit`
+    characters stays whole; a longer one loses its brackets ("Product (float64)" -> "Product"), then
+    keeps its part before the first comma ("Weight norm, 10 data sets" -> "Weight norm"), or else its
+    first words up to `limit` characters, without a dangling "of" or "by" or an open bracket."""
+    slack += limit
+    if len(text) <= slack:
         return text
-    head = text.split(", ")[0]
-    if 8 <= len(head) <= limit:
+    bare = re.sub(r"\s+\([^()]*\)", "", text).strip()
+    if len(bare) <= slack:
+        return bare
+    head = bare.split(", ")[0]
+    if 8 <= len(head) <= slack:
         return head
-    words = text[:limit + 1].split(" ")[:-1] or [text[:limit]]
+    words = bare[:limit + 1].split(" ")[:-1] or [bare[:limit]]
+    cut = " ".join(words)
+    if cut.count("(") > cut.count(")"):  # never an open bracket: "MSE (sample" -> "MSE"
+        words = cut[:cut.rindex("(")].split() or words
     while len(words) > 1 and words[-1].lower().strip(":;,") in _TAIL_WORDS:
         words.pop()
     return " ".join(words).rstrip(":;,·")
