@@ -823,7 +823,7 @@ def crelu_demo(values: dict, progress=None) -> list:
     colours = {order[0]: ACTIVATION_COLORS["relu"], order[1]: ACTIVATION_COLORS["crelu"], order[2]: WIDER_RELU}
     chart = _seed_chart(pd.DataFrame(dots, columns=["model", "seed", "test accuracy"]), "model", "test accuracy",
                         "test accuracy", color="model", colors=colours, x_title="", sort=order, x_type="N",
-                        height=200)
+                        height=200, angle=-20)  # slanted, every name kept: upright, a phone dropped the middle one
     beat = sum(results[k + i].final["test_metric"] > results[i].final["test_metric"]
                for i in range(k) if not (results[k + i].diverged or results[i].diverged))
     p = table["parameters"].tolist()
