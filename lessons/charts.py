@@ -103,9 +103,11 @@ def decision_surface(prob: np.ndarray, extent, split: D.Split | None = None, tit
         layers.append(alt.Chart(pts).mark_point(filled=True, size=34, strokeWidth=0.8, stroke=INK).encode(
             x=alt.X("x1:Q", scale=xs), y=alt.Y("x2:Q", scale=ys),
             fill=alt.Fill("label:N", scale=color_scale(CLASS_COLORS, present),
-                          legend=alt.Legend(title="", orient="bottom", columns=2) if legend else None),
+                          legend=alt.Legend(title="", orient="bottom", columns=2, columnPadding=6, symbolSize=90)
+                          if legend else None),
             shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle-up"]),
-                            legend=alt.Legend(title="", orient="bottom", columns=2) if legend else None),
+                            legend=alt.Legend(title="", orient="bottom", columns=2, columnPadding=6, symbolSize=90)
+                            if legend else None),
             tooltip=["split", "label", alt.Tooltip("x1:Q", format=".2f"), alt.Tooltip("x2:Q", format=".2f")]))
     return alt.layer(*layers).properties(width=width, height=height, title=title).resolve_scale(color="independent")
 

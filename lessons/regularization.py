@@ -291,7 +291,8 @@ def _surface_pair(left, right, left_title: str, right_title: str, note: str):
     return Columns([[Chart(surface_chart([r], t, legend=lg),
                            caption=W("surface_caption", note=note, train=r.final["train_metric"],
                                      test=r.final["test_metric"]), square=True)]
-                    for r, t, lg in ((left, left_title, True), (right, right_title, True))])
+                    for r, t, lg in ((left, left_title, True), (right, right_title, False))])  # one key: two
+    # side by side did not fit Self-paced columns
 
 
 def _l2_demo(v, progress):
@@ -1265,7 +1266,7 @@ def _bagging_demo(v, progress):
         Columns([[Chart(surface_chart([res[-1]], W("bagging.single_title"), legend=True),
                         caption=W("bagging.single_caption", seed=seed, acc=out["single"], loss=out["single loss"]),
                         square=True)],
-                 [Chart(surface_chart(res[:b], W("bagging.bagged_title", b=b), legend=True),
+                 [Chart(surface_chart(res[:b], W("bagging.bagged_title", b=b), legend=False),
                         caption=W("bagging.bagged_caption", seed=seed, acc=out["bagged"],
                                   loss=out["bagged loss"]), square=True)]]),
         Columns([[Chart(panels[0], caption=W("bagging.panels_caption"))], [Chart(panels[1], caption=W("dots"))]]),

@@ -1262,7 +1262,8 @@ def _collapse_demo(v, progress):
     size = charts.equal_axes(lin.meta["extent"], 250)  # one scale on both axes (drawn square)
     for r, name in ((lin, "identity"), (relu, "ReLU")):
         ch = charts.decision_surface(r.snapshots[-1], r.meta["extent"], _display_split(split),
-                                     title=W("linear.surface_title", name=name, seed=seed), **size)
+                                     title=W("linear.surface_title", name=name, seed=seed),
+                                     legend=r is lin, **size)  # one key for both: two did not fit the columns
         line = _boundary_line(chk, split, r.meta["extent"]) if r is lin else None
         crosses = line is not None and len(line.data) > 0
         if crosses:

@@ -82,6 +82,9 @@ NARROW_CSS = """<style>
 /* on every screen: a chart drawn at its own size (a square map) wider than its column scrolls inside
    its box instead of spilling over its neighbour; a shadow marks the edge of a box that scrolls */
 [class*="st-key-square-"] [data-testid="stVegaLiteChart"] {overflow-x: auto; overflow-y: hidden; max-width: 100%;}
+/* a metric's value wraps instead of ending in "…" ("10 of 10 se…" in a narrow column) */
+[data-testid="stMetricValue"] div {white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important;}
 /* tab names that do not fit one line wrap to a second line, whole, instead of hiding behind an arrow */
 [data-testid="stTabs"] [role="tablist"] {flex-wrap: wrap; overflow: visible;}
 .katex-display, [data-testid="stVegaLiteChart"], [data-testid="stMarkdownContainer"] table {
