@@ -32,6 +32,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.device import device_info
 from lessons import (
@@ -224,6 +225,7 @@ def sidebar(page: str = "") -> None:
     st.session_state.setdefault(MODE_KEY, MODES[0])
     if st.session_state[_URL_IS_NEW] and "plan" in st.query_params:
         _plan_from_url(st.query_params["plan"], st.query_params.get("at"))
+    st.session_state[_DRAWN] = (_page_hash(), page)
     if page != "presenter":
         if st.session_state[_URL_IS_NEW] and "room" in st.query_params:
             join(st.query_params["room"])
@@ -261,6 +263,7 @@ _SEEN = "_room.version"  # the room version this follower shows
 _PENDING = "_room.pending"  # a room view to apply before the widgets are drawn
 _ME = "_room.me"  # this follower's id, for the presenter's count
 _ROOM_ERR = "_room.error"  # a code that named no open room, shown once
+_DRAWN = "_room.drawn"  # (script hash, URL path) of the page this session's last full run drew
 
 
 @st.cache_resource
@@ -403,10 +406,33 @@ def join_link(code: str) -> str:
     return f"{url.split('?')[0]}?room={code}" if url.startswith("http") else app_link(f"room={code}")
 
 
+def _page_hash() -> str | None:
+    """The script hash of the page this run is for (None outside a script run)."""
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx else None
+
+
+def stale_page(drawn, run_hash) -> str | None:
+    """The page to draw again when a follower's heartbeat runs for a page the session has left, else None.
+
+    `drawn` is (script hash, URL path) of the page the session's last full run drew; `run_hash` the
+    page this run is for. When the room moves to another lesson, a full run switches the follower's
+    page, but a tick the browser sent from the old page may still be on its way. Streamlit runs that
+    tick as a run of the old page: the browser clears the new lesson and draws only the heartbeat
+    again, a blank slide until the presenter moves on (seen with 8 followers: 9 blank slides in 64)."""
+    if not drawn or not drawn[0] or not drawn[1] or run_hash in (None, drawn[0]):
+        return None
+    return f"pages/{drawn[1]}.py"
+
+
 @st.fragment(run_every=1.0)
 def _watch_room() -> None:
     """A follower's heartbeat: about once a second, rerun the page when the room moved on."""
+    redraw = stale_page(st.session_state.get(_DRAWN), _page_hash())
+    if redraw:
+        st.switch_page(redraw)  # the page this session is on, in full
     code = st.session_state.get(_ROOM)
+    st.markdown(T("room_following", code=code))
     room = rooms().get(code) if code else None
     if st.session_state.get(_PENDING):
         return  # inside a full run that is about to apply the room's view
@@ -440,11 +466,12 @@ def _room_panel(page: str = "") -> None:
             st.button(T("room_close"), key="_room.close", on_click=_close_room, icon=":material/close:")
         elif code:
             if st.session_state.get(_FOLLOW):
-                st.markdown(T("room_following", code=code))
-                st.button(T("room_break_away"), key="_room.break", icon=":material/explore:",
-                          on_click=lambda: st.session_state.update({_FOLLOW: False}))
                 if page != "presenter":  # the presenter view does not follow (and must not loop)
                     _watch_room()
+                else:
+                    st.markdown(T("room_following", code=code))
+                st.button(T("room_break_away"), key="_room.break", icon=":material/explore:",
+                          on_click=lambda: st.session_state.update({_FOLLOW: False}))
             else:
                 st.markdown(T("room_broken_away", code=code))
                 st.button(T("room_rejoin"), key="_room.rejoin", on_click=_rejoin, icon=":material/sync:")

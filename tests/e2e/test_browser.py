@@ -201,3 +201,54 @@ def test_a_deep_link_as_the_first_visit_after_the_server_starts(page, shots, pat
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+def test_a_class_follows_a_plan_across_lessons(browser, app_url, shots):
+    """A presenter walks a plan that switches lessons on every slide; each follower's browser shows
+    every slide's heading and content. A heartbeat the browser sent from the lesson it was leaving
+    used to blank a follower's slide until the presenter moved on (`_shared.stale_page`)."""
+    from lessons.losses import LESSON as LOSSES
+    from lessons.vanishing import LESSON as VANISHING
+    from pages import _plan_codec
+
+    slides = [(VANISHING, "chain"), (LOSSES, LOSSES.steps[0].id), (VANISHING, "composition"),
+              (LOSSES, LOSSES.steps[1].id)]
+    plan = _plan_codec.encode({"title": "across", "items": [{"lesson": le.id, "step": sid, "values": {}}
+                                                             for le, sid in slides]})
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(4)]
+    presenter, *followers = [c.new_page() for c in contexts]
+    try:
+        presenter.goto(f"{app_url}/?plan={plan}", wait_until="domcontentloaded")
+        settle(presenter)
+        presenter.locator('[data-testid="stExpandSidebarButton"], '
+                          '[data-testid="stSidebarCollapsedControl"] button').first.click()
+        presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
+        presenter.get_by_role("button", name="Open a room for my class").click()
+        code = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+        code.wait_for(timeout=TIMEOUT)
+        link = code.inner_text().strip()
+        for f in followers:
+            f.goto(link, wait_until="commit")
+        for k, (lesson, sid) in enumerate(slides):
+            if k:
+                presenter.locator("[class*=__next_top] button").first.click()
+            i = [s.id for s in lesson.steps].index(sid)
+            heading = f"{i + 1}. {lesson.steps[i].title}"
+            for j, f in enumerate(followers):
+                try:
+                    f.locator("h2", has_text=heading).wait_for(timeout=TIMEOUT)
+                    assert f"/{lesson.id}" in f.url
+                except Exception:
+                    f.screenshot(path=str(shots / f"room-follower{j}-slide{k}.png"))
+                    raise
+            presenter.wait_for_timeout(2000)  # a couple of heartbeats later: still there, not blanked
+            for j, f in enumerate(followers):
+                if f.locator("h2", has_text=heading).count() != 1:
+                    f.screenshot(path=str(shots / f"room-follower{j}-slide{k}-later.png"))
+                    f.locator("h2", has_text=heading).wait_for(timeout=TIMEOUT)  # back by itself?
+                    pytest.fail(f"follower {j} lost slide {k + 1} for a while (it came back)")
+                assert f.locator('[data-testid="stException"]').count() == 0
+        followers[0].screenshot(path=str(shots / "room-follower-last-slide.png"))
+    finally:
+        for c in contexts:
+            c.close()

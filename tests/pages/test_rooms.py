@@ -198,3 +198,22 @@ def test_a_flood_of_rooms_evicts_the_longest_idle_not_the_server():
     assert len(store) <= _rooms.MAX_ROOMS and store.get(first.code) is None
     clock.t += _rooms.UNUSED_SECONDS + 1
     assert len(store) == 0  # rooms never presented in go after a quarter of an hour
+
+
+def test_a_heartbeat_from_a_page_the_follower_left_redraws_the_page_it_is_on():
+    drawn = ("hash-of-losses", "losses")
+    assert ui.stale_page(drawn, "hash-of-losses") is None  # the usual tick
+    assert ui.stale_page(drawn, "hash-of-vanishing") == "pages/losses.py"  # sent before the switch
+    assert ui.stale_page(drawn, None) is None  # no script run (bare mode)
+    assert ui.stale_page(None, "hash-of-vanishing") is None  # no full run yet
+    assert ui.stale_page(("hash-of-home", ""), "hash-of-vanishing") is None  # Home's path is ""
+
+
+def test_each_full_run_records_the_page_it_drew():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    ok(at.run())
+    page_hash, path = at.session_state["_room.drawn"]
+    assert path == LESSON.id and page_hash
+    assert ui.stale_page(at.session_state["_room.drawn"], page_hash) is None
