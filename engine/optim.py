@@ -153,3 +153,21 @@ class StackedOptimizer:
         if active is not None:
             upd = torch.where(active[:, None], upd, torch.zeros((), dtype=upd.dtype, device=upd.device))
         p.sub_(upd)
+
+
+def walk(spec: OptimSpec, grad_fn, w0, steps: int, l2: float = 0.0) -> np.ndarray:
+    """The points one run of `spec` visits from `w0` in `steps` updates when the gradient at w is
+    `grad_fn(w)` (numpy in, numpy out, float64): a (steps + 1, len(w0)) array, w0 first.
+
+    `l2` adds l2 * w to the gradient before the update, which is what torch.optim's `weight_decay`
+    does for SGD, Adam, Adagrad and RMSprop (AdamW's decoupled decay is `spec.weight_decay`). The
+    lessons' worked numbers come from here; tests/engine/test_optim.py checks it against torch.optim."""
+    p = torch.tensor(np.asarray(w0, dtype=np.float64)[None, :])  # (1 run, P)
+    opt = StackedOptimizer(spec, p)
+    out = [p[0].numpy().copy()]
+    for _ in range(int(steps)):
+        w = p[0].numpy().copy()
+        g = torch.tensor((np.asarray(grad_fn(w), dtype=np.float64) + l2 * w)[None, :])
+        opt.step(p, g, float(spec.lr))
+        out.append(p[0].numpy().copy())
+    return np.array(out)

@@ -34,7 +34,7 @@ import torch
 
 from engine import SCHEDULES, DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
-from engine.optim import lr_table
+from engine.optim import lr_table, walk
 from engine.surfaces import SURFACES, grid, trajectory
 from engine.threads import cpu_threads
 from lessons.charts import cell_grid, equal_axes, seed_chart, seed_curves, thin_path
@@ -812,29 +812,16 @@ def valley_grad(w) -> np.ndarray:
     return np.array([w[0], 25.0 * w[1]])
 
 
-def torch_steps(opt_cls, grad_fn, w0, steps: int, **kw) -> np.ndarray:
-    """The points a real torch.optim optimizer visits when the gradient at w is grad_fn(w)."""
-    p = torch.nn.Parameter(torch.tensor(np.asarray(w0, dtype=np.float64)))
-    opt = opt_cls([p], **kw)
-    out = [p.detach().numpy().copy()]
-    for _ in range(int(steps)):
-        opt.zero_grad()
-        p.grad = torch.as_tensor(grad_fn(p.detach().numpy()), dtype=torch.float64)
-        opt.step()
-        out.append(p.detach().numpy().copy())
-    return np.array(out)
-
-
 def momentum_worked() -> dict:
-    """Worked numbers of the momentum step, computed by torch.optim: the step sizes of SGD with
-    momentum under a constant gradient (towards eta / (1 - beta)), and Nesterov's look-ahead form
-    against PyTorch's on the valley."""
+    """Worked numbers of the momentum step: the step sizes of SGD with momentum under a constant
+    gradient (towards eta / (1 - beta)), and Nesterov's look-ahead form against PyTorch's on the
+    valley. The engine's SGD, equal to torch.optim.SGD step by step (tested)."""
     eta, beta = 0.01, 0.9
-    w = torch_steps(torch.optim.SGD, lambda w: np.array([1.0]), [0.0], 100, lr=eta, momentum=beta)[:, 0]
+    w = walk(OptimSpec("sgd", lr=eta, momentum=beta), lambda w: np.array([1.0]), [0.0], 100)[:, 0]
     steps = -np.diff(w)
     lr, mu, start = 0.05, 0.8, SURFACES["quadratic"].start
     ws, looks = nesterov_lookahead(valley_grad, start, lr, mu, 3)
-    pt = torch_steps(torch.optim.SGD, valley_grad, start, 3, lr=lr, momentum=mu, nesterov=True)
+    pt = walk(OptimSpec("sgd", lr=lr, momentum=mu, nesterov=True), valley_grad, start, 3)
     return {"eta": eta, "beta": beta, "s1": steps[0], "s2": steps[1], "s3": steps[2], "s100": steps[99],
             "limit": eta / (1 - beta), "times": 1 / (1 - beta), "lr": lr, "mu": mu,
             "w1": ws[3][0], "w2": ws[3][1], "l1": looks[3][0], "l2": looks[3][1], "p1": pt[3][0], "p2": pt[3][1]}
@@ -989,16 +976,20 @@ def adaptive_paths(lr: float = 0.1, steps: int = 100):
     return pd.concat(paths, ignore_index=True), pd.DataFrame(rows)
 
 
+ADAPT_FIRST = (OptimSpec("adam", lr=0.1), OptimSpec("adagrad", lr=0.1, eps=1e-10),  # torch's defaults
+               OptimSpec("rmsprop", lr=0.1), OptimSpec("sgd", lr=0.1))
+
+
 def adaptive_worked() -> dict:
-    """First steps of real torch.optim optimizers from the valley's start, where g = (-2.5, 25):
-    Adam's and Adagrad's are lr * sign(g) in each coordinate, RMSProp's lr * sign(g) / sqrt(1 - alpha)."""
-    start, lr = SURFACES["quadratic"].start, 0.1
+    """First steps of the four optimizers from the valley's start, where g = (-2.5, 25): Adam's and
+    Adagrad's are lr * sign(g) in each coordinate, RMSProp's lr * sign(g) / sqrt(1 - alpha). The
+    engine's optimizers, equal to torch.optim's with their default constants (tested)."""
+    start, lr = SURFACES["quadratic"].start, ADAPT_FIRST[0].lr
     g = valley_grad(start)
     out = {"g1": g[0], "g2": g[1], "lr": lr}
-    for name, cls, kw in (("adam", torch.optim.Adam, {}), ("adagrad", torch.optim.Adagrad, {"eps": 1e-10}),
-                          ("rmsprop", torch.optim.RMSprop, {}), ("sgd", torch.optim.SGD, {})):
-        w = torch_steps(cls, valley_grad, start, 1, lr=lr, **kw)
-        out[f"{name}1"], out[f"{name}2"] = w[1] - w[0]
+    for spec in ADAPT_FIRST:
+        w = walk(spec, valley_grad, start, 1)
+        out[f"{spec.name}1"], out[f"{spec.name}2"] = w[1] - w[0]
     return out
 
 

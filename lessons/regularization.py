@@ -39,6 +39,7 @@ from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
+from engine.optim import walk
 from lessons import charts
 from lessons.charts import evidence_chart, seed_chart
 from lessons.claims import SEEDS, Claim, measure
@@ -330,15 +331,12 @@ WORKED_LAM = 0.004  # the grid's usual best λ
 
 
 def l2_shrink_worked(lam: float = WORKED_LAM, eta: float = SGD_LR) -> dict:
-    """One real `torch.optim.SGD` step with `weight_decay` and no data gradient: the penalty's step alone.
-    torch's weight_decay=wd adds wd·w to the gradient, the gradient of (wd/2)‖w‖², so this lesson's λ‖W‖²
-    is weight_decay = 2λ."""
-    w = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=eta, weight_decay=2 * lam)
-    w.grad = torch.zeros_like(w)  # the data pulls this weight nowhere
-    opt.step()
-    after = w.detach().numpy()
-    factor = float(after[0] / 0.5)
+    """One step of SGD with `weight_decay` and no data gradient: the penalty's step alone. torch's
+    weight_decay=wd adds wd·w to the gradient, the gradient of (wd/2)‖w‖², so this lesson's λ‖W‖²
+    is weight_decay = 2λ. The engine's SGD, equal to torch.optim.SGD(weight_decay=...) (tested)."""
+    w0 = np.array([0.5, -2.0, 3.0])
+    after = walk(OptimSpec("sgd", lr=eta), np.zeros_like, w0, 1, l2=2 * lam)[1]  # the data pulls nowhere
+    factor = float(after[0] / w0[0])
     return {"lam": lam, "eta": eta, "wd": 2 * lam, "w1": after[0], "w2": after[1], "w3": after[2],
             "factor": factor, "left": factor ** STEPS, "steps": STEPS}
 
@@ -679,17 +677,13 @@ DECAY_STEP = Step("decay", demo=_decay_demo, claims=DECAY_CLAIMS, runs=lambda v:
 
 
 def decay_worked(wd: float = TORCH_WD, lr: float = TORCH_LR) -> dict:
-    """First steps of real torch Adam(weight_decay) and AdamW on one weight w = 2 that the loss does not touch."""
+    """First steps of Adam(weight_decay) and AdamW on one weight w = 2 that the loss does not touch: the
+    engine's Adam with wd·w added to the gradient and its AdamW, equal to torch.optim's (tested)."""
     out = {"wd": wd, "lr": lr, "w0": 2.0, "keep": 1 - lr * wd}
-    for name, cls in (("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):
-        w = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
-        opt = cls([w], lr=lr, weight_decay=wd)
-        for t in range(100):
-            w.grad = torch.zeros_like(w)  # no data gradient
-            opt.step()
-            if t == 0:
-                out[f"{name}_1"] = float(w.detach())
-        out[f"{name}_100"] = float(w.detach())
+    pairs = (("adam", OptimSpec("adam", lr=lr), wd), ("adamw", OptimSpec("adamw", lr=lr, weight_decay=wd), 0.0))
+    for name, spec, l2 in pairs:
+        w = walk(spec, np.zeros_like, [2.0], 100, l2=l2)[:, 0]  # no data gradient
+        out[f"{name}_1"], out[f"{name}_100"] = float(w[1]), float(w[100])
     return out
 
 

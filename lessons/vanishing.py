@@ -28,6 +28,7 @@ import torch
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine import activations as A
 from engine import data as D
+from engine.optim import walk
 from lessons import charts
 from lessons.claims import SEEDS, Claim, measure
 from lessons.common import diverged_at, diverged_runs, finite_rows
@@ -513,16 +514,11 @@ def _playground_demo(v, progress):
 
 
 def adam_worked(g: float = 1e-3, sgd_lr: float = 0.5, adam_lr: float = 0.03) -> dict:
-    """The playground's hand calculation, by torch itself: one weight with gradient `g`, one step of
-    torch.optim.SGD (moves it by lr·g) and one of torch.optim.Adam (moves it by lr·sign(g): its first
-    step divides the gradient by its own size)."""
-    moves = {}
-    for name, opt_cls, lr in (("sgd", torch.optim.SGD, sgd_lr), ("adam", torch.optim.Adam, adam_lr)):
-        w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-        opt = opt_cls([w], lr=lr)
-        w.grad = torch.full((1,), g, dtype=torch.float64)
-        opt.step()
-        moves[name] = -float(w.detach()[0])
+    """The playground's hand calculation: one weight with gradient `g`, one step of SGD (moves it by
+    lr·g) and one of Adam (moves it by lr·sign(g): its first step divides the gradient by its own
+    size). The engine's optimizers, equal to torch.optim.SGD and torch.optim.Adam (tested)."""
+    moves = {name: -float(walk(OptimSpec(name, lr=lr), lambda w: np.full(1, g), [0.0], 1)[1, 0])
+             for name, lr in (("sgd", sgd_lr), ("adam", adam_lr))}
     return {"g": g, "sgd_lr": sgd_lr, "adam_lr": adam_lr, "sgd_move": moves["sgd"], "adam_move": moves["adam"],
             "ratio": moves["adam"] / moves["sgd"]}
 

@@ -126,3 +126,28 @@ def test_fused_adam_outside_grad_mode_and_on_tracked_rows():
         ob.step(b, grads.clone(), 0.02)
     assert StackedOptimizer.fused_ok and oa.t == ob.t == 5
     assert torch.equal(a, b.detach())
+
+
+def _valley(w):
+    return np.array([w[0], 25.0 * w[1]])
+
+
+@pytest.mark.parametrize("spec, cls, kw, l2", [
+    (OptimSpec("sgd", lr=0.5), torch.optim.SGD, {"lr": 0.5, "weight_decay": 0.008}, 0.008),
+    (OptimSpec("sgd", lr=0.01, momentum=0.9), torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}, 0.0),
+    (OptimSpec("sgd", lr=0.05, momentum=0.8, nesterov=True), torch.optim.SGD,
+     {"lr": 0.05, "momentum": 0.8, "nesterov": True}, 0.0),
+    (OptimSpec("adam", lr=0.1), torch.optim.Adam, {"lr": 0.1}, 0.0),
+    (OptimSpec("adam", lr=0.01), torch.optim.Adam, {"lr": 0.01, "weight_decay": 0.01}, 0.01),
+    (OptimSpec("adamw", lr=0.01, weight_decay=0.01), torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.01}, 0.0),
+    (OptimSpec("adagrad", lr=0.1, eps=1e-10), torch.optim.Adagrad, {"lr": 0.1}, 0.0),
+    (OptimSpec("rmsprop", lr=0.1), torch.optim.RMSprop, {"lr": 0.1}, 0.0),
+])
+def test_walk_visits_the_points_torch_optim_visits(spec, cls, kw, l2):
+    """walk() gives the lessons' worked numbers without torch.optim (which loads torch._dynamo, ~70 MB
+    of server memory): its points must be torch.optim's, weight_decay included."""
+    from engine.optim import walk
+    from tests.torch_ref import torch_walk
+
+    ref = torch_walk(cls, _valley, [-2.5, 1.0], 100, **kw)
+    np.testing.assert_allclose(walk(spec, _valley, [-2.5, 1.0], 100, l2=l2), ref, rtol=1e-12, atol=1e-13)

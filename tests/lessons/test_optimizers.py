@@ -21,6 +21,7 @@ from lessons.claims import SEEDS, measure
 from lessons.theme import OPTIMIZER_COLORS
 from lessons.walkthrough import Chart, Metric, Note, Table, flatten
 from lessons.words import names_in
+from tests.torch_ref import torch_walk
 
 SPEC = lambda out: out.chart.to_dict()  # noqa: E731
 
@@ -419,6 +420,11 @@ def test_momentum_worked_numbers_and_nesterov_look_ahead():
     assert v["limit"] == pytest.approx(0.1) and v["times"] == pytest.approx(10)
     assert (v["p1"], v["p2"]) == pytest.approx((v["l1"], v["l2"]), abs=1e-12)  # PyTorch holds the look-ahead point
     assert abs(v["p2"] - v["w2"]) > 0.1  # ... which is not the look-ahead form's w
+    const = torch_walk(torch.optim.SGD, lambda w: np.array([1.0]), [0.0], 100, lr=eta, momentum=beta)[:, 0]
+    np.testing.assert_allclose([v["s1"], v["s2"], v["s3"], v["s100"]], -np.diff(const)[[0, 1, 2, 99]], rtol=1e-12)
+    pt = torch_walk(torch.optim.SGD, O.valley_grad, SURFACES["quadratic"].start, 3, lr=v["lr"], momentum=v["mu"],
+                    nesterov=True)
+    np.testing.assert_allclose([v["p1"], v["p2"]], pt[3], rtol=1e-12)  # the numbers torch.optim.SGD gives
     assert not names_in(O.LESSON.step("momentum").worked_text())
 
 
@@ -426,7 +432,7 @@ def test_momentum_worked_numbers_and_nesterov_look_ahead():
 def test_nesterov_look_ahead_form_equals_pytorch_and_the_engine(beta, lr):
     start = SURFACES["quadratic"].start
     ws, looks = O.nesterov_lookahead(O.valley_grad, start, lr, beta, 60)
-    ref = O.torch_steps(torch.optim.SGD, O.valley_grad, start, 60, lr=lr, momentum=beta, nesterov=True)
+    ref = torch_walk(torch.optim.SGD, O.valley_grad, start, 60, lr=lr, momentum=beta, nesterov=True)
     np.testing.assert_allclose(ref, looks, rtol=1e-10, atol=1e-12)
     df, _ = trajectory("quadratic", OptimSpec("sgd", lr=lr, momentum=beta, nesterov=True), start, 60)
     np.testing.assert_allclose(df[["x", "y"]].to_numpy(), looks, rtol=1e-9, atol=1e-12)
@@ -441,6 +447,11 @@ def test_adam_first_step_is_lr_times_sign_of_the_gradient():
     np.testing.assert_allclose([v["adagrad1"], v["adagrad2"]], -lr * np.sign(g), rtol=1e-6)
     np.testing.assert_allclose([v["rmsprop1"], v["rmsprop2"]], -lr * np.sign(g) / math.sqrt(1 - 0.99), rtol=1e-6)
     np.testing.assert_allclose([v["sgd1"], v["sgd2"]], -lr * g, rtol=1e-12)
+    start = SURFACES["quadratic"].start
+    for name, cls in (("adam", torch.optim.Adam), ("adagrad", torch.optim.Adagrad), ("rmsprop", torch.optim.RMSprop),
+                      ("sgd", torch.optim.SGD)):  # torch's default constants
+        ref = torch_walk(cls, O.valley_grad, start, 1, lr=lr)
+        np.testing.assert_allclose([v[f"{name}1"], v[f"{name}2"]], ref[1] - ref[0], rtol=1e-12)
     for size in (1e-3, 1.0, 1e3):  # whatever the gradient's size
         p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
         opt = torch.optim.Adam([p], lr=0.1)

@@ -12,12 +12,14 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from engine import data as D
 from engine import run_many
 from lessons import regularization as R
 from lessons.walkthrough import Chart, Metric, Table, flatten
 from lessons.words import names_in  # a placeholder left unfilled (LaTeX braces are not names)
+from tests.torch_ref import torch_walk
 
 
 def test_lambda_grid_is_the_lectures_doubling_grid():
@@ -260,6 +262,8 @@ def test_l2_worked_numbers_are_a_real_sgd_step():
     assert v["factor"] == pytest.approx(factor, abs=1e-12) and factor == pytest.approx(0.996)
     assert (v["w1"], v["w2"], v["w3"]) == pytest.approx((0.5 * factor, -2 * factor, 3 * factor), abs=1e-12)
     assert v["left"] == pytest.approx(factor ** 1000)
+    ref = torch_walk(torch.optim.SGD, np.zeros_like, [0.5, -2.0, 3.0], 1, lr=v["eta"], weight_decay=v["wd"])
+    np.testing.assert_allclose([v["w1"], v["w2"], v["w3"]], ref[1], rtol=1e-12)  # torch.optim.SGD's step
     text = R.LESSON.step("l2").worked_text()
     assert not names_in(text) and "0.996" in text and "0.996^{ 1000 }" in text
 
@@ -279,6 +283,9 @@ def test_decay_worked_numbers_are_real_adam_and_adamw_steps():
     assert v["adamw_100"] == pytest.approx(2 * (1 - v["lr"] * v["wd"]) ** 100, abs=1e-12)
     assert v["adam_1"] == pytest.approx(2 - v["lr"], abs=1e-6)  # lr·g/|g|, whatever wd is
     assert 2 - 100 * v["lr"] <= v["adam_100"] < 1.2  # about lr per step towards 0
+    for name, cls in (("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):  # torch.optim's own steps
+        ref = torch_walk(cls, np.zeros_like, [2.0], 100, lr=v["lr"], weight_decay=v["wd"])[:, 0]
+        assert (v[f"{name}_1"], v[f"{name}_100"]) == pytest.approx((ref[1], ref[100]), rel=1e-12)
     assert not names_in(R.LESSON.step("decay").worked_text())
 
 

@@ -6,11 +6,13 @@ every one of them with the cache off (`-k vanishing`). Here: the closed forms, t
 demo shows every seed."""
 import numpy as np
 import pytest
+import torch
 
 from engine import data as D
 from engine import run_many
 from lessons import vanishing as V
 from lessons.walkthrough import Chart, Metric, Note, flatten
+from tests.torch_ref import torch_walk
 
 SPEC = lambda out: out.chart.to_dict()  # noqa: E731
 
@@ -307,6 +309,8 @@ def test_worked_numbers_are_the_hand_calculation():
     assert a["sgd_move"] == pytest.approx(0.5 * 1e-3)
     assert a["adam_move"] == pytest.approx(0.03 * 1e-3 / (1e-3 + 1e-8), rel=1e-12)  # lr * g / (|g| + eps)
     assert a["ratio"] == pytest.approx(60, rel=1e-4)
+    for key, cls, lr in (("sgd_move", torch.optim.SGD, a["sgd_lr"]), ("adam_move", torch.optim.Adam, a["adam_lr"])):
+        assert a[key] == pytest.approx(-torch_walk(cls, lambda w: np.full(1, 1e-3), [0.0], 1, lr=lr)[1, 0], rel=1e-12)
     i = V.init_worked()
     assert i["small"] == pytest.approx(0.04) and i["small9"] == pytest.approx(0.04 ** 9)
     assert i["he"] == pytest.approx(math.sqrt(2 / 16)) and i["he_keep"] == pytest.approx(1.0)
