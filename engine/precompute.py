@@ -4,8 +4,11 @@
     python -m engine.precompute lessons.registry:all_experiments --prune   # ... and drop stale entries
 
 Each argument names a callable `module:function` returning a list of Experiments (for example a
-lesson's default views); the engine imports it by name only when asked, so it depends on no lesson.
-Entries already present and valid are kept; missing ones are trained (batched) and written.
+lesson's default views) or of `engine.memo.Memo` tables (steps that run plain torch code, under
+`memo/`); the engine imports it by name only when asked, so it depends on no lesson. Entries
+already present and valid are kept; missing ones are trained (batched) or computed, and written.
+
+    python -m engine.precompute lessons.registry:all_experiments lessons.registry:all_memos --prune
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from .cache import SHIPPED_DIR, Cache
 from .config import Experiment
+from .memo import MEMO_DIR, Memo, read, write
 from .sweep import run_many
 
 _last = [-1]
@@ -33,8 +37,8 @@ def _bar(frac: float, text: str, width: int = 30) -> None:
     sys.stderr.flush()
 
 
-def collect(targets: list[str]) -> list[Experiment]:
-    exps: list[Experiment] = []
+def collect(targets: list[str]) -> list[Experiment | Memo]:
+    exps: list[Experiment | Memo] = []
     for t in targets:
         mod, _, fn = t.partition(":")
         got = getattr(importlib.import_module(mod), fn or "experiments")()
@@ -47,8 +51,10 @@ def collect(targets: list[str]) -> list[Experiment]:
     return out
 
 
-def precompute(exps: list[Experiment], folder: Path = SHIPPED_DIR, prune: bool = False, progress=_bar) -> dict:
+def precompute(items: list[Experiment | Memo], folder: Path = SHIPPED_DIR, prune: bool = False, progress=_bar) -> dict:
     folder = Path(folder)
+    exps = [e for e in items if not isinstance(e, Memo)]
+    memos = [m for m in items if isinstance(m, Memo)]
     folder.mkdir(parents=True, exist_ok=True)
     reader = Cache(local_dir=folder, shipped_dir=None)
     missing = [e for e in exps if reader.get(e) is None]
@@ -72,14 +78,25 @@ def precompute(exps: list[Experiment], folder: Path = SHIPPED_DIR, prune: bool =
                 if f.name != f"{e.key()}.{live}.npz":
                     f.unlink()
                     removed += 1
-    size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-    return {"experiments": len(exps), "trained": len(missing), "removed_files": removed,
+    memo_dir = folder / MEMO_DIR
+    computed = [m for m in memos if read(memo_dir / m.filename(), m.key()) is None]
+    for m in computed:
+        write(memo_dir / m.filename(), m.key(), m.fn(*m.args))
+    if prune and memos and memo_dir.is_dir():  # only when memos were listed: experiments alone leave them be
+        keep = {m.filename() for m in memos}
+        for f in memo_dir.iterdir():
+            if f.name not in keep:
+                f.unlink()
+                removed += 1
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return {"experiments": len(exps), "trained": len(missing), "memos": len(memos), "computed": len(computed),
+            "removed_files": removed,
             "seconds": round(time.perf_counter() - t0, 1), "folder_mb": round(size / 2**20, 2)}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("targets", nargs="+", help="module:function returning a list of Experiments")
+    ap.add_argument("targets", nargs="+", help="module:function returning a list of Experiments or Memos")
     ap.add_argument("--folder", default=str(SHIPPED_DIR))
     ap.add_argument("--prune", action="store_true", help="delete entries not in the list")
     a = ap.parse_args(argv)

@@ -18,7 +18,7 @@ The live checks are claims over ten seeds (lessons.claims.Claim), measured with 
 Their runs are not lesson steps; `lessons.registry.all_experiments` adds them, so the one precompute
 command ships them (and its `--prune` keeps them):
 
-    python -m engine.precompute lessons.registry:all_experiments
+    python -m engine.precompute lessons.registry:all_experiments lessons.registry:all_memos
 """
 from __future__ import annotations
 

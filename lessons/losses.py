@@ -34,6 +34,7 @@ from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, TrainSpec, run_many
 from engine.data import load
+from engine.memo import Memo
 from lessons.charts import cell_grid, equal_axes, seed_chart, seed_curves
 from lessons.claims import Claim
 from lessons.theme import (
@@ -1081,6 +1082,15 @@ def logits_worked() -> dict:
 
 @lru_cache(maxsize=2)
 def softmax_first_training(seeds=DATA_SEEDS) -> pd.DataFrame:
+    """_softmax_first_table, kept on disk (engine.memo): the shipped copy holds the lesson's seeds."""
+    return softmax_first_memo(seeds).get()
+
+
+def softmax_first_memo(seeds=DATA_SEEDS) -> Memo:
+    return Memo(_softmax_first_table, (tuple(int(s) for s in seeds),), deps=(ce_from_logits, ce_softmax_first))
+
+
+def _softmax_first_table(seeds) -> pd.DataFrame:
     """Softmax regression (nn.Linear(2, 3), PyTorch's default init with torch.manual_seed(seed)) on blobs3,
     seed = data sample and init, plain full-batch SGD on each of the two CE functions; the TRUE
     cross-entropy (from logits) of every run at every step. The ten runs are stacked (one matrix
@@ -1459,3 +1469,8 @@ CHECK = Step("check")
 LESSON = W.lesson(id="losses", number=3,
                   steps=(LINE, LOGS, DESCENT, BERNOULLI, SATURATION, CATEGORICAL, LOGITS, KL, NOISE, CHECK),
                   references=("Goodfellow et al. 2016",))
+
+
+def memos() -> list:
+    """The plain-torch tables this lesson shows, for the shipped cache (lessons.registry.all_memos)."""
+    return [softmax_first_memo()]

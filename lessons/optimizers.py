@@ -34,6 +34,7 @@ import torch
 
 from engine import SCHEDULES, DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
+from engine.memo import Memo
 from engine.optim import lr_table, walk
 from engine.surfaces import SURFACES, grid, trajectory
 from engine.threads import cpu_threads
@@ -899,8 +900,7 @@ def moons_tensors(seed: int, split: str = "train"):
             torch.tensor(getattr(d, f"y_{split}"), dtype=torch.float32))
 
 
-@lru_cache(maxsize=8)
-def _zero_grad_runs(lr: float, steps: int) -> pd.DataFrame:
+def _zero_grad_table(lr: float, steps: int) -> pd.DataFrame:
     rows = []
     with cpu_threads():  # many tiny ops: one thread when the machine is busy, as the engine's passes
         for seed in SEEDS:
@@ -911,9 +911,19 @@ def _zero_grad_runs(lr: float, steps: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def zero_grad_memo(lr: float = 0.1, steps: int = ZG_STEPS) -> Memo:
+    return Memo(_zero_grad_table, (float(lr), int(steps)), deps=(sgd_loop, small_net, moons_tensors))
+
+
+@lru_cache(maxsize=8)
+def _zero_grad_runs(lr: float, steps: int) -> pd.DataFrame:
+    return zero_grad_memo(lr, steps).get()
+
+
 def zero_grad_runs(lr: float = 0.1, steps: int = ZG_STEPS) -> pd.DataFrame:
     """sgd_loop with and without zero_grad, the same net and data per seed, every seed: one row per
-    (seed, version, step). Plain PyTorch, memoised (a second or two on two cores)."""
+    (seed, version, step). Plain PyTorch (a second or two on two cores), kept on disk (engine.memo):
+    the shipped copy covers every learning rate on the slider."""
     return _zero_grad_runs(float(lr), int(steps)).copy()
 
 
@@ -1393,8 +1403,7 @@ def bn_trained(seed: int, steps: int = 300) -> tuple:
     return model, torch.tensor(d.X_test[order]), torch.tensor(d.y_test[order])
 
 
-@lru_cache(maxsize=1)
-def _bn_modes() -> pd.DataFrame:
+def _bn_modes_table() -> pd.DataFrame:
     rows = []
     with cpu_threads():
         for seed in SEEDS:
@@ -1407,10 +1416,18 @@ def _bn_modes() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+BN_MODES_MEMO = Memo(_bn_modes_table, deps=(bn_trained, bn_net, predict))
+
+
+@lru_cache(maxsize=1)
+def _bn_modes() -> pd.DataFrame:
+    return BN_MODES_MEMO.get()
+
+
 def bn_modes() -> pd.DataFrame:
     """For every seed: test accuracy of the trained batch-norm net predicted with model.eval() and left in
     train mode (batches of 100 of the class-sorted test set), and how far the first batch-norm layer's
-    running mean moved during those predictions. Plain PyTorch, memoised."""
+    running mean moved during those predictions. Plain PyTorch, kept on disk (engine.memo)."""
     return _bn_modes().copy()
 
 
@@ -1478,3 +1495,9 @@ LESSON = W.lesson(
     references=("Duchi et al. 2011", "Tieleman & Hinton 2012", "Kingma & Ba 2015", "Loshchilov & Hutter 2019",
                 "Smith 2017", "Ioffe & Szegedy 2015", "Santurkar et al. 2018", "Goodfellow, Bengio & Courville 2016"),
 )
+
+
+def memos() -> list:
+    """The plain-torch tables this lesson shows, every slider value of the zero_grad step included, for
+    the shipped cache (lessons.registry.all_memos)."""
+    return [zero_grad_memo(lr) for lr in ZG_LRS] + [BN_MODES_MEMO]

@@ -92,9 +92,10 @@ def experiments_of(module_name: str) -> list:
 
 
 def all_experiments() -> list:
-    """Every engine experiment the registered lessons' default views need (for engine.precompute):
+    """Every engine experiment the registered lessons' default views need (for engine.precompute, with
+    `all_memos` for the steps that run plain torch code):
 
-        python -m engine.precompute lessons.registry:all_experiments --prune
+        python -m engine.precompute lessons.registry:all_experiments lessons.registry:all_memos --prune
     """
     out = []
     for e in entries():  # default views, presets, and every claim's sweep over its seeds
@@ -102,4 +103,16 @@ def all_experiments() -> list:
     from lessons import guide  # the field guide's live checks ship with the lessons (so --prune keeps them)
 
     out.extend(guide.experiments())
+    return out
+
+
+def all_memos() -> list:
+    """Every plain-PyTorch table the lessons' steps show (engine.memo), from each lesson module's
+    `memos()` where it has one; the same precompute command ships them:
+
+        python -m engine.precompute lessons.registry:all_experiments lessons.registry:all_memos --prune
+    """
+    out = []
+    for e in entries():
+        out.extend(getattr(importlib.import_module(f"lessons.{e.module}"), "memos", list)())
     return out

@@ -39,6 +39,7 @@ from torch import nn
 
 from engine import DataSpec, Experiment, ModelSpec, OptimSpec, RegSpec, TrainSpec, run_many
 from engine import data as D
+from engine.memo import Memo
 from engine.optim import walk
 from lessons import charts
 from lessons.charts import evidence_chart, seed_chart
@@ -616,21 +617,33 @@ def three_optimizers(X, y, seed, wd=TORCH_WD, lr=TORCH_LR):
     }
 
 
-@lru_cache(maxsize=16)
-def torch_decay(seed: int) -> dict:
-    """{optimizer: (weight norm, final training loss)} for one seed's 100 training moons (torch, CPU)."""
+def _torch_decay_table(seed: int) -> pd.DataFrame:
+    """One row per optimizer: the weight norm and final training loss for one seed's 100 training moons."""
     s = D.load(moons(seed))
     X, y = torch.tensor(s.X_train, dtype=torch.float32), torch.tensor(s.y_train, dtype=torch.float32)
-    out, threads = {}, torch.get_num_threads()
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 100-row batch: one thread is fastest, and several contend on a shared CPU
     try:
         trained = three_optimizers(X, y, seed)
     finally:
         torch.set_num_threads(threads)
+    rows = []
     for name, (model, loss) in trained.items():
         w = torch.cat([m.weight.detach().flatten() for m in model if isinstance(m, nn.Linear)])
-        out[name] = (float(w.norm()), float(loss))
-    return out
+        rows.append({"optimizer": name, "norm": float(w.norm()), "loss": float(loss)})
+    return pd.DataFrame(rows)
+
+
+def torch_decay_memo(seed: int) -> Memo:
+    return Memo(_torch_decay_table, (int(seed),), deps=(fit, three_optimizers))
+
+
+@lru_cache(maxsize=16)
+def torch_decay(seed: int) -> dict:
+    """{optimizer: (weight norm, final training loss)} for one seed's 100 training moons (torch, CPU),
+    kept on disk (engine.memo): the shipped copy holds the claim's seeds."""
+    t = torch_decay_memo(seed).get()
+    return {r.optimizer: (float(r.norm), float(r.loss)) for r in t.itertuples()}
 
 
 def _decay_stats(res) -> dict:
@@ -1386,3 +1399,9 @@ LESSON = W.lesson(id="regularization", number=6,
                          SMOOTHING_STEP, BAGGING_STEP,
                          EARLY_STEP, CHECK_STEP),
                   references=("Srivastava et al. 2014", "Goodfellow, Bengio & Courville 2016"))
+
+
+def memos() -> list:
+    """The plain-torch tables this lesson shows (every seed of the weight-decay claims), for the shipped
+    cache (lessons.registry.all_memos)."""
+    return [torch_decay_memo(s) for s in sorted({*DECAY_RATIO.seeds, *DECAY_CLOSE.seeds})]
