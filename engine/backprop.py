@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from . import activations as A
 from . import kernels as K
+from .losses import one_hot
 from .model import Net
 
 
@@ -85,7 +86,7 @@ def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
         val = F.softplus(zz) - t * zz
         g = torch.sigmoid(z).sub_(t3)  # (sigmoid(zz) - t)[..., None], without the temporaries
     elif loss == "softmax_ce":
-        onehot = F.one_hot(y, n_classes).to(z.dtype)
+        onehot = one_hot(y, n_classes, z.dtype)
         s = smoothing[..., None]
         t = onehot * (1 - s) + (1 - onehot) * s / (n_classes - 1)
         logp = F.log_softmax(z, -1)
@@ -100,7 +101,7 @@ def _dloss(loss: str, z, y, w, smoothing, n_classes, state=None):
         val, g = d * d, (2 * d * p * (1 - p))[..., None]
     elif loss == "mse":
         p = F.softmax(z, -1)
-        d = p - F.one_hot(y, n_classes).to(z.dtype)
+        d = p - one_hot(y, n_classes, z.dtype)
         val = (d * d).sum(-1)
         dd = 2 * d
         g = p * (dd - (p * dd).sum(-1, keepdim=True))

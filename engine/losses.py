@@ -16,6 +16,12 @@ import torch
 import torch.nn.functional as F
 
 
+def one_hot(y: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """F.one_hot(y, n_classes).to(dtype) without its range check, which reads y on the host (a CUDA
+    sync, so a step using it cannot be captured as a CUDA graph). The data sets give ids in [0, n_classes)."""
+    return (y[..., None] == torch.arange(n_classes, device=y.device)).to(dtype)
+
+
 def per_sample(loss: str, z: torch.Tensor, y: torch.Tensor, smoothing: torch.Tensor | float = 0.0,
                n_classes: int = 2) -> torch.Tensor:
     """z: (R, B, out) raw outputs; y: (R, B) targets (class ids for multiclass). Returns (R, B)."""
@@ -24,7 +30,7 @@ def per_sample(loss: str, z: torch.Tensor, y: torch.Tensor, smoothing: torch.Ten
         zz = z[..., 0]
         return F.softplus(zz) - t * zz
     if loss == "softmax_ce":
-        onehot = F.one_hot(y, n_classes).to(z.dtype)
+        onehot = one_hot(y, n_classes, z.dtype)
         s = smoothing if not torch.is_tensor(smoothing) else smoothing[..., None]
         t = onehot * (1 - s) + (1 - onehot) * s / (n_classes - 1)
         return -(t * F.log_softmax(z, -1)).sum(-1)
@@ -32,7 +38,7 @@ def per_sample(loss: str, z: torch.Tensor, y: torch.Tensor, smoothing: torch.Ten
         if n_classes == 2:
             return (torch.sigmoid(z[..., 0]) - y) ** 2
         if n_classes > 2:
-            return ((F.softmax(z, -1) - F.one_hot(y, n_classes).to(z.dtype)) ** 2).sum(-1)
+            return ((F.softmax(z, -1) - one_hot(y, n_classes, z.dtype)) ** 2).sum(-1)
         return (z[..., 0] - y) ** 2
     if loss == "mae":
         return (z[..., 0] - y).abs()

@@ -57,3 +57,12 @@ def test_batch_norm_runs_through_autograd():
                    reg=RegSpec(l2=1e-3))
     r = run(e, cache=False)
     assert r.final["train_metric"] > 0.8
+
+
+def test_one_hot_without_the_host_check_equals_torch():
+    import torch.nn.functional as F
+
+    from engine.losses import one_hot
+
+    y = torch.randint(0, 10, (3, 50))
+    assert torch.equal(one_hot(y, 10, torch.float32), F.one_hot(y, 10).float())

@@ -151,3 +151,4 @@ def test_walk_visits_the_points_torch_optim_visits(spec, cls, kw, l2):
 
     ref = torch_walk(cls, _valley, [-2.5, 1.0], 100, **kw)
     np.testing.assert_allclose(walk(spec, _valley, [-2.5, 1.0], 100, l2=l2), ref, rtol=1e-12, atol=1e-13)
+
