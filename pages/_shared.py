@@ -53,7 +53,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
-from pages import _flights, _rooms
+from pages import _flights, _rooms, _specs
 from pages import _plan_codec as _plans
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -1247,16 +1247,9 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
         with place:
             cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
             for col, c in zip(cols, row, strict=True):
-                chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
-                # review of every slide found charts fitted to less than their own height unreadable
-                if c.square and isinstance(chart, (alt.Chart, alt.LayerChart)):  # a map's height is its plot's:
-                    chart = _fit_height(chart, height - SQUARE_CHROME)  # its title and axes come on top
-                if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
-                    chart = _grow(chart, height)
-                if len(row) > 1:  # half a slide's width: a long title on two lines, not cut with "…"
-                    chart = _wrap_title(chart, 33)
                 try:
-                    _draw(col, chart, c.square)
+                    _draw(col, lambda c=c, half=len(row) > 1: _on_slide(c, height, half), c.square,
+                          source=c.chart, variant=("slide", height, len(row) > 1))
                 except Exception:  # noqa: BLE001 - a resized chart Vega-Lite refuses is drawn as it came
                     _draw(col, c.chart, c.square)
     if not charts:
@@ -1267,7 +1260,26 @@ def _slide_outputs(outputs: list, room: int = 0) -> list:
     return details
 
 
+def _on_slide(c: Chart, height: int, half: bool):
+    """A demo's chart fitted to a slide: `height` px of room, half the width when `half`."""
+    chart = _fit_height(c.chart, max(height, SLIDE_CHART_MAX))  # only the tallest shrink: a
+    # review of every slide found charts fitted to less than their own height unreadable
+    if c.square and isinstance(chart, (alt.Chart, alt.LayerChart)):  # a map's height is its plot's:
+        chart = _fit_height(chart, height - SQUARE_CHROME)  # its title and axes come on top
+    if not c.square:  # a short chart takes the slide's room (its legend and labels are inside it)
+        chart = _grow(chart, height)
+    if half:  # half a slide's width: a long title on two lines, not cut with "…"
+        chart = _wrap_title(chart, 33)
+    return chart
+
+
 def _rows_of(c: Chart) -> list:
+    """`_split_rows`, once per shared chart (its rows are then the same objects on every rerun, so their
+    drawings are kept too, pages/_specs.py)."""
+    return _specs.kept(c.chart, ("rows", c.square, c.caption), lambda: _split_rows(c))
+
+
+def _split_rows(c: Chart) -> list:
     """A chart stacked in rows (a vconcat) as one chart per row, so each row can have a slide's
     height in its own tab; the rows keep the stack's data and config."""
     stack = c.chart
@@ -1416,17 +1428,31 @@ def _with_parts(c, parts):
 _BOXES = itertools.count()  # a new key for every box ever drawn: two boxes never share one
 
 
-def _draw(place, chart, square: bool = False) -> None:
+def _draw(place, chart, square: bool = False, source=None, variant: tuple = ()) -> None:
     """An Altair chart, stretched to its column; a `square` map at its own size, its plot area exactly
     the width and height it declares (legend, title and axes around it), so its axes keep one scale. A
     map wider than its column scrolls in its own box (NARROW_CSS) instead of spilling over its
-    neighbour or being squeezed to the column (a phone drew the bagging maps 25% taller than wide)."""
+    neighbour or being squeezed to the column (a phone drew the bagging maps 25% taller than wide).
+
+    `chart` may be a function making the chart. With `source` (a demo's chart, shared by every
+    session) the Vega-Lite spec of this drawing (`variant` says what was done to `source`) is
+    converted once and kept (pages/_specs.py)."""
+    def final():
+        c = chart() if callable(chart) else chart
+        return c.properties(autosize=alt.AutoSizeParams(type="pad")) if square else c
+
+    spec = _specs.spec(source, (*variant, square), final) if source is not None else None
     if not square:
-        place.altair_chart(chart, width="stretch", theme=None)
+        if spec is not None:
+            place.vega_lite_chart(spec=spec, width="stretch", theme=None)
+        else:
+            place.altair_chart(final(), width="stretch", theme=None)
         return
     with place.container(key=f"square-{next(_BOXES)}"):
-        st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad")), width="content",
-                        height="content", theme=None)
+        if spec is not None:
+            st.vega_lite_chart(spec=spec, width="content", height="content", theme=None)
+        else:
+            st.altair_chart(final(), width="content", height="content", theme=None)
 
 
 def _render(out) -> None:
@@ -1437,7 +1463,7 @@ def _render(out) -> None:
     elif isinstance(out, str):
         out = Markdown(out)
     if isinstance(out, Chart):
-        _draw(st, out.chart, out.square)
+        _draw(st, out.chart, out.square, source=out.chart)
         if out.caption:
             st.caption(out.caption)
     elif isinstance(out, Table):
