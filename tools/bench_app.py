@@ -10,7 +10,8 @@ page). It times a cached interaction (the "Next" button on a warm page) and meas
 CPU seconds (user + system, /proc) for each warm view. Then a class: K browser sessions open the
 same warm step at once; it reports the server CPU seconds they cost and the slowest one's time.
 Last, per lesson, the bytes its charts and tables send (tools/bench_bytes.py). Prints one line per
-URL, a summary per lesson and overall; compare with issue #12's targets and DESIGN.md's budgets
+URL, a summary per lesson and overall (a Next click also split into when its last WebSocket frame
+arrived and when the browser had applied the run); compare with issue #12's targets and DESIGN.md's budgets
 (warm default < 2 s, cached interaction < 300 ms, heaviest cold default < 10 s, server < 600 MB).
 Figures, not a timed test: this machine is shared and noisy.
 """
@@ -117,6 +118,10 @@ def class_opens(browser, base: str, path: str, k: int, pid: int) -> tuple[float,
     return cpu, slowest
 
 
+def _median(xs) -> float:
+    return sorted(xs)[len(xs) // 2] if xs else float("nan")
+
+
 def lesson_sizes(entries) -> dict[str, int]:
     """{lesson id: bytes its charts and tables send} (tools/bench_bytes.py's AppTest measurement)."""
     from tools.bench_bytes import lesson_bytes
@@ -158,16 +163,23 @@ def main(argv=None):
                 cpu = cpu_seconds(server.pid) - cpu0
                 rows.append((path, cold, warm, cpu))
                 print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s   server CPU {cpu:5.2f} s", flush=True)
-            clicks = []
+            clicks, frames, last_frames, applied = [], [], [], []
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(time.perf_counter())))
             for e in registry.entries():  # a cached interaction: Next on warm pages
                 page.goto(f"{base}/{e.lesson.id}?mode=present&step=1", wait_until="domcontentloaded")
                 settle(page)
                 for _ in range(min(3, len(e.lesson.steps) - 1)):
+                    page.wait_for_timeout(300)
+                    frames.clear()
                     t = time.perf_counter()
-                    page.get_by_role("button", name="Next", exact=False).first.click()
+                    page.locator("[class*=__next_top] button").first.click()  # arrow-only beside the sidebar
                     page.wait_for_timeout(50)
+                    page.wait_for_selector(FINISHED, timeout=120_000)
+                    applied.append(time.perf_counter() - t)  # the browser has applied the run's deltas
                     settle(page)
                     clicks.append(time.perf_counter() - t)
+                    if frames:
+                        last_frames.append(frames[-1] - t)  # the server's last delta of the run arrived
             mem = rss_mb(server.pid)  # after every page twice (cold, then warm)
             step = f"{registry.entries()[0].lesson.id}?mode=present&step=playground"
             klass = [(k, *class_opens(browser, base, step, k, server.pid)) for k in a.class_sizes]
@@ -190,7 +202,8 @@ def main(argv=None):
         print(f"pages={len(rows)} warm_max={worst_warm[2]:.2f}s ({worst_warm[0] or 'home'}) "
               f"warm_median={sorted(r[2] for r in rows)[len(rows) // 2]:.2f}s "
               f"cold_max={worst_cold[1]:.2f}s ({worst_cold[0] or 'home'}) "
-              f"next_step_median={sorted(clicks)[len(clicks) // 2] if clicks else float('nan'):.2f}s "
+              f"next_step_median={_median(clicks):.2f}s (last frame {_median(last_frames):.2f}s, "
+              f"applied {_median(applied):.2f}s) "
               f"server_cpu_per_warm_view_median={sorted(r[3] for r in rows)[len(rows) // 2]:.2f}s "
               f"server_rss_mb={mem:.0f}")
     finally:
