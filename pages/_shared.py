@@ -1438,7 +1438,7 @@ def _draw(place, chart, square: bool = False, source=None, variant: tuple = ()) 
     session) the Vega-Lite spec of this drawing (`variant` says what was done to `source`) is
     converted once and kept (pages/_specs.py)."""
     def final():
-        c = chart() if callable(chart) else chart
+        c = chart if isinstance(chart, alt.TopLevelMixin) else chart()
         return c.properties(autosize=alt.AutoSizeParams(type="pad")) if square else c
 
     spec = _specs.spec(source, (*variant, square), final) if source is not None else None
