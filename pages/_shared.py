@@ -748,21 +748,64 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
     st.progress(done / n, text=T("steps_done", done=done, n=n))
     if lesson.intro:
         st.markdown(lesson.intro)
+    every = f"{lesson.id}.__every_demo"
+    _keep(every, False)
+    reach = _reach(lesson, keys)
     with st.expander(T("contents"), expanded=False):
-        st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" for i, s in enumerate(lesson.steps)))
-        every = f"{lesson.id}.__every_demo"
-        _keep(every, False)
-        _kept()[every] = st.toggle(T("every_demo"), key=every, help=T("every_demo_help", n=EAGER_DEMOS))
+        st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" if i < reach else f"{i + 1}. {s.title}"
+                               for i, s in enumerate(lesson.steps)))
+        if reach < n:
+            st.caption(T("contents_ahead", first=reach + 1))
+        _kept()[every] = st.toggle(T("every_demo"), key=every,
+                                   help=T("every_demo_help", steps=EAGER_STEPS))
     idx = st.session_state.get(_step_key(lesson))
     if linked and idx:
         st.info(T("link_opens", number=idx + 1, title=lesson.steps[idx].title),
                 icon=":material/link:")
-    for i, step in enumerate(lesson.steps):
+    for i, step in enumerate(lesson.steps[:reach]):
         _step(lesson, i)
-        key = f"{lesson.id}.{step.id}.__done"
+        key = keys[i]
         _keep(key, False)
         _kept()[key] = st.checkbox(T("worked_through"), key=key)
         st.divider()
+    if reach < n:
+        _ahead(lesson, reach)
+
+
+EAGER_STEPS = 3  # a Self-paced page draws its first steps at once, each later one as the reader gets to it
+
+
+def _reach(lesson: Lesson, done_keys: list) -> int:
+    """How many steps a Self-paced page draws in full: the first EAGER_STEPS, and on to one past the
+    last step the reader ticked as worked through, the step a link or the learner is on, as far as
+    the reader asked (Continue), or every step ("Draw every step and demo now" in the contents).
+    Laying out 120-180 elements took the browser 2-3 s on 2 cores before the first could be read (issue #12)."""
+    n = len(lesson.steps)
+    if _kept().get(f"{lesson.id}.__every_demo") or st.session_state.get(f"{lesson.id}.__every_demo"):
+        return n
+    done = [i for i, k in enumerate(done_keys) if st.session_state.get(k, _kept().get(k))]
+    idx = st.session_state.get(_step_key(lesson))
+    key = f"{lesson.id}.__reach"  # what is drawn stays drawn (unticking a step does not hide the next)
+    _kept()[key] = min(n, max(EAGER_STEPS, max(done, default=-2) + 2, -1 if idx is None else idx + 1,
+                              _kept().get(key) or 0))
+    return _kept()[key]
+
+
+def _read_on(lesson: Lesson, reach: int) -> None:
+    _kept()[f"{lesson.id}.__reach"] = reach
+
+
+def _ahead(lesson: Lesson, reach: int) -> None:
+    """Under the last step drawn: what is still ahead, and the buttons that draw it."""
+    nxt = lesson.steps[reach]
+    with st.container(horizontal=True, gap="small"):
+        st.button(T("read_on", number=reach + 1, title=nxt.title), key=f"{lesson.id}.__read_on", type="primary",
+                  icon=":material/arrow_downward:", on_click=_read_on, args=(lesson, reach + 1))
+        if reach + 1 < len(lesson.steps):
+            st.button(T("read_all", n=len(lesson.steps) - reach), key=f"{lesson.id}.__read_all",
+                      icon=":material/unfold_more:", on_click=_read_on, args=(lesson, len(lesson.steps)))
+    st.caption(T("still_ahead", steps=" · ".join(f"{reach + k + 1}. {s.title}"
+                                                 for k, s in enumerate(lesson.steps[reach:]))))
 
 
 def _step(lesson: Lesson, i: int, slide: bool = False) -> None:

@@ -5,9 +5,10 @@
 Starts `streamlit run app.py` with an empty local engine cache (so only the shipped
 `assets/cache/` helps), then in headless Debian Chromium opens Home, References and every step of
 every lesson in Present mode twice: the first visit is cold (fresh server: imports, Streamlit
-caches empty), the second warm; each lesson is also opened in Self-paced mode (all its steps on one
-page). It times a cached interaction (the "Next" button on a warm page) and measures the server's
-CPU seconds (user + system, /proc) for each warm view. Then a class: K browser sessions open the
+caches empty), the second warm; each lesson is also opened in Self-paced mode (its first steps
+drawn; then it times drawing every step and demo with the Contents switch). It times a cached
+interaction (the "Next" button on a warm page) and measures the server's CPU seconds (user +
+system, /proc) for each warm view. Then a class: K browser sessions open the
 same warm step at once; it reports the server CPU seconds they cost and the slowest one's time.
 Last, per lesson, the bytes its charts and tables send (tools/bench_bytes.py). Prints one line per
 URL, a summary per lesson and overall (a Next click also split into when its last WebSocket frame
@@ -101,6 +102,17 @@ def timed_visit(page, url) -> float:
     return time.perf_counter() - t
 
 
+def every_step(page) -> float:
+    """On a Self-paced page: seconds from switching on "Draw every step and demo now" (in Contents)
+    until the whole lesson, every demo included, is drawn."""
+    page.locator('[data-testid="stExpander"] summary').first.click()
+    t = time.perf_counter()
+    page.locator('[class*="__every_demo"] label').first.click()
+    page.wait_for_timeout(50)
+    settle(page)
+    return time.perf_counter() - t
+
+
 def class_opens(browser, base: str, path: str, k: int, pid: int) -> tuple[float, float]:
     """K browser sessions (each its own context, so its own Streamlit session) open `path` at once:
     (server CPU seconds they cost, seconds until the slowest has every chart drawn)."""
@@ -152,7 +164,7 @@ def main(argv=None):
                 time.sleep(0.5)
         paths = ["", "references"] + [e.lesson.id for e in registry.entries()] + [  # self-paced: every step
             f"{e.lesson.id}?mode=present&step={i + 1}" for e in registry.entries() for i in range(len(e.lesson.steps))]
-        rows = []
+        rows, lesson_ids = [], {e.lesson.id for e in registry.entries()}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -161,8 +173,10 @@ def main(argv=None):
                 cpu0 = cpu_seconds(server.pid)
                 warm = timed_visit(page, f"{base}/{path}")
                 cpu = cpu_seconds(server.pid) - cpu0
-                rows.append((path, cold, warm, cpu))
-                print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s   server CPU {cpu:5.2f} s", flush=True)
+                whole = every_step(page) if path in lesson_ids else float("nan")
+                rows.append((path, cold, warm, cpu, whole))
+                print(f"/{path:<45} cold {cold:6.2f} s   warm {warm:6.2f} s   server CPU {cpu:5.2f} s"
+                      + (f"   every step drawn after {whole:5.2f} s more" if path in lesson_ids else ""), flush=True)
             clicks, frames, last_frames, applied = [], [], [], []
             page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(time.perf_counter())))
             for e in registry.entries():  # a cached interaction: Next on warm pages
@@ -186,14 +200,16 @@ def main(argv=None):
             browser.close()
         lessons = {e.lesson.id: e for e in registry.entries()}
         sizes = {} if a.no_bytes else lesson_sizes(registry.entries())
-        print("\nper lesson: Self-paced warm (s), Present steps warm median (s), server CPU per warm view (s), KB sent")
+        print("\nper lesson: Self-paced warm (s; then every step drawn, s more), Present steps warm median (s), "
+              "server CPU per warm view (s), KB sent")
         for lid, e in lessons.items():
             own = [r for r in rows if r[0] == lid]
             steps = [r for r in rows if r[0].startswith(f"{lid}?")]
             med = sorted(r[2] for r in steps)[len(steps) // 2]
             cpu = sorted(r[3] for r in steps)[len(steps) // 2]
             kb = f"{sizes[lid] / 1000:6.1f}" if lid in sizes else "   n/a"
-            print(f"  lesson {e.lesson.number} {lid:<22} self-paced {own[0][2]:5.2f}   step median {med:5.2f}"
+            print(f"  lesson {e.lesson.number} {lid:<22} self-paced {own[0][2]:5.2f} (+{own[0][4]:5.2f})"
+                  f"   step median {med:5.2f}"
                   f"   CPU/view {cpu:5.2f}   {kb} KB")
         for k, cpu, slowest in klass:
             print(f"class of {k:>2} opening one warm step at once: server CPU {cpu:6.2f} s, slowest {slowest:6.2f} s")

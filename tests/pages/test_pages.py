@@ -400,24 +400,59 @@ def test_tab_names_are_whole_words(title, label):
     assert len(label) <= 30 and "…" not in label
 
 
+def _headers(at) -> list[str]:
+    return [h.value for h in at.header]
+
+
 def test_self_paced_draws_later_demos_when_asked():
     """A Self-paced page draws its first step's demo at once and the rest when the reader presses a
-    step's "Run this step's demo" (only that step reruns), or all at once with "Draw every demo now"."""
+    step's "Run this step's demo" (only that step reruns), or all at once with "Draw every step and demo now"."""
     shared = importlib.import_module("pages._shared")
     entry = registry.entries()[2]  # losses: every step after the first has a demo
     lesson = entry.lesson
     at = open_lesson(entry.page, {})
     first = len(at.get("vega_lite_chart"))
     later = [i for i, s in enumerate(lesson.steps) if s.demo is not None][shared.EAGER_DEMOS:]
-    assert first > 0 and later
+    drawn = [i for i in later if i < shared.EAGER_STEPS]
+    assert first > 0 and drawn
     buttons = {b.key for b in at.button}
-    assert {f"{shared._shown_key(lesson, i)}.button" for i in later} <= buttons
-    at.button(key=f"{shared._shown_key(lesson, later[0])}.button").click()
+    assert {f"{shared._shown_key(lesson, i)}.button" for i in drawn} <= buttons
+    at.button(key=f"{shared._shown_key(lesson, drawn[0])}.button").click()
     ok(at.run())
     one_more = len(at.get("vega_lite_chart"))
     assert one_more > first
-    assert f"{shared._shown_key(lesson, later[0])}.button" not in {b.key for b in at.button}
+    assert f"{shared._shown_key(lesson, drawn[0])}.button" not in {b.key for b in at.button}
     at.toggle(key=f"{lesson.id}.__every_demo").set_value(True)
     ok(at.run())
     assert len(at.get("vega_lite_chart")) > one_more
     assert not any(b.key and b.key.endswith("__shown.button") for b in at.button)
+    assert len(_headers(at)) == len(lesson.steps)
+
+
+def test_self_paced_draws_each_step_as_the_reader_gets_to_it():
+    """The first EAGER_STEPS steps are drawn at once; the rest are listed, and appear one by one as the
+    reader ticks the step before or presses Continue, all at once with "Show the remaining steps", and
+    up to the step a link opens."""
+    shared = importlib.import_module("pages._shared")
+    entry = registry.entries()[3]  # optimizers: 12 steps
+    lesson, k = entry.lesson, shared.EAGER_STEPS
+    n = len(lesson.steps)
+    assert n > k + 2
+    at = open_lesson(entry.page, {})
+    assert _headers(at) == [f"{i + 1}. {s.title}" for i, s in enumerate(lesson.steps[:k])]
+    ahead = " ".join(c.value for c in at.caption)
+    assert all(f"{i + 1}. {s.title}" in ahead for i, s in enumerate(lesson.steps) if i >= k)
+    contents = at.expander[0].markdown[0].value
+    assert f"(#step-{k})" in contents and f"(#step-{k + 1})" not in contents
+    ok(at.button(key=f"{lesson.id}.__read_on").click().run())
+    assert len(_headers(at)) == k + 1
+    ok(at.checkbox(key=f"{lesson.id}.{lesson.steps[k].id}.__done").check().run())  # ticking the last drawn step
+    assert len(_headers(at)) == k + 2
+    ok(at.checkbox(key=f"{lesson.id}.{lesson.steps[k].id}.__done").uncheck().run())  # what is drawn stays
+    assert len(_headers(at)) == k + 2
+    ok(at.button(key=f"{lesson.id}.__read_all").click().run())
+    assert len(_headers(at)) == n
+    assert not any("Still ahead" in c.value for c in at.caption)
+    assert f"{lesson.id}.__read_on" not in {b.key for b in at.button}
+    linked = open_lesson(entry.page, {"step": lesson.steps[n - 2].id})
+    assert len(_headers(linked)) == n - 1
