@@ -105,7 +105,8 @@ def timed_visit(page, url) -> float:
 def every_step(page) -> float:
     """On a Self-paced page: seconds from switching on "Draw every step and demo now" (in Contents)
     until the whole lesson, every demo included, is drawn."""
-    page.locator('[data-testid="stExpander"] summary').first.click()
+    switch = page.locator('[class*="__every_demo"]')
+    page.locator('[data-testid="stExpander"]', has=switch).locator("summary").first.click()  # Contents
     t = time.perf_counter()
     page.locator('[class*="__every_demo"] label').first.click()
     page.wait_for_timeout(50)
