@@ -76,12 +76,22 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def start_server(port: int, cache_prefix: str) -> subprocess.Popen:
-    """`streamlit run app.py` on `port` with an empty local engine cache (only the shipped one helps)."""
+def start_server(port: int, cache_prefix: str, root: Path = ROOT) -> subprocess.Popen:
+    """`streamlit run app.py` of the checkout at `root` on `port` with an empty local engine cache
+    (only the shipped one helps)."""
     env = dict(os.environ, ENGINE_CACHE_DIR=tempfile.mkdtemp(prefix=cache_prefix))
-    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless",
                              "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_port(port: int, tries: int = 240) -> None:
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
 
 
 def settle(page, timeout=120_000):
@@ -157,12 +167,7 @@ def main(argv=None):
     server = start_server(port, "bench-cache-")
     base = f"http://localhost:{port}"
     try:
-        for _ in range(120):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_for_port(port)
         paths = ["", "references"] + [e.lesson.id for e in registry.entries()] + [  # self-paced: every step
             f"{e.lesson.id}?mode=present&step={i + 1}" for e in registry.entries() for i in range(len(e.lesson.steps))]
         rows, lesson_ids = [], {e.lesson.id for e in registry.entries()}

@@ -1,0 +1,94 @@
+"""Two checkouts side by side in one run: warm Self-paced lesson pages and Present "Next" clicks.
+
+    python tools/bench_ab.py --old ../old [--new .] [--rounds 3]
+
+Starts `streamlit run app.py` from each checkout (each with an empty local engine cache), then in one
+headless Chromium alternates between them, each going first in every other round: every lesson's
+Self-paced page (median of `rounds` warm visits) and three Next clicks from the first step of every
+lesson (median over all rounds; a first round only warms the caches). On a shared, noisy machine
+only a comparison made in one run is worth reporting
+(tools/bench_app.py gives the full picture of one checkout).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.bench_app import ARGS, FINISHED, free_port, settle, start_server, timed_visit, wait_for_port  # noqa: E402
+
+
+def start(root: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = start_server(port, "bench-ab-", root)
+    wait_for_port(port)
+    return server, f"http://localhost:{port}"
+
+
+def next_clicks(page, base: str, lesson_id: str, n: int) -> list[float]:
+    page.goto(f"{base}/{lesson_id}?mode=present&step=1", wait_until="domcontentloaded")
+    settle(page)
+    times = []
+    for _ in range(n):
+        page.wait_for_timeout(300)
+        t = time.perf_counter()
+        page.locator("[class*=__next_top] button").first.click()
+        page.wait_for_timeout(50)
+        page.wait_for_selector(FINISHED, timeout=120_000)
+        settle(page)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def main(argv=None):
+    from playwright.sync_api import sync_playwright
+
+    from lessons import registry
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", type=Path, required=True, help="the other checkout (e.g. a git worktree)")
+    ap.add_argument("--new", type=Path, default=ROOT)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args(argv)
+    trees = {"old": a.old.resolve(), "new": a.new.resolve()}
+    lessons = [e.lesson for e in registry.entries()]
+    servers = {k: start(root) for k, root in trees.items()}
+    pages = {k: {lesson.id: [] for lesson in lessons} for k in trees}
+    clicks = {k: [] for k in trees}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for r in range(a.rounds + 1):  # round 0 warms each server's caches
+                for lesson in lessons:
+                    order = list(servers.items())
+                    for k, (_, base) in order if r % 2 else order[::-1]:  # neither always goes first
+                        t = timed_visit(page, f"{base}/{lesson.id}")
+                        c = next_clicks(page, base, lesson.id, min(3, len(lesson.steps) - 1))
+                        if r:
+                            pages[k][lesson.id].append(t)
+                            clicks[k] += c
+            browser.close()
+        print(f"{'Self-paced, warm (median)':<34}" + "".join(f"{k} ({trees[k].name})".rjust(24) for k in trees))
+        for lesson in lessons:
+            print(f"  lesson {lesson.number} {lesson.id:<24}" + "".join(
+                f"{statistics.median(pages[k][lesson.id]):22.2f} s" for k in trees))
+        print(f"{'Next click (median of ' + str(len(clicks['new'])) + ')':<34}" + "".join(
+            f"{statistics.median(clicks[k]):22.2f} s" for k in trees))
+    finally:
+        for server, _ in servers.values():
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
