@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.bench_app import ARGS, FINISHED, free_port, settle, start_server, timed_visit, wait_for_port  # noqa: E402
+from tools.bench_app import ARGS, FINISHED, free_port, settle, start_server, stop_server, timed_visit, wait_for_port  # noqa: E402
 
 
 def start(root: Path) -> tuple[subprocess.Popen, str]:
@@ -83,11 +83,7 @@ def main(argv=None):
             f"{statistics.median(clicks[k]):22.2f} s" for k in trees))
     finally:
         for server, _ in servers.values():
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
 
 
 if __name__ == "__main__":

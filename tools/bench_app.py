@@ -85,6 +85,14 @@ def start_server(port: int, cache_prefix: str, root: Path = ROOT) -> subprocess.
                             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def wait_for_port(port: int, tries: int = 240) -> None:
     for _ in range(tries):
         try:
@@ -229,11 +237,7 @@ def main(argv=None):
               f"server_cpu_per_warm_view_median={sorted(r[3] for r in rows)[len(rows) // 2]:.2f}s "
               f"server_rss_mb={mem:.0f}")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":
