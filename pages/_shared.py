@@ -781,7 +781,7 @@ def _reach(lesson: Lesson, done_keys: list) -> int:
     the reader asked (Continue), or every step ("Draw every step and demo now" in the contents).
     Laying out 120-180 elements took the browser 2-3 s on 2 cores before the first could be read (issue #12)."""
     n = len(lesson.steps)
-    if _kept().get(f"{lesson.id}.__every_demo") or st.session_state.get(f"{lesson.id}.__every_demo"):
+    if st.session_state.get(f"{lesson.id}.__every_demo"):  # the switch (given its kept value before this)
         return n
     done = [i for i, k in enumerate(done_keys) if st.session_state.get(k, _kept().get(k))]
     idx = st.session_state.get(_step_key(lesson))

@@ -427,6 +427,9 @@ def test_self_paced_draws_later_demos_when_asked():
     assert len(at.get("vega_lite_chart")) > one_more
     assert not any(b.key and b.key.endswith("__shown.button") for b in at.button)
     assert len(_headers(at)) == len(lesson.steps)
+    at.toggle(key=f"{lesson.id}.__every_demo").set_value(False)  # off again: the steps reached, at once
+    ok(at.run())
+    assert len(_headers(at)) == shared.EAGER_STEPS
 
 
 def test_self_paced_draws_each_step_as_the_reader_gets_to_it():
