@@ -83,17 +83,29 @@ def test_every_memo_is_shipped_for_the_code_as_it_is():
                        "lessons.registry:all_experiments lessons.registry:all_memos --prune")
 
 
+TRAINS_BATCH_NORM = {"_bn_modes_table"}  # memos whose nets drift with the CPU's rounding (see below)
+
+
 @pytest.mark.skipif(SHIPPED_OFF, reason="the shipped cache is switched off (ENGINE_SHIPPED_CACHE=off)")
 def test_shipped_memos_are_what_the_code_computes():
     """The key covers the function and the helpers it names, not the data sets under them: one table of
-    each kind is recomputed here and must equal the shipped one (within what another CPU's float
-    rounding could move over a few hundred steps)."""
+    each kind is recomputed here and must be the shipped one: the same rows and labels, and numbers
+    close enough that a table computed from other data would stand out. Not to 1e-3: these tables
+    train real nets, and another CPU's kernels round differently. On a second Xeon, batch norm's
+    table (a BN net trained per seed) moved by up to 6% in its running-mean shift and 0.011 in
+    accuracy (17 of 1,600 test points), the other tables by under 1e-5."""
     import pandas as pd
 
     firsts = {}
     for m in registry.all_memos():
         firsts.setdefault(m.fn, m)
     for m in firsts.values():
-        shipped = read(SHIPPED_DIR / MEMO_DIR / m.filename(), m.key())
-        pd.testing.assert_frame_equal(shipped, m.fn(*m.args), check_exact=False, rtol=1e-3, atol=2e-3,
-                                      obj=m.filename())
+        shipped, again = read(SHIPPED_DIR / MEMO_DIR / m.filename(), m.key()), m.fn(*m.args)
+        assert list(shipped.columns) == list(again.columns) and len(shipped) == len(again), m.filename()
+        for col in shipped.columns:
+            if pd.api.types.is_float_dtype(shipped[col]):
+                rtol, atol = (0.1, 0.02) if m.fn.__name__ in TRAINS_BATCH_NORM else (1e-3, 2e-3)
+                pd.testing.assert_series_equal(shipped[col], again[col], check_exact=False, rtol=rtol, atol=atol,
+                                               obj=f"{m.filename()}[{col}]")
+            else:
+                assert shipped[col].tolist() == again[col].tolist(), f"{m.filename()}[{col}]"
