@@ -744,13 +744,13 @@ def _to_top(lesson: Lesson, idx: int) -> None:
 def _self_paced(lesson: Lesson, linked: bool) -> None:
     n = len(lesson.steps)
     keys = [f"{lesson.id}.{s.id}.__done" for s in lesson.steps]
-    done = sum(bool(st.session_state.get(k, _kept().get(k))) for k in keys)
-    st.progress(done / n, text=T("steps_done", done=done, n=n))
+    ticked = [bool(st.session_state.get(k, _kept().get(k))) for k in keys]
+    st.progress(sum(ticked) / n, text=T("steps_done", done=sum(ticked), n=n))
     if lesson.intro:
         st.markdown(lesson.intro)
     every = f"{lesson.id}.__every_demo"
     _keep(every, False)
-    reach = _reach(lesson, keys)
+    reach = _reach(lesson, ticked)
     with st.expander(T("contents"), expanded=False):
         st.markdown("\n".join(f"{i + 1}. [{s.title}](#step-{i + 1})" if i < reach else f"{i + 1}. {s.title}"
                                for i, s in enumerate(lesson.steps)))
@@ -775,7 +775,7 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
 EAGER_STEPS = 3  # a Self-paced page draws its first steps at once, each later one as the reader gets to it
 
 
-def _reach(lesson: Lesson, done_keys: list) -> int:
+def _reach(lesson: Lesson, ticked: list) -> int:
     """How many steps a Self-paced page draws in full: the first EAGER_STEPS, and on to one past the
     last step the reader ticked as worked through, the step a link or the learner is on, as far as
     the reader asked (Continue), or every step ("Draw every step and demo now" in the contents).
@@ -783,7 +783,7 @@ def _reach(lesson: Lesson, done_keys: list) -> int:
     n = len(lesson.steps)
     if st.session_state.get(f"{lesson.id}.__every_demo"):  # the switch (given its kept value before this)
         return n
-    done = [i for i, k in enumerate(done_keys) if st.session_state.get(k, _kept().get(k))]
+    done = [i for i, t in enumerate(ticked) if t]
     idx = st.session_state.get(_step_key(lesson))
     key = f"{lesson.id}.__reach"  # what is drawn stays drawn (unticking a step does not hide the next)
     _kept()[key] = min(n, max(EAGER_STEPS, max(done, default=-2) + 2, -1 if idx is None else idx + 1,

@@ -90,8 +90,8 @@ TRAINS_BATCH_NORM = {"_bn_modes_table"}  # memos whose nets drift with the CPU's
 def test_shipped_memos_are_what_the_code_computes():
     """The key covers the function and the helpers it names, not the data sets under them: one table of
     each kind is recomputed here and must be the shipped one: the same rows and labels, and numbers
-    close enough that a table computed from other data would stand out. Not to 1e-3: these tables
-    train real nets, and another CPU's kernels round differently. On a second Xeon, batch norm's
+    close enough that a table computed from other data would stand out. Not always to 1e-3: these
+    tables train real nets, and another CPU's kernels round differently. On a second Xeon, batch norm's
     table (a BN net trained per seed) moved by up to 6% in its running-mean shift and 0.011 in
     accuracy (17 of 1,600 test points), the other tables by under 1e-5."""
     import pandas as pd
