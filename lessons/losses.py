@@ -37,6 +37,7 @@ from engine.data import load
 from engine.memo import Memo
 from lessons.charts import cell_grid, equal_axes, seed_chart, seed_curves
 from lessons.claims import Claim
+from lessons.raster import colour_cells, image_grid, value_map
 from lessons.theme import (
     CE_COLOR,
     CLASS_COLORS,
@@ -202,13 +203,10 @@ def _demo_line(values: dict, progress) -> list:
     marks = pd.DataFrame({"theta1": [t1, ls[0]], "theta2": [t2, ls[1]],
                           "what": ["your line", "least squares (numpy)"]})
     mp = alt.layer(
-        cell_grid((*T1_RANGE, *T2_RANGE), (side, side), edges=("t1a", "t1b", "t2a", "t2b"),
-                  centres=("theta1", "theta2"), loglik=grid.loglik.to_numpy()).mark_rect(clip=True).encode(
-            x=alt.X("t1a:Q", title="θ₁ (slope)", scale=alt.Scale(domain=list(T1_RANGE), nice=False)), x2="t1b:Q",
-            y=alt.Y("t2a:Q", title="θ₂ (intercept)", scale=alt.Scale(domain=list(T2_RANGE), nice=False)), y2="t2b:Q",
-            color=alt.Color("loglik:Q", title="log-likelihood", scale=alt.Scale(scheme="viridis")),
-            tooltip=[alt.Tooltip("theta1:Q", format=".2f"), alt.Tooltip("theta2:Q", format=".2f"),
-                     alt.Tooltip("loglik:Q", format=".1f")]),
+        *value_map((*T1_RANGE, *T2_RANGE), grid.loglik.to_numpy().reshape(side, side), scheme="viridis",
+                   title="log-likelihood",
+                   x=alt.X("x:Q", title="θ₁ (slope)", scale=alt.Scale(domain=list(T1_RANGE), nice=False)),
+                   y=alt.Y("y:Q", title="θ₂ (intercept)", scale=alt.Scale(domain=list(T2_RANGE), nice=False))),
         alt.Chart(marks).mark_point(size=260, filled=True, stroke="black", strokeWidth=1.5).encode(
             x="theta1:Q", y="theta2:Q",
             shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["your line", "least squares (numpy)"],
@@ -658,18 +656,13 @@ def _demo_logistic(values: dict, progress) -> list:
     v = logistic_view(spread, shown, seed, progress)
     res, split = v["res"], v["split"]
     x0, x1, y0, y1 = res.meta["extent"]
-    G = res.snapshots.shape[-1]
-    surf = cell_grid((x0, x1, y0, y1), (G, G), edges=("a", "b", "c", "d"),
-                     p=res.snapshots[v["k"]].astype(np.float32))
     pts = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1],
                         "label": np.where(v["t"] > 0, "class 1", "class 0")})
     xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
     lab = alt.Color("label:N", title="label", scale=color_scale(CLASS_COLORS, ["class 0", "class 1"]))
     regions = alt.layer(
-        surf.mark_rect(opacity=0.85).encode(
-            x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
-            color=alt.Color("p:Q", title="P(y = 1)", scale=alt.Scale(scheme="blueorange", domain=[0, 1])),
-            tooltip=alt.value(None)),
+        *value_map((x0, x1, y0, y1), res.snapshots[v["k"]], scheme="blueorange", domain=(0, 1), title="P(y = 1)",
+                   opacity=0.85, x=alt.X("x:Q", title="x₁", scale=xs), y=alt.Y("y:Q", title="x₂", scale=ys)),
         alt.Chart(pts).mark_circle(size=35, stroke="black", strokeWidth=0.6, opacity=1).encode(
             x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", title="label", scale=color_scale(
                 CLASS_COLORS, ["class 0", "class 1"]), legend=None), tooltip=["label:N"]),
@@ -944,22 +937,18 @@ def _demo_softmax(values: dict, progress) -> list:
     y = split.y_train
     i = min(max(point, 1), len(y)) - 1
     x0, x1, y0, y1 = res.meta["extent"]
-    G = res.snapshots.shape[-1]
     names = [f"class {c}" for c in range(3)]
-    surf = cell_grid((x0, x1, y0, y1), (G, G), edges=("a", "b", "c", "d"),
-                     cls=np.array(names)[res.snapshots[-1].ravel().astype(int)])
+    surf = image_grid((x0, x1, y0, y1), colour_cells(np.array(names)[res.snapshots[-1].astype(int)],
+                                                     names=dict(CLASS_COLORS)), opacity=0.3)
     dots = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1], "cls": np.array(names)[y],
                          "point": pts.point, "loss": pts.loss.round(3)})
     xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
     col = alt.Color("cls:N", title="class", scale=color_scale(CLASS_COLORS, names))
     worst = dots.loc[pts.loss.nlargest(5).index]
     regions = alt.layer(
-        surf.mark_rect(opacity=0.3).encode(
-            x=alt.X("a:Q", title="x₁", scale=xs), x2="b:Q", y=alt.Y("c:Q", title="x₂", scale=ys), y2="d:Q",
-            color=col, tooltip=alt.value(None)),
+        surf.encode(x=alt.X("x:Q", title="x₁", scale=xs), x2="x2:Q", y=alt.Y("y:Q", title="x₂", scale=ys), y2="y2:Q"),
         alt.Chart(dots).mark_circle(size=35, stroke="black", strokeWidth=0.5, opacity=1).encode(
-            x="x1:Q", y="x2:Q", color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
-            tooltip=["point:Q", "cls:N", "loss:Q"]),
+            x="x1:Q", y="x2:Q", color=col, tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(worst).mark_point(shape="diamond", size=220, stroke=WORST_COLOR, strokeWidth=2, filled=False).encode(
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(

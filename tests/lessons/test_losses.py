@@ -80,7 +80,7 @@ def test_step1_demo_outputs_and_tiny_sigma():
     outs = L.LESSON.step("line").run()
     cs = charts(outs)
     assert len(cs) == 2
-    assert "rect" in marks(spec(cs[1])) and "line" in marks(spec(cs[0]))
+    assert "image" in marks(spec(cs[1])) and "line" in marks(spec(cs[0]))
     ref = L.least_squares(*L.line_data())
     assert f"θ₁ = {ref[0]:.3f}, θ₂ = {ref[1]:.3f}" in cs[1].caption
     assert set(metrics(outs)) >= {"Log-likelihood", "Sum of squared errors", "Likelihood ∏ p(tᵢ|xᵢ)"}
@@ -247,7 +247,7 @@ def test_step4_demo_outputs():
     outs = L.LESSON.step("bernoulli").run({"seed": 3})
     cs = charts(outs)
     assert len(cs) == 3
-    assert "rect" in marks(spec(cs[0])) and "circle" in marks(spec(cs[0]))
+    assert "image" in marks(spec(cs[0])) and "circle" in marks(spec(cs[0]))
     assert "Data set 3" in spec(cs[0])["title"]
     tab = [o for o in flat(outs) if isinstance(o, Table)][0].df
     assert list(tab.index) == ["engine, step 400", "scikit-learn (C = ∞)"]
