@@ -31,7 +31,7 @@ SCHEMES = {
 
 
 def hex_rgb(colour: str) -> np.ndarray:
-    """'#0072B2' -> [0, 114, 178] (float)."""
+    """A colour written #RRGGBB as its [red, green, blue] levels (floats, 0-255)."""
     c = colour.lstrip("#")
     return np.array([int(c[k:k + 2], 16) for k in (0, 2, 4)], dtype=np.float64)
 
