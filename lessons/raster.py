@@ -134,6 +134,17 @@ def png(pixels: np.ndarray) -> bytes:
             + chunk(b"IEND", b""))
 
 
+def value_range(values, domain=None) -> tuple[float, float]:
+    """`domain` as two floats, or else the finite values' least and greatest (0, 1 when there are none):
+    Vega's default domain for a colour scale that is not rounded to nice numbers."""
+    if domain is not None:
+        lo, hi = domain
+        return float(lo), float(hi)
+    v = np.asarray(values, dtype=np.float64)
+    ok = v[np.isfinite(v)]
+    return (float(ok.min()), float(ok.max())) if ok.size else (0.0, 1.0)
+
+
 def colour_cells(values: np.ndarray, *, colours: list[str] | None = None, scheme: str | None = None,
                  domain=None, names: dict[str, str] | None = None) -> np.ndarray:
     """An (ny, nx) map's colours, (ny, nx, 4) RGBA: a quantitative map along `colours` (HCL) or a
@@ -148,10 +159,7 @@ def colour_cells(values: np.ndarray, *, colours: list[str] | None = None, scheme
         return rgba
     v = values.astype(np.float64)
     ok = np.isfinite(v)
-    if domain is not None:
-        lo, hi = (float(d) for d in domain)
-    else:
-        lo, hi = (float(v[ok].min()), float(v[ok].max())) if ok.any() else (0.0, 1.0)
+    lo, hi = value_range(v, domain)
     t = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
     rgba[..., :3] = ramp(t, colours) if colours is not None else ramp(t, scheme_stops(scheme), "rgb")
     rgba[..., 3] = np.where(ok, 255, 0)
@@ -190,9 +198,7 @@ def value_map(extent, values, *, x: alt.X, y: alt.Y, scheme: str | None = None, 
     `x` and `y` (fields "x" and "y": give them the chart's scales and titles), and, with a `title`,
     an invisible layer that keeps its colour legend. Colours along `colours` (HCL) or a `scheme`
     over `domain` (default: the finite values' range, not rounded to nice numbers)."""
-    values = np.asarray(values, dtype=np.float64)
-    ok = values[np.isfinite(values)]
-    ends = tuple(domain) if domain is not None else (float(ok.min()), float(ok.max())) if ok.size else (0.0, 1.0)
+    ends = value_range(values, domain)
     rgba = colour_cells(values, colours=colours, scheme=scheme, domain=ends)
     layers = [image_grid(extent, rgba, opacity=opacity).encode(x=x, x2="x2:Q", y=y, y2="y2:Q")]
     if title is not None:
