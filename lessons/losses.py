@@ -943,12 +943,12 @@ def _demo_softmax(values: dict, progress) -> list:
     dots = pd.DataFrame({"x1": split.raw_train[:, 0], "x2": split.raw_train[:, 1], "cls": np.array(names)[y],
                          "point": pts.point, "loss": pts.loss.round(3)})
     xs, ys = alt.Scale(domain=[x0, x1], nice=False), alt.Scale(domain=[y0, y1], nice=False)
-    col = alt.Color("cls:N", title="class", scale=color_scale(CLASS_COLORS, names))
     worst = dots.loc[pts.loss.nlargest(5).index]
     regions = alt.layer(
         surf.encode(x=alt.X("x:Q", title="x₁", scale=xs), x2="x2:Q", y=alt.Y("y:Q", title="x₂", scale=ys), y2="y2:Q"),
         alt.Chart(dots).mark_circle(size=35, stroke="black", strokeWidth=0.5, opacity=1).encode(
-            x="x1:Q", y="x2:Q", color=col, tooltip=["point:Q", "cls:N", "loss:Q"]),
+            x="x1:Q", y="x2:Q", color=alt.Color("cls:N", scale=color_scale(CLASS_COLORS, names), legend=None),
+            tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(worst).mark_point(shape="diamond", size=220, stroke=WORST_COLOR, strokeWidth=2, filled=False).encode(
             x="x1:Q", y="x2:Q", tooltip=["point:Q", "cls:N", "loss:Q"]),
         alt.Chart(dots.iloc[[i]]).mark_point(size=450, stroke="black", strokeWidth=3, filled=False).encode(
