@@ -638,22 +638,46 @@ def render_lesson(lesson: Lesson) -> None:
         st.session_state["_ui.sidebar_folded"] = False
     if not present:  # on a slide the step picker names the lesson; the slide's height goes to the demo
         st.title(T("lesson_heading", number=lesson.number, title=lesson.title))
-    show_notices()
     if present:
-        _present(lesson)
         with st.sidebar:
             st.button(T("plan_add"), key="_plan.add", on_click=add_to_draft, args=(lesson,),
                       icon=":material/playlist_add:", help=T("plan_add_help"))
-    else:
-        _self_paced(lesson, linked)
+        st.html(SLIDE_CSS)
+        if st.session_state.get(_PLAN):  # a plan's Next may go to another lesson's page: a full run
+            _present(lesson)
+        else:
+            _present_alone(lesson)
+        return
+    show_notices()
+    _self_paced(lesson, linked)
     _sync_url(lesson)
     _publish(lesson)
 
 
+@st.fragment
+def _present_alone(lesson: Lesson) -> None:
+    """A lesson's slides (no lecture plan): a step change reruns only the slide, not the sidebar,
+    navigation and style sheets around it (issue #12: the browser's time on a Next click)."""
+    _present(lesson)
+
+
 def _go(lesson: Lesson, idx: int) -> None:
     idx = max(0, min(len(lesson.steps) - 1, idx))
+    _forget_widgets(lesson, st.session_state.get(_step_key(lesson)))
     st.session_state[_step_key(lesson)] = idx
     st.session_state[f"{lesson.id}.__picker"] = idx
+
+
+def _forget_widgets(lesson: Lesson, i: int | None) -> None:
+    """Before leaving step i: drop its widgets' states from `st.session_state` (their values stay in
+    `_kept()`), so that the next time the step is drawn `_keep` gives them their values. A full run
+    does this itself for the widgets it did not draw; a run of the slide's fragment does not for the
+    widgets of a fragment inside it (the demo, a question), and those came back at their minimums."""
+    if i is None or not 0 <= i < len(lesson.steps):
+        return
+    prefix = f"{lesson.id}.{lesson.steps[i].id}."
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and k in _kept()]:
+        del st.session_state[key]
 
 
 def _picked(lesson: Lesson) -> None:
@@ -703,10 +727,11 @@ _CLICKER = (("PageUp", -1), ("PageDown", 1), ("Space", 1))
 
 
 def _present(lesson: Lesson) -> None:
+    """One step as a slide under its Previous / Next row; then the address bar and the room follow it."""
     n = len(lesson.steps)
     idx = st.session_state.get(_step_key(lesson)) or 0
     st.session_state[_step_key(lesson)] = idx
-    st.html(SLIDE_CSS)
+    show_notices()
     plan = st.session_state.get(_PLAN)
     picker = f"{lesson.id}.__picker"
     if plan:  # the buttons, keys and picker walk the lecture plan, across lessons
@@ -729,6 +754,8 @@ def _present(lesson: Lesson) -> None:
                       on_click=go, args=(pos + move,), disabled=not 0 <= pos + move < count, shortcut=key)
         _to_top(lesson, idx)
     _slide(lesson, idx, title)
+    _sync_url(lesson)
+    _publish(lesson)
 
 
 def _to_top(lesson: Lesson, idx: int) -> None:

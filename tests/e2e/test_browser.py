@@ -109,6 +109,79 @@ def test_present_mode_keys_move_between_steps(page, sample_url, shots):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_present_mode_keeps_a_slides_values_across_steps(page, sample_url, shots):
+    """A step change reruns only the slide (a fragment). The controls a presenter set on a slide are
+    there when they come back to it, and a slide they never touched shows its defaults. Streamlit keeps
+    the state of a widget that a nested fragment drew and a later run did not; the demo inside the
+    slide's fragment once came back at its sliders' minimums (points=2, gain=0.0, lr=0.001)."""
+    from tests.sample_lesson import LESSON
+
+    def on(i):
+        page.locator("h2", has_text=f"{i}. {LESSON.steps[i - 1].title}").wait_for(timeout=TIMEOUT)
+        settle(page)
+
+    page.goto(f"{sample_url}/?mode=present&step=curve", wait_until="domcontentloaded")
+    on(2)
+    points = page.locator('[data-testid="stSlider"] input[type=range]').first
+    assert points.get_attribute("aria-valuetext") == "5"
+    points.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"points=6"), timeout=TIMEOUT)
+    settle(page)
+    for button, i in (("__next_top", 3), ("__prev_top", 2), ("__prev_top", 1), ("__next_top", 2)):
+        page.locator(f"[class*={button}] button").first.click()
+        on(i)
+    assert page.locator('[data-testid="stSlider"] input[type=range]').first.get_attribute("aria-valuetext") == "6"
+    assert re.search(r"[?&]points=6(&|$)", page.url) and "gain=" not in page.url and "lr=" not in page.url, page.url
+    page.locator("[class*=__next_top] button").first.click()
+    on(3)
+    assert page.locator('[data-testid="stSlider"] input[type=range]').first.get_attribute("aria-valuetext") == "1"
+    assert page.url.endswith("step=broken"), page.url
+    page.screenshot(path=str(shots / "sample-present-values-kept.png"), full_page=True)
+
+
+def test_a_class_follows_a_presenter_through_a_lesson(browser, app_url, shots):
+    """A step change reruns only the presenter's slide (a fragment), which still tells the room: a
+    follower shows each slide the presenter moves to with Next and the value the presenter sets."""
+    from lessons.losses import LESSON
+
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
+    presenter, follower = [c.new_page() for c in contexts]
+    try:
+        presenter.goto(f"{app_url}/{LESSON.id}?mode=present&step={LESSON.steps[0].id}", wait_until="domcontentloaded")
+        settle(presenter)
+        presenter.locator('[data-testid="stExpandSidebarButton"], '
+                          '[data-testid="stSidebarCollapsedControl"] button').first.click()
+        presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
+        presenter.get_by_role("button", name="Open a room for my class").click()
+        code = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+        code.wait_for(timeout=TIMEOUT)
+        follower.goto(code.inner_text().strip(), wait_until="domcontentloaded")
+        for i in range(3):
+            if i:
+                presenter.locator("[class*=__next_top] button").first.click()
+                presenter.locator("h2", has_text=f"{i + 1}. {LESSON.steps[i].title}").wait_for(timeout=TIMEOUT)
+            follower.locator("h2", has_text=f"{i + 1}. {LESSON.steps[i].title}").wait_for(timeout=TIMEOUT)
+        settle(presenter)
+        slider = presenter.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type=range]').first
+        before = slider.get_attribute("aria-valuetext")
+        slider.focus()
+        presenter.keyboard.press("ArrowRight")
+        presenter.wait_for_function(f"() => document.querySelector('[data-testid=\"stMain\"] "
+                                    f"[data-testid=\"stSlider\"] input[type=range]').getAttribute('aria-valuetext') "
+                                    f"!== {before!r}", timeout=TIMEOUT)
+        after = slider.get_attribute("aria-valuetext")
+        follower.wait_for_function(f"() => document.querySelector('[data-testid=\"stMain\"] "
+                                   f"[data-testid=\"stSlider\"] input[type=range]')?.getAttribute('aria-valuetext') "
+                                   f"=== {after!r}", timeout=TIMEOUT)
+        settle(follower)
+        follower.screenshot(path=str(shots / "room-follower-within-a-lesson.png"))
+        assert follower.locator('[data-testid="stException"]').count() == 0
+    finally:
+        for c in contexts:
+            c.close()
+
+
 @pytest.mark.parametrize("entry", LESSON_PARAMS)
 def test_present_mode_next_step_lessons(page, app_url, shots, entry):
     if len(entry.lesson.steps) < 2:
