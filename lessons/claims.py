@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -76,7 +77,9 @@ class Claim:
 
 @dataclass
 class Evidence:
-    """What a claim's sweep measured: one row per seed (its statistics and whether it held)."""
+    """What a claim's sweep measured: one row per seed (its statistics and whether it held). Its table
+    is not changed after it is made: the statistics over seeds are worked out once (every note, check
+    and prediction that quotes them, on every run of a page, reads them)."""
 
     claim: Claim
     table: pd.DataFrame  # seed, one column per statistic, held
@@ -107,19 +110,19 @@ class Evidence:
         cols = [c for c in self.table.columns if c not in ("seed", "held")]
         return _Stats({c: fn(self.table[c].to_numpy(dtype=float)) for c in cols})
 
-    @property
+    @cached_property
     def mean(self) -> "_Stats":
         return self._stat(lambda v: _nan(np.nanmean, v))
 
-    @property
+    @cached_property
     def sd(self) -> "_Stats":
         return self._stat(lambda v: _nan(lambda x: np.nanstd(x, ddof=1) if np.isfinite(x).sum() > 1 else 0.0, v))
 
-    @property
+    @cached_property
     def lo(self) -> "_Stats":
         return self._stat(lambda v: _nan(np.nanmin, v))
 
-    @property
+    @cached_property
     def hi(self) -> "_Stats":
         return self._stat(lambda v: _nan(np.nanmax, v))
 

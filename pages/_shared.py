@@ -850,7 +850,7 @@ def _step(lesson: Lesson, i: int, slide: bool = False) -> None:
         st.markdown(step.notes)
     if step.equation:
         st.latex(step.equation)
-    _worked(step, False)
+    _worked(lesson, step, False)
     evidence = _evidence(lesson, step)
     guessed = _predict(lesson, i, evidence, False) if has_demo else None
     if has_demo:
@@ -920,7 +920,7 @@ def _slide(lesson: Lesson, i: int, head=None) -> None:
     evidence = _evidence(lesson, step)
 
     def reveals() -> None:  # a row of popovers under the demo: each opens over the slide, which keeps its size
-        _worked(step, True)
+        _worked(lesson, step, True)
         if has_demo:
             _predict(lesson, i, evidence, True)
         if evidence is None:
@@ -985,10 +985,17 @@ def _room(step) -> int:
     return SLIDE_HEIGHT - 60 - 62 - title - words - 52 - 55
 
 
-def _worked(step, slide: bool) -> None:
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _worked_text(lesson_id: str, step_id: str, words: str, _step) -> str:
+    """A step's worked numbers, filled once for every visitor: they are fixed calculations (one runs
+    nn.Dropout on 100,000 ones), and a run of the slide drew them anew each time (issue #12)."""
+    return _step.worked_text()
+
+
+def _worked(lesson: Lesson, step, slide: bool) -> None:
     """The step's worked numbers (computed by the engine; a test checks them by hand)."""
     try:
-        text = step.worked_text()
+        text = _worked_text(lesson.id, step.id, step.worked or "", step) if step.worked else ""
     except Exception:  # noqa: BLE001 - a failed calculation hides the box, never the page
         text = ""
     if not text:
