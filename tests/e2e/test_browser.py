@@ -140,6 +140,19 @@ def test_present_mode_keeps_a_slides_values_across_steps(page, sample_url, shots
     page.screenshot(path=str(shots / "sample-present-values-kept.png"), full_page=True)
 
 
+def open_room(presenter, url) -> str:
+    """The presenter opens `url`, then a room from the sidebar; returns the link students join by."""
+    presenter.goto(url, wait_until="domcontentloaded")
+    settle(presenter)
+    presenter.locator('[data-testid="stExpandSidebarButton"], '
+                      '[data-testid="stSidebarCollapsedControl"] button').first.click()
+    presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
+    presenter.get_by_role("button", name="Open a room for my class").click()
+    code = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+    code.wait_for(timeout=TIMEOUT)
+    return code.inner_text().strip()
+
+
 def test_a_class_follows_a_presenter_through_a_lesson(browser, app_url, shots):
     """A step change reruns only the presenter's slide (a fragment), which still tells the room: a
     follower shows each slide the presenter moves to with Next and the value the presenter sets."""
@@ -148,15 +161,8 @@ def test_a_class_follows_a_presenter_through_a_lesson(browser, app_url, shots):
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
     presenter, follower = [c.new_page() for c in contexts]
     try:
-        presenter.goto(f"{app_url}/{LESSON.id}?mode=present&step={LESSON.steps[0].id}", wait_until="domcontentloaded")
-        settle(presenter)
-        presenter.locator('[data-testid="stExpandSidebarButton"], '
-                          '[data-testid="stSidebarCollapsedControl"] button').first.click()
-        presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
-        presenter.get_by_role("button", name="Open a room for my class").click()
-        code = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
-        code.wait_for(timeout=TIMEOUT)
-        follower.goto(code.inner_text().strip(), wait_until="domcontentloaded")
+        link = open_room(presenter, f"{app_url}/{LESSON.id}?mode=present&step={LESSON.steps[0].id}")
+        follower.goto(link, wait_until="domcontentloaded")
         for i in range(3):
             if i:
                 presenter.locator("[class*=__next_top] button").first.click()
@@ -291,15 +297,7 @@ def test_a_class_follows_a_plan_across_lessons(browser, app_url, shots):
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(4)]
     presenter, *followers = [c.new_page() for c in contexts]
     try:
-        presenter.goto(f"{app_url}/?plan={plan}", wait_until="domcontentloaded")
-        settle(presenter)
-        presenter.locator('[data-testid="stExpandSidebarButton"], '
-                          '[data-testid="stSidebarCollapsedControl"] button').first.click()
-        presenter.locator('[data-testid="stSidebar"]').get_by_text("Class room").click()
-        presenter.get_by_role("button", name="Open a room for my class").click()
-        code = presenter.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
-        code.wait_for(timeout=TIMEOUT)
-        link = code.inner_text().strip()
+        link = open_room(presenter, f"{app_url}/?plan={plan}")
         for f in followers:
             f.goto(link, wait_until="commit")
         for k, (lesson, sid) in enumerate(slides):
