@@ -175,11 +175,11 @@ def test_a_class_follows_a_presenter_through_a_lesson(browser, app_url, shots):
         presenter.keyboard.press("ArrowRight")
         presenter.wait_for_function(f"() => document.querySelector('[data-testid=\"stMain\"] "
                                     f"[data-testid=\"stSlider\"] input[type=range]').getAttribute('aria-valuetext') "
-                                    f"!== {before!r}", timeout=TIMEOUT)
+                                    f"!== {before!r}", timeout=2 * TIMEOUT)
         after = slider.get_attribute("aria-valuetext")
         follower.wait_for_function(f"() => document.querySelector('[data-testid=\"stMain\"] "
                                    f"[data-testid=\"stSlider\"] input[type=range]')?.getAttribute('aria-valuetext') "
-                                   f"=== {after!r}", timeout=TIMEOUT)
+                                   f"=== {after!r}", timeout=2 * TIMEOUT)  # a heartbeat, then a full run
         settle(follower)
         follower.screenshot(path=str(shots / "room-follower-within-a-lesson.png"))
         assert follower.locator('[data-testid="stException"]').count() == 0
