@@ -647,6 +647,8 @@ def render_lesson(lesson: Lesson) -> None:
             _present(lesson)
         else:
             _present_alone(lesson)
+        with st.container(key="present-keys-clicker"):  # hidden by SLIDE_CSS; last, so the first element shows
+            st.html(SLIDE_KEYS, unsafe_allow_javascript=True)
         return
     show_notices()
     _self_paced(lesson, linked)
@@ -722,8 +724,26 @@ SLIDE_CSS = """<style>
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] {font-size: 2.2rem;}
 </style>"""
 
-# What a presenter's clicker sends besides the arrows: buttons the slide does not show (SLIDE_CSS)
-_CLICKER = (("PageUp", -1), ("PageDown", 1), ("Space", 1))
+# What a presenter's clicker sends besides the arrows (which the Previous / Next buttons answer themselves):
+# PageDown and Space press Next, PageUp presses Previous, as Streamlit's own shortcuts would (not while a
+# text field, a select or a slider has the keys, nor with a modifier). One listener for the page, set once:
+# three hidden shortcut buttons on every slide cost the browser ~0.03 s a step change (issue #12). The text
+# is fixed here, nothing in it comes from a visitor.
+SLIDE_KEYS = """<script>(() => {
+  if (window.__courseSlideKeys) return;
+  window.__courseSlideKeys = true;
+  const moves = {PageDown: "next", " ": "next", PageUp: "prev"};
+  const typing = (e) => e.composedPath().some((el) => el.tagName && (["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)
+    || el.isContentEditable));
+  document.addEventListener("keydown", (e) => {
+    const move = moves[e.key];
+    if (!move || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey || typing(e)) return;
+    const button = document.querySelector(`[class*="__${move}_top"] button`);
+    if (!button || button.disabled) return;  // not a slide, or its first / last step
+    e.preventDefault();
+    button.click();
+  });
+})();</script>"""
 
 
 def _present(lesson: Lesson) -> None:
@@ -748,11 +768,8 @@ def _present(lesson: Lesson) -> None:
     title, pick = _step_buttons(lesson, pos, count, go)
     pick.selectbox(T("step_picker"), range(count), key=picker, on_change=on_pick, format_func=label,
                    label_visibility="collapsed")
-    with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS
-        for key, move in _CLICKER:
-            st.button(f"{T('next') if move > 0 else T('previous')} ({key})", key=f"present-{key.lower()}-{lesson.id}",
-                      on_click=go, args=(pos + move,), disabled=not 0 <= pos + move < count, shortcut=key)
-        _to_top(lesson, idx)
+    with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS; always there, so the slide's
+        _to_top(lesson, idx)  # elements keep their places (a chart in a new place is drawn anew)
     _slide(lesson, idx, title)
     _sync_url(lesson)
     _publish(lesson)
@@ -763,9 +780,11 @@ def _to_top(lesson: Lesson, idx: int) -> None:
     if st.session_state.get(f"{lesson.id}.__shown") == idx:
         return
     st.session_state[f"{lesson.id}.__shown"] = idx
-    st.iframe(f"<script>/* {lesson.id} step {idx} */ const d = window.parent.document;"
-              "for (const el of [d.querySelector('[data-testid=\"stMain\"]'), d.scrollingElement])"
-              "{ if (el) el.scrollTo({top: 0}); }</script>", height=1)
+    # in the page itself (an iframe here cost a browsing context on every step change); the step in the
+    # comment makes each step's script new, so it runs again. Only a lesson id and a number go in.
+    st.html(f"<script>/* {lesson.id} step {int(idx)} */"
+            "for (const el of [document.querySelector('[data-testid=\"stMain\"]'), document.scrollingElement])"
+            "{ if (el) el.scrollTo({top: 0}); }</script>", unsafe_allow_javascript=True)
 
 
 def _self_paced(lesson: Lesson, linked: bool) -> None:
