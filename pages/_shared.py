@@ -726,23 +726,34 @@ SLIDE_CSS = """<style>
 
 # What a presenter's clicker sends besides the arrows (which the Previous / Next buttons answer themselves):
 # PageDown and Space press Next, PageUp presses Previous, as Streamlit's own shortcuts would (not while a
-# text field, a select or a slider has the keys, nor with a modifier). One listener for the page, set once:
-# three hidden shortcut buttons on every slide cost the browser ~0.03 s a step change (issue #12). The text
-# is fixed here, nothing in it comes from a visitor.
+# text field, a select or a slider has the keys, nor with a modifier). And a new step starts at the top of
+# the slide (from the bottom of a slide that scrolls on a small screen). One script for the page, set once:
+# three hidden shortcut buttons and an iframe that scrolled, drawn on every step change, cost the browser
+# ~0.02-0.03 s a Next click (issue #12). Its text is fixed here; nothing in it comes from a visitor.
 SLIDE_KEYS = """<script>(() => {
   if (window.__courseSlideKeys) return;
   window.__courseSlideKeys = true;
+  const slideButton = (move) => document.querySelector(`[class*="__${move}_top"] button`);
   const moves = {PageDown: "next", " ": "next", PageUp: "prev"};
-  const typing = (e) => e.composedPath().some((el) => el.tagName && (["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)
-    || el.isContentEditable));
+  const typing = (e) => e.composedPath().some((el) => el.tagName
+    && (["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName) || el.isContentEditable));
   document.addEventListener("keydown", (e) => {
     const move = moves[e.key];
     if (!move || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey || typing(e)) return;
-    const button = document.querySelector(`[class*="__${move}_top"] button`);
+    const button = slideButton(move);
     if (!button || button.disabled) return;  // not a slide, or its first / last step
     e.preventDefault();
     button.click();
   });
+  let shown = null;  // the id of the slide's heading ("step-3") when the page last changed
+  new MutationObserver(() => {
+    const heading = slideButton("next") && document.querySelector('[data-testid="stMain"] h2');
+    if (!heading || heading.id === shown) return;
+    shown = heading.id;
+    for (const el of [document.querySelector('[data-testid="stMain"]'), document.scrollingElement]) {
+      if (el) el.scrollTo({top: 0});
+    }
+  }).observe(document.querySelector('[data-testid="stApp"]') || document.body, {childList: true, subtree: true});
 })();</script>"""
 
 
@@ -768,23 +779,9 @@ def _present(lesson: Lesson) -> None:
     title, pick = _step_buttons(lesson, pos, count, go)
     pick.selectbox(T("step_picker"), range(count), key=picker, on_change=on_pick, format_func=label,
                    label_visibility="collapsed")
-    with st.container(key=f"present-keys-{lesson.id}"):  # hidden by SLIDE_CSS; always there, so the slide's
-        _to_top(lesson, idx)  # elements keep their places (a chart in a new place is drawn anew)
     _slide(lesson, idx, title)
     _sync_url(lesson)
     _publish(lesson)
-
-
-def _to_top(lesson: Lesson, idx: int) -> None:
-    """Every step change starts at the top of the slide (the bottom buttons leave the page scrolled)."""
-    if st.session_state.get(f"{lesson.id}.__shown") == idx:
-        return
-    st.session_state[f"{lesson.id}.__shown"] = idx
-    # in the page itself (an iframe here cost a browsing context on every step change); the step in the
-    # comment makes each step's script new, so it runs again. Only a lesson id and a number go in.
-    st.html(f"<script>/* {lesson.id} step {int(idx)} */"
-            "for (const el of [document.querySelector('[data-testid=\"stMain\"]'), document.scrollingElement])"
-            "{ if (el) el.scrollTo({top: 0}); }</script>", unsafe_allow_javascript=True)
 
 
 def _self_paced(lesson: Lesson, linked: bool) -> None:

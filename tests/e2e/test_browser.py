@@ -109,6 +109,35 @@ def test_present_mode_keys_move_between_steps(page, sample_url, shots):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_present_mode_a_new_step_starts_at_the_top(page, sample_url):
+    """On a screen too small for the slide, a control moved further down keeps the slide where it is,
+    and a step change shows the new slide from its top (one script in the page does both, no iframe)."""
+    from tests.sample_lesson import LESSON
+
+    main = '[data-testid="stMain"]'
+    top = lambda: page.evaluate(f"document.querySelector('{main}').scrollTop")  # noqa: E731
+    page.set_viewport_size({"width": 900, "height": 300})
+    page.goto(f"{sample_url}/?mode=present&step=curve", wait_until="domcontentloaded")
+    page.locator("h2", has_text=f"2. {LESSON.steps[1].title}").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.locator('[data-testid="stSlider"] input[type=range]').first.focus()
+    page.evaluate(f"document.querySelector('{main}').scrollBy({{top: 30}})")
+    kept = top()
+    assert kept > 0  # the slide is taller than the screen
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"points="), timeout=TIMEOUT)
+    settle(page)
+    page.wait_for_timeout(300)
+    assert top() == kept
+    page.locator("h2").first.click()
+    page.evaluate(f"document.querySelector('{main}').scrollTo({{top: 100000}})")
+    assert top() > 0
+    page.keyboard.press("PageDown")
+    page.locator("h2", has_text=f"3. {LESSON.steps[2].title}").wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.wait_for_function(f"document.querySelector('{main}').scrollTop === 0", timeout=TIMEOUT)
+
+
 def test_present_mode_keeps_a_slides_values_across_steps(page, sample_url, shots):
     """A step change reruns only the slide (a fragment). The controls a presenter set on a slide are
     there when they come back to it, and a slide they never touched shows its defaults. Streamlit keeps
