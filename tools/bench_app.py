@@ -127,7 +127,9 @@ def every_step(page) -> float:
     page.locator('[data-testid="stExpander"]', has=switch).locator("summary").first.click()  # Contents
     t = time.perf_counter()
     page.locator('[class*="__every_demo"] label').first.click()
-    page.wait_for_timeout(50)
+    # the run has begun only once the page changes: with every step drawn, "Continue" is gone (settling
+    # on the script state alone could end before the run started, and time nothing)
+    page.wait_for_selector('[class*="__read_on"]', state="detached", timeout=120_000)
     settle(page)
     return time.perf_counter() - t
 
