@@ -111,7 +111,8 @@ def test_present_mode_keys_move_between_steps(page, sample_url, shots):
 
 def test_present_mode_a_new_step_starts_at_the_top(page, sample_url):
     """On a screen too small for the slide, a control moved further down keeps the slide where it is,
-    and a step change shows the new slide from its top (one script in the page does both, no iframe)."""
+    and a step change shows the new slide from its top; PageDown and Space typed in a text field stay
+    there (one script in the page does all this: SLIDE_KEYS)."""
     from tests.sample_lesson import LESSON
 
     main = '[data-testid="stMain"]'
@@ -129,6 +130,14 @@ def test_present_mode_a_new_step_starts_at_the_top(page, sample_url):
     settle(page)
     page.wait_for_timeout(300)
     assert top() == kept
+    for key in ("PageDown", "Space"):  # keys typed in a text field stay there: no step change
+        page.evaluate("() => { const f = document.createElement('input'); f.id = 'typed'; document.body.append(f); }")
+        page.focus("#typed")
+        page.keyboard.press(key)
+        page.wait_for_timeout(500)
+        settle(page)
+        assert "step=curve" in page.url
+        page.evaluate("() => document.getElementById('typed').remove()")
     page.locator("h2").first.click()
     page.evaluate(f"document.querySelector('{main}').scrollTo({{top: 100000}})")
     assert top() > 0
