@@ -5,7 +5,8 @@
 Starts `streamlit run app.py` from each checkout (each with an empty local engine cache), then in one
 headless Chromium alternates between them, each going first in every other round: every lesson's
 Self-paced page (median of `rounds` warm visits) and three Next clicks from the first step of every
-lesson (median over all rounds; a first round only warms the caches). On a shared, noisy machine
+lesson (median over all rounds; a first round only warms the caches), each timed twice: as the test
+driver sees it, and inside the page (tools/bench_app.py's `DRAWN`). On a shared, noisy machine
 only a comparison made in one run is worth reporting
 (tools/bench_app.py gives the full picture of one checkout).
 """
@@ -15,13 +16,22 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.bench_app import ARGS, FINISHED, free_port, settle, start_server, stop_server, timed_visit, wait_for_port  # noqa: E402
+from tools.bench_app import (  # noqa: E402
+    ARGS,
+    CLICKS,
+    free_port,
+    settle,
+    start_server,
+    stop_server,
+    timed_next,
+    timed_visits,
+    wait_for_port,
+)
 
 
 def start(root: Path) -> tuple[subprocess.Popen, str]:
@@ -31,18 +41,14 @@ def start(root: Path) -> tuple[subprocess.Popen, str]:
     return server, f"http://localhost:{port}"
 
 
-def next_clicks(page, base: str, lesson_id: str, n: int) -> list[float]:
+def next_clicks(page, base: str, lesson_id: str, n: int) -> list[tuple[float, float]]:
+    """(driver's, in-page seconds) of `n` Next clicks from a lesson's first slide."""
     page.goto(f"{base}/{lesson_id}?mode=present&step=1", wait_until="domcontentloaded")
     settle(page)
     times = []
-    for _ in range(n):
+    for k in range(n):
         page.wait_for_timeout(300)
-        t = time.perf_counter()
-        page.locator("[class*=__next_top] button").first.click()
-        page.wait_for_timeout(50)
-        page.wait_for_selector(FINISHED, timeout=120_000)
-        settle(page)
-        times.append(time.perf_counter() - t)
+        times.append(timed_next(page, k + 2))
     return times
 
 
@@ -65,22 +71,25 @@ def main(argv=None):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.add_init_script(CLICKS)
             for r in range(a.rounds + 1):  # round 0 warms each server's caches
                 for lesson in lessons:
                     order = list(servers.items())
                     for k, (_, base) in order if r % 2 else order[::-1]:  # neither always goes first
-                        t = timed_visit(page, f"{base}/{lesson.id}")
+                        t = timed_visits(page, f"{base}/{lesson.id}")
                         c = next_clicks(page, base, lesson.id, min(3, len(lesson.steps) - 1))
                         if r:
                             pages[k][lesson.id].append(t)
                             clicks[k] += c
             browser.close()
-        print(f"{'Self-paced, warm (median)':<34}" + "".join(f"{k} ({trees[k].name})".rjust(24) for k in trees))
-        for lesson in lessons:
-            print(f"  lesson {lesson.number} {lesson.id:<24}" + "".join(
-                f"{statistics.median(pages[k][lesson.id]):22.2f} s" for k in trees))
-        print(f"{'Next click (median of ' + str(len(clicks['new'])) + ')':<34}" + "".join(
-            f"{statistics.median(clicks[k]):22.2f} s" for k in trees))
+        for way, j in (("the driver's wall clock", 0), ("in the page", 1)):
+            print(f"{'Self-paced, warm (median), ' + way:<48}" + "".join(
+                f"{k} ({trees[k].name})".rjust(24) for k in trees))
+            for lesson in lessons:
+                print(f"  lesson {lesson.number} {lesson.id:<38}" + "".join(
+                    f"{statistics.median(t[j] for t in pages[k][lesson.id]):22.2f} s" for k in trees))
+            print(f"{'Next click (median of ' + str(len(clicks['new'])) + '), ' + way:<48}" + "".join(
+                f"{statistics.median(c[j] for c in clicks[k]):22.2f} s" for k in trees))
     finally:
         for server, _ in servers.values():
             stop_server(server)
