@@ -22,6 +22,7 @@ progress callback is left out of the key and, for heavy steps, drives an `st.pro
 from __future__ import annotations
 
 import contextvars
+import functools
 import itertools
 import re
 import runpy
@@ -53,6 +54,7 @@ from lessons.walkthrough import (
     no_progress,
 )
 from lessons.words import interface
+from pages import _equations as equations
 from pages import _flights, _rooms, _specs
 from pages import _plan_codec as _plans
 
@@ -926,13 +928,17 @@ def _slide(lesson: Lesson, i: int, head=None) -> None:
     step = lesson.steps[i]
     has_demo = step.demo is not None or bool(step.controls)
     (head or st.container()).header(f"{i + 1}. {step.title}", anchor=f"step-{i + 1}")
-    if step.slide and step.equation:
-        words, eq = st.columns([1.7 if len(step.slide) > 220 else 1.15, 1], vertical_alignment="center")
+    beside, tex, _ = _top(step)
+    if step.slide and tex and beside:
+        words, eq = st.columns([beside, 1], vertical_alignment="center")
         words.markdown(step.slide)
         with eq:
-            st.latex(step.equation)
-    elif step.slide or step.equation:
-        st.markdown(step.slide) if step.slide else st.latex(step.equation)
+            st.latex(tex)
+    else:
+        if step.slide:
+            st.markdown(step.slide)
+        if tex:
+            st.latex(tex)
     evidence = _evidence(lesson, step)
 
     def reveals() -> None:  # a row of popovers under the demo: each opens over the slide, which keeps its size
@@ -991,14 +997,50 @@ def _slide(lesson: Lesson, i: int, head=None) -> None:
 SLIDE_HEIGHT = 720  # px: a projector's 1280x720 screen
 
 
+SLIDE_WIDTH = 1120  # px of a slide's content on a 1280 px screen
+EQUATION_MIN = 95  # px an equation's row takes at least (one line with a fraction, and its margins)
+
+
+def _words_px(words: str, width: float) -> int:
+    """A slide's words' height in px at `width` px (estimated from their length)."""
+    return -(-len(words) // max(1, int(width / 10.5))) * 31 if words else 0
+
+
+def _top(step) -> tuple[float, str, int]:
+    return _top_of(step.slide, step.equation)
+
+
+UNDER_SIZE = 0.8  # an equation under the words is drawn at 80% (KaTeX's \\footnotesize): still larger than
+# the words, and a line shorter for the demo
+
+
+@functools.lru_cache(maxsize=256)
+def _top_of(words: str, equation: str) -> tuple[float, str, int]:
+    """The slide's words and key equation: (the words' share of the top row beside the equation's 1, or
+    0 for the equation under the words; its TeX, on lines that fit; the px the two take). Of the
+    equation under the words at the full width and beside them at a few shares of the row, on at most
+    three lines (pages/_equations.py), the one that leaves the demo the most room (the usual share
+    first; a layout on more lines than one must win by 10 px, the estimate's error). "" when there is
+    none."""
+    if not equation:
+        return 1.0, "", _words_px(words, SLIDE_WIDTH)
+    full = equations.fit(equation, SLIDE_WIDTH / UNDER_SIZE, max_lines=9) or (equation, EQUATION_MIN)
+    best = (0.0, r"\footnotesize " + full[0],
+            _words_px(words, SLIDE_WIDTH) + (8 if words else 0) + round(max(full[1], EQUATION_MIN) * UNDER_SIZE))
+    usual = 1.7 if len(words) > 220 else 1.15  # the words' share when the equation fits either way
+    for wide in dict.fromkeys((usual, 1.7, 1.15, 1.0, 0.75)) if words else ():
+        side = equations.fit(equation, (SLIDE_WIDTH - 16) / (wide + 1))
+        if side is not None:
+            px = max(_words_px(words, SLIDE_WIDTH * wide / (wide + 1)), side[1], EQUATION_MIN)
+            if px + (10 if "gathered" in side[0] else 0) < best[2] or (px == best[2] and best[0] == 0):
+                best = (wide, side[0], px)
+    return best
+
+
 def _room(step) -> int:
     """The px left for a slide's outputs under its top row and words (estimated from their length)."""
-    wide = 1.7 if len(step.slide) > 220 else 1.15
-    width = 1120 * (wide / (wide + 1) if step.equation else 1)
-    lines = -(-len(step.slide) // max(1, int(width / 10.5))) if step.slide else 0
-    words = max(lines * 31, 95 if step.equation else 0)
     title = 40 if len(step.title) > 28 else 0  # a title that wraps to a second line in the top row
-    return SLIDE_HEIGHT - 60 - 62 - title - words - 52 - 55
+    return SLIDE_HEIGHT - 60 - 62 - title - _top(step)[2] - 52 - 55
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)

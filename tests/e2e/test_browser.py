@@ -243,15 +243,19 @@ FITS = """() => {
     .map(el => el.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
   const charts = [...main.querySelectorAll('[data-testid="stVegaLiteChart"]')]
     .map(el => el.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
+  // (KaTeX draws up to 2 px past its own box: not a cut)
+  const cut = [...main.querySelectorAll('.katex-display')].filter(el => el.scrollWidth > el.clientWidth + 3)
+    .map(el => `${el.scrollWidth} px in ${el.clientWidth}`);
   return {height: main.scrollHeight, screen: main.clientHeight, page: document.documentElement.scrollWidth,
-          right: Math.max(0, ...boxes.map(r => r.right)), charts: charts.map(r => [r.top, r.bottom])};
+          right: Math.max(0, ...boxes.map(r => r.right)), charts: charts.map(r => [r.top, r.bottom]), cut};
 }"""
 
 
 @pytest.mark.parametrize("entry, i", STEP_PARAMS or [pytest.param(None, 0, marks=pytest.mark.skip("no lesson"))])
 def test_every_step_in_present_mode(page, app_url, shots, entry, i):
     """Each step of each lesson opened by its deep link on a 1280x720 projector: it finishes, its
-    charts draw, no exception, one screen tall with its demo on it, nothing past the right edge."""
+    charts draw, no exception, one screen tall with its demo on it, nothing past the right edge, and
+    its key equation whole (not cut at its box's edge)."""
     page.set_viewport_size({"width": 1280, "height": 720})
     path = f"{entry.lesson.id}?mode=present&step={i + 1}"
     visit(page, f"{app_url}/{path}", shots / f"step-{entry.lesson.id}-{i + 1:02d}.png")
@@ -261,6 +265,7 @@ def test_every_step_in_present_mode(page, app_url, shots, entry, i):
     # a slide is one screen (3% for fonts that measure a little differently on another machine)
     assert fit["height"] <= 1.03 * fit["screen"], f"{path}: {fit['height']} px tall on a {fit['screen']} px screen"
     assert fit["page"] <= 1280 and fit["right"] <= 1280, f"{path}: content reaches x = {fit['right']:.0f}"
+    assert not fit["cut"], f"{path}: an equation is wider than its box (it scrolls, cut off): {fit['cut']}"
     step = entry.lesson.steps[i]
     if step.demo is not None and fit["charts"]:
         top, bottom = fit["charts"][0]
