@@ -999,6 +999,8 @@ SLIDE_HEIGHT = 720  # px: a projector's 1280x720 screen
 
 SLIDE_WIDTH = 1120  # px of a slide's content on a 1280 px screen
 EQUATION_MIN = 95  # px an equation's row takes at least (one line with a fraction, and its margins)
+UNDER_SIZE = 0.8  # an equation under the words is drawn at 80% (KaTeX's \footnotesize): still larger
+# than the words, and a line shorter for the demo
 
 
 def _words_px(words: str, width: float) -> int:
@@ -1007,11 +1009,8 @@ def _words_px(words: str, width: float) -> int:
 
 
 def _top(step) -> tuple[float, str, int]:
+    """How a step's slide sets its words and key equation (`_top_of`)."""
     return _top_of(step.slide, step.equation)
-
-
-UNDER_SIZE = 0.8  # an equation under the words is drawn at 80% (KaTeX's \\footnotesize): still larger than
-# the words, and a line shorter for the demo
 
 
 @functools.lru_cache(maxsize=256)
