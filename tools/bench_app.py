@@ -139,11 +139,6 @@ def drawn_at(page, heading: str | None = None, timeout=120_000) -> float:
     return page.wait_for_function(DRAWN, arg=heading, polling="raf", timeout=timeout).json_value() / 1000
 
 
-def timed_visit(page, url) -> float:
-    """Seconds from asking for `url` until `settle` returns, as the test driver sees them."""
-    return timed_visits(page, url)[0]
-
-
 def timed_visits(page, url) -> tuple[float, float]:
     """(the driver's seconds until `settle` returns, the page's own seconds from the navigation's start
     to every chart drawn)."""
