@@ -203,9 +203,11 @@ def title(i):
 
 def test_self_paced_shows_every_step_and_survives_a_failing_demo():
     at = ok(run(SAMPLE_APP))
-    assert [title(i) for i in (1, 2, 3)] == [h.value for h in at.header]
-    assert len(at.get("vega_lite_chart")) == 1 and not at.error  # the first demo; the next waits for the reader
+    # step 1 has no demo: the page opens on to the first step that has one (step 2), drawn
+    assert [title(i) for i in (1, 2)] == [h.value for h in at.header]
+    assert len(at.get("vega_lite_chart")) == 1 and not at.error
     ok(at.toggle(key="sample_lesson.__every_demo").set_value(True).run())
+    assert [title(i) for i in (1, 2, 3)] == [h.value for h in at.header]
     assert any("could not run (RuntimeError" in e.value for e in at.error)
     assert len(at.get("vega_lite_chart")) == 1
     assert [m.label for m in at.metric] == ["Points", "Gain"]
@@ -226,8 +228,8 @@ def test_present_mode_steps_forward_and_back():
     assert [h.value for h in at.header] == [title(2)]
     ok(at.selectbox(key="sample_lesson.__picker").set_value(0).run())
     assert [h.value for h in at.header] == [title(1)]
-    ok(at.sidebar.radio(key="mode").set_value("Self-paced").run())
-    assert len(at.header) == 3 and "mode" not in at.query_params
+    ok(at.sidebar.radio(key="mode").set_value("Self-paced").run())  # on step 1: drawn on to the first demo
+    assert len(at.header) == 2 and "mode" not in at.query_params
 
 
 @pytest.mark.parametrize("query, step, notice", [
@@ -274,8 +276,8 @@ def test_deep_link_sets_controls_and_the_url_keeps_them():
 
 
 def test_bad_mode_falls_back_to_self_paced():
-    at = ok(run(SAMPLE_APP, query={"mode": "loud", "step": "2"}))
-    assert len(at.header) == 3 and len(warnings(at)) == 1 and "mode='loud'" in warnings(at)[0]
+    at = ok(run(SAMPLE_APP, query={"mode": "loud", "step": "2"}))  # Self-paced, drawn on to the linked step
+    assert len(at.header) == 2 and len(warnings(at)) == 1 and "mode='loud'" in warnings(at)[0]
     assert at.query_params == {"step": "curve"}
 
 
@@ -414,7 +416,11 @@ def test_self_paced_draws_later_demos_when_asked():
     at = open_lesson(entry.page, {})
     first = len(at.get("vega_lite_chart"))
     later = [i for i, s in enumerate(lesson.steps) if s.demo is not None][shared.EAGER_DEMOS:]
-    drawn = [i for i in later if i < shared.EAGER_STEPS]
+    reach = max(shared.EAGER_STEPS, later[0] + 1)
+    for _ in range(reach - shared.EAGER_STEPS):  # Continue draws the next step, not its demo
+        ok(at.button(key=f"{lesson.id}.__read_on").click().run())
+    assert len(_headers(at)) == reach and len(at.get("vega_lite_chart")) == first
+    drawn = [i for i in later if i < reach]
     assert first > 0 and drawn
     buttons = {b.key for b in at.button}
     assert {f"{shared._shown_key(lesson, i)}.button" for i in drawn} <= buttons
@@ -430,7 +436,7 @@ def test_self_paced_draws_later_demos_when_asked():
     assert len(_headers(at)) == len(lesson.steps)
     at.toggle(key=f"{lesson.id}.__every_demo").set_value(False)  # off again: the steps reached, at once
     ok(at.run())
-    assert len(_headers(at)) == shared.EAGER_STEPS
+    assert len(_headers(at)) == reach
 
 
 def test_self_paced_draws_each_step_as_the_reader_gets_to_it():
