@@ -6,7 +6,8 @@ Starts `streamlit run app.py` from each checkout (each with an empty local engin
 headless Chromium alternates between them, each going first in every other round: every lesson's
 Self-paced page (median of `rounds` warm visits) and three Next clicks from the first step of every
 lesson (median over all rounds; a first round only warms the caches), each timed twice: as the test
-driver sees it, and inside the page (tools/bench_app.py's `DRAWN`). On a shared, noisy machine
+driver sees it, and inside the page (tools/bench_app.py's `DRAWN`); a Self-paced visit also by the CPU
+seconds every Chromium process spent on it. On a shared, noisy machine
 only a comparison made in one run is worth reporting
 (tools/bench_app.py gives the full picture of one checkout).
 """
@@ -25,6 +26,7 @@ from tools.bench_app import (  # noqa: E402
     ARGS,
     CLICKS,
     free_port,
+    processes_cpu,
     settle,
     start_server,
     stop_server,
@@ -39,6 +41,17 @@ def start(root: Path) -> tuple[subprocess.Popen, str]:
     server = start_server(port, "bench-ab-", root)
     wait_for_port(port)
     return server, f"http://localhost:{port}"
+
+
+def browser_cpu() -> float:
+    """User + system CPU seconds so far of every Chromium process on this machine (Linux /proc): the
+    browser's share of a view, which on 2 cores shared with the server is most of it."""
+    def chromium(p: Path) -> bool:
+        try:
+            return p.name.isdigit() and any(n in (p / "comm").read_text() for n in ("chrom", "headless"))
+        except OSError:
+            return False
+    return processes_cpu(p.name for p in Path("/proc").iterdir() if chromium(p))
 
 
 def next_clicks(page, base: str, lesson_id: str, n: int) -> list[tuple[float, float]]:
@@ -76,18 +89,21 @@ def main(argv=None):
                 for lesson in lessons:
                     order = list(servers.items())
                     for k, (_, base) in order if r % 2 else order[::-1]:  # neither always goes first
-                        t = timed_visits(page, f"{base}/{lesson.id}")
+                        cpu = browser_cpu()
+                        t = (*timed_visits(page, f"{base}/{lesson.id}"), browser_cpu() - cpu)
                         c = next_clicks(page, base, lesson.id, min(3, len(lesson.steps) - 1))
                         if r:
                             pages[k][lesson.id].append(t)
                             clicks[k] += c
             browser.close()
-        for way, j in (("the driver's wall clock", 0), ("in the page", 1)):
+        for way, j in (("the driver's wall clock", 0), ("in the page", 1), ("the browser's CPU", 2)):
             print(f"{'Self-paced, warm (median), ' + way:<48}" + "".join(
                 f"{k} ({trees[k].name})".rjust(24) for k in trees))
             for lesson in lessons:
                 print(f"  lesson {lesson.number} {lesson.id:<38}" + "".join(
                     f"{statistics.median(t[j] for t in pages[k][lesson.id]):22.2f} s" for k in trees))
+            if j == 2:
+                continue
             print(f"{'Next click (median of ' + str(len(clicks['new'])) + '), ' + way:<48}" + "".join(
                 f"{statistics.median(c[j] for c in clicks[k]):22.2f} s" for k in trees))
     finally:

@@ -82,9 +82,12 @@ def rss_mb(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children so far (Linux /proc)."""
-    pids = [pid]
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    pids += [int(p) for p in out]
+    return processes_cpu([pid, *(int(p) for p in out)])
+
+
+def processes_cpu(pids) -> float:
+    """User + system CPU seconds so far of the processes `pids` (Linux /proc; gone ones count 0)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for p in pids:
