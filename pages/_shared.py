@@ -817,8 +817,8 @@ def _self_paced(lesson: Lesson, linked: bool) -> None:
 
 
 # A Self-paced page draws its first step at once, each later one as the reader gets to it (ticks the one
-# before or presses Continue). Against three first steps, side by side on 2 cores: every lesson's warm
-# page in 0.94-1.46 s instead of 1.29-1.88 s in the page, 8-25% less browser CPU (README, Benchmarks).
+# before or presses Continue). Against three first steps, side by side on 2 cores (tools/bench_ab.py):
+# every lesson's warm page in 1.07-1.49 s instead of 1.22-1.69 s in the page, 7-19% less browser CPU.
 EAGER_STEPS = 1
 
 
